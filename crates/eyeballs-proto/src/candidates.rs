@@ -1,0 +1,181 @@
+//! The candidate list: every endpoint known so far, and the order the untried ones will be
+//! attempted in (RFC 8305 §4 and §6).
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::config::{Config, FamilyPreference};
+use crate::dns::{Destination, QueryId};
+use crate::endpoint::{Endpoint, Family};
+use crate::interleave::interleave;
+use crate::rfc6724::{compare, SortKey};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Attempted,
+    /// Removed by a later answer (HE-6.2) or dropped by the endpoint cap.
+    Removed,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    dest: Destination,
+    port: u16,
+    /// The rank of the port among the target's ports: lower ranks are tried first.
+    port_rank: usize,
+    /// The query whose answer brought it; `None` for the caller's own addresses.
+    query: Option<QueryId>,
+    state: State,
+}
+
+impl Entry {
+    fn family(&self) -> Family {
+        Family::of(self.dest.ip)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Candidates {
+    /// Every endpoint ever known, in the order it became known (RFC 6724 rule 10 keeps it
+    /// among equals).
+    entries: Vec<Entry>,
+    /// Indices of the pending entries, in attempt order.
+    order: VecDeque<usize>,
+}
+
+impl Candidates {
+    /// Adds an endpoint unless it is known already; an endpoint removed earlier and not yet
+    /// attempted comes back.
+    pub(crate) fn add(
+        &mut self,
+        dest: Destination,
+        port: u16,
+        port_rank: usize,
+        query: Option<QueryId>,
+    ) {
+        match self
+            .entries
+            .iter_mut()
+            .find(|e| e.dest.ip == dest.ip && e.port == port)
+        {
+            Some(e) => {
+                if e.state == State::Removed {
+                    e.state = State::Pending;
+                    e.query = query;
+                    e.dest = dest;
+                }
+            }
+            None => self.entries.push(Entry {
+                dest,
+                port,
+                port_rank,
+                query,
+                state: State::Pending,
+            }),
+        }
+    }
+
+    /// A later answer to `query` replaces its earlier one: pending endpoints it brought that
+    /// are not in `ips` go (HE-6.2); attempted ones stay (HE-6.1).
+    pub(crate) fn retain_answer(&mut self, query: QueryId, ips: &[IpAddr]) {
+        for e in &mut self.entries {
+            if e.query == Some(query) && e.state == State::Pending && !ips.contains(&e.dest.ip) {
+                e.state = State::Removed;
+            }
+        }
+    }
+
+    /// Recomputes the attempt order over the complete list, attempted endpoints included, so
+    /// that new endpoints land where a full sort would put them (HE-6.3, V3-7.3): per port rank,
+    /// RFC 6724 (HE-4.2), then family interleaving (HE-4.7, HE-4.8). Then drops the
+    /// lowest-ranked pending endpoints beyond `config.max_endpoints`; returns how many.
+    pub(crate) fn resort(&mut self, config: &Config) -> usize {
+        let mut live: Vec<(usize, SortKey, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.state != State::Removed)
+            .map(|(i, e)| (e.port_rank, SortKey::new(&e.dest, &config.policy_table), i))
+            .collect();
+        // Stable: equal endpoints keep the order they became known in (rule 10).
+        live.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| compare(&a.1, &b.1)));
+
+        self.order.clear();
+        let mut start = 0;
+        while start < live.len() {
+            let rank = live[start].0;
+            let end = live[start..]
+                .iter()
+                .position(|x| x.0 != rank)
+                .map_or(live.len(), |n| start + n);
+            let group: Vec<(usize, bool)> = live[start..end]
+                .iter()
+                .map(|&(_, key, i)| (i, key.is_usable()))
+                .collect();
+            let leader = self.leader(&group, config.family);
+            let ordered = interleave(
+                group,
+                |&(i, _)| self.entries[i].family(),
+                leader,
+                config.first_address_family_count,
+            );
+            self.order.extend(
+                ordered
+                    .into_iter()
+                    .map(|(i, _)| i)
+                    .filter(|&i| self.entries[i].state == State::Pending),
+            );
+            start = end;
+        }
+
+        let mut dropped = 0;
+        let mut live_count = live.len();
+        while live_count > config.max_endpoints {
+            let Some(i) = self.order.pop_back() else {
+                break;
+            };
+            self.entries[i].state = State::Removed;
+            live_count -= 1;
+            dropped += 1;
+        }
+        dropped
+    }
+
+    /// The family that leads the interleaved list (HE-2.2, HE-4.7): with `PreferIpv6` the
+    /// family of the first address after RFC 6724 sorting; with `PreferIpv4` IPv4 whenever an
+    /// IPv4 address is usable.
+    fn leader(&self, sorted: &[(usize, bool)], family: FamilyPreference) -> Family {
+        let first = sorted
+            .first()
+            .map_or(Family::V6, |&(i, _)| self.entries[i].family());
+        match family {
+            FamilyPreference::PreferIpv4
+                if sorted
+                    .iter()
+                    .any(|&(i, usable)| usable && self.entries[i].family() == Family::V4) =>
+            {
+                Family::V4
+            }
+            _ => first,
+        }
+    }
+
+    /// Takes the next endpoint to attempt.
+    pub(crate) fn next(&mut self) -> Option<Endpoint> {
+        let i = self.order.pop_front()?;
+        let e = &mut self.entries[i];
+        e.state = State::Attempted;
+        Some(Endpoint::tcp(SocketAddr::new(e.dest.ip, e.port)))
+    }
+
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.order.is_empty()
+    }
+
+    pub(crate) fn has_pending_of(&self, family: Family) -> bool {
+        self.order
+            .iter()
+            .any(|&i| self.entries[i].family() == family)
+    }
+}

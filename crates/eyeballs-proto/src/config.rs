@@ -1,0 +1,270 @@
+//! The engine's configuration: every delay, timeout and limit, with its default and source.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::endpoint::Family;
+use crate::rfc6724::PolicyTable;
+
+/// The hard floor between two attempt starts: no attempt ever starts within 10 ms of the
+/// previous one, whatever the configuration and whatever triggered it (HE-5.10, V3-6.7).
+pub const ATTEMPT_DELAY_FLOOR: Duration = Duration::from_millis(10);
+
+/// Which address families to use, and which one leads.
+///
+/// The default assumes a host that prefers IPv6 (HE-2.2); `PreferIpv4` swaps the roles of
+/// the families everywhere: which query is waited for during the Resolution Delay and which
+/// family leads the interleaved list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum FamilyPreference {
+    /// Query AAAA and A; wait the Resolution Delay for AAAA after a positive A (HE-3.6); the
+    /// interleaved list starts with the family of the first address after RFC 6724 sorting,
+    /// which is IPv6 unless the sort ranks IPv4 higher (for example when IPv6 has no route).
+    #[default]
+    PreferIpv6,
+    /// Query A and AAAA; wait the Resolution Delay for A after a positive AAAA; the
+    /// interleaved list starts with IPv4 whenever an IPv4 address is usable.
+    PreferIpv4,
+    /// Query only AAAA and attempt only IPv6 addresses.
+    Ipv6Only,
+    /// Query only A and attempt only IPv4 addresses.
+    Ipv4Only,
+}
+
+impl FamilyPreference {
+    /// The family whose answer is waited for (HE-3.6), or the only family.
+    pub fn preferred(self) -> Family {
+        match self {
+            FamilyPreference::PreferIpv6 | FamilyPreference::Ipv6Only => Family::V6,
+            FamilyPreference::PreferIpv4 | FamilyPreference::Ipv4Only => Family::V4,
+        }
+    }
+
+    /// Whether addresses of `family` are used at all.
+    pub fn allows(self, family: Family) -> bool {
+        match self {
+            FamilyPreference::PreferIpv6 | FamilyPreference::PreferIpv4 => true,
+            FamilyPreference::Ipv6Only => family == Family::V6,
+            FamilyPreference::Ipv4Only => family == Family::V4,
+        }
+    }
+
+    /// The families to query, in the order the queries are sent (HE-3.2: preferred first).
+    pub fn families(self) -> &'static [Family] {
+        match self {
+            FamilyPreference::PreferIpv6 => &[Family::V6, Family::V4],
+            FamilyPreference::PreferIpv4 => &[Family::V4, Family::V6],
+            FamilyPreference::Ipv6Only => &[Family::V6],
+            FamilyPreference::Ipv4Only => &[Family::V4],
+        }
+    }
+}
+
+/// Everything about a race that can be tuned.
+///
+/// Public fields with [`Default`] values from RFC 8305 §8; build one with
+/// `Config { field: value, ..Config::default() }` or by assignment. The engine checks it with
+/// [`Config::validate`] when it starts. Every delay between attempt starts is bounded below by
+/// [`ATTEMPT_DELAY_FLOOR`] whatever this says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// How long to wait for the preferred family's answer after the other family answered
+    /// positively first (HE-3.6, V3-4.2.3).
+    ///
+    /// Default: 50 ms. `Duration::ZERO` means "do not wait": attempts start on the first
+    /// positive answer of either family.
+    pub resolution_delay: Duration,
+
+    /// The Connection Attempt Delay: the time between the start of one attempt and the start
+    /// of the next while the earlier ones are still pending (HE-5.7).
+    ///
+    /// Default: 250 ms. Clamped into
+    /// [`min_connection_attempt_delay`](Self::min_connection_attempt_delay) ..=
+    /// [`max_connection_attempt_delay`](Self::max_connection_attempt_delay) (HE-5.11,
+    /// HE-5.12): to use a delay below 100 ms, lower the minimum too. A value below 10 ms is
+    /// rejected (HE-5.10).
+    pub connection_attempt_delay: Duration,
+
+    /// The Minimum Connection Attempt Delay (HE-5.11).
+    ///
+    /// Default: 100 ms. Must be at least 10 ms ([`ATTEMPT_DELAY_FLOOR`], HE-5.10) and at most
+    /// the maximum.
+    pub min_connection_attempt_delay: Duration,
+
+    /// The Maximum Connection Attempt Delay (HE-5.12).
+    ///
+    /// Default: 2 s.
+    pub max_connection_attempt_delay: Duration,
+
+    /// The First Address Family Count: how many addresses of the leading family go first
+    /// before the families alternate (HE-4.8, V3-5.3.7).
+    ///
+    /// Default: 1. Must be at least 1. After the leading run the families alternate one by
+    /// one, and the rest of whichever family is left over follows (checklist D2).
+    pub first_address_family_count: usize,
+
+    /// Which families to use and which one leads (HE-2.2).
+    ///
+    /// Default: [`FamilyPreference::PreferIpv6`].
+    pub family: FamilyPreference,
+
+    /// How long one attempt may take before it counts as failed and the next one starts at
+    /// once (checklist D4).
+    ///
+    /// Default: `None`, no limit of the engine's own (the operating system's connect timeout
+    /// still applies). `Some(Duration::ZERO)` is rejected.
+    pub attempt_timeout: Option<Duration>,
+
+    /// How long the whole race may take, resolution included, before it fails with
+    /// [`Failure::TimedOut`](crate::Failure::TimedOut) (checklist D4).
+    ///
+    /// Default: `None`, no limit. `Some(Duration::ZERO)` is rejected.
+    pub overall_timeout: Option<Duration>,
+
+    /// How long the engine waits for each DNS query before it counts as timed out.
+    ///
+    /// Default: 10 s (longer than a typical stub resolver's own timeout of 5 s, so the
+    /// resolver normally gives its verdict first). `None` waits for the resolver forever.
+    /// `Some(Duration::ZERO)` is rejected.
+    pub resolve_timeout: Option<Duration>,
+
+    /// At most this many attempts in flight at once; the next attempt waits for one to end.
+    ///
+    /// Default: `None`, no limit (the schedule alone bounds it). `Some(1)` makes attempts
+    /// strictly sequential. `Some(0)` is rejected.
+    pub max_attempts_in_flight: Option<usize>,
+
+    /// At most this many endpoints (address and port pairs) are considered per race; the
+    /// lowest-ranked ones beyond it are dropped and counted in
+    /// [`Report::dropped_endpoints`](crate::Report::dropped_endpoints).
+    ///
+    /// Default: 64. Must be at least 1.
+    pub max_endpoints: usize,
+
+    /// The RFC 6724 policy table used to sort destinations (R6724-3).
+    ///
+    /// Default: [`PolicyTable::rfc6724`], the table of RFC 6724 §2.1.
+    pub policy_table: PolicyTable,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            resolution_delay: Duration::from_millis(50),
+            connection_attempt_delay: Duration::from_millis(250),
+            min_connection_attempt_delay: Duration::from_millis(100),
+            max_connection_attempt_delay: Duration::from_secs(2),
+            first_address_family_count: 1,
+            family: FamilyPreference::PreferIpv6,
+            attempt_timeout: None,
+            overall_timeout: None,
+            resolve_timeout: Some(Duration::from_secs(10)),
+            max_attempts_in_flight: None,
+            max_endpoints: 64,
+            policy_table: PolicyTable::rfc6724(),
+        }
+    }
+}
+
+impl Config {
+    /// Checks every rule stated on the fields.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.connection_attempt_delay < ATTEMPT_DELAY_FLOOR {
+            return Err(ConfigError::BelowFloor {
+                field: "connection_attempt_delay",
+                value: self.connection_attempt_delay,
+            });
+        }
+        if self.min_connection_attempt_delay < ATTEMPT_DELAY_FLOOR {
+            return Err(ConfigError::BelowFloor {
+                field: "min_connection_attempt_delay",
+                value: self.min_connection_attempt_delay,
+            });
+        }
+        if self.max_connection_attempt_delay < self.min_connection_attempt_delay {
+            return Err(ConfigError::MinAboveMax {
+                min: self.min_connection_attempt_delay,
+                max: self.max_connection_attempt_delay,
+            });
+        }
+        if self.first_address_family_count == 0 {
+            return Err(ConfigError::Zero {
+                field: "first_address_family_count",
+            });
+        }
+        if self.max_endpoints == 0 {
+            return Err(ConfigError::Zero {
+                field: "max_endpoints",
+            });
+        }
+        if self.max_attempts_in_flight == Some(0) {
+            return Err(ConfigError::Zero {
+                field: "max_attempts_in_flight",
+            });
+        }
+        for (field, value) in [
+            ("attempt_timeout", self.attempt_timeout),
+            ("overall_timeout", self.overall_timeout),
+            ("resolve_timeout", self.resolve_timeout),
+        ] {
+            if value == Some(Duration::ZERO) {
+                return Err(ConfigError::Zero { field });
+            }
+        }
+        Ok(())
+    }
+
+    /// The Connection Attempt Delay in force: the configured one clamped to the minimum and
+    /// maximum (HE-5.11, HE-5.12), and never below the floor (HE-5.10).
+    pub fn effective_attempt_delay(&self) -> Duration {
+        self.connection_attempt_delay
+            .max(self.min_connection_attempt_delay)
+            .min(self.max_connection_attempt_delay)
+            .max(ATTEMPT_DELAY_FLOOR)
+    }
+}
+
+/// A configuration the engine refuses: the caller's mistake, never the network's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A delay between attempts below the 10 ms floor (HE-5.10).
+    BelowFloor {
+        /// The field's name.
+        field: &'static str,
+        /// The value given.
+        value: Duration,
+    },
+    /// The minimum Connection Attempt Delay is above the maximum.
+    MinAboveMax {
+        /// The minimum given.
+        min: Duration,
+        /// The maximum given.
+        max: Duration,
+    },
+    /// A count, limit or timeout that must not be zero is zero.
+    Zero {
+        /// The field's name.
+        field: &'static str,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::BelowFloor { field, value } => write!(
+                f,
+                "{field} is {value:?}, below the 10 ms floor between connection attempts (RFC 8305 §5)"
+            ),
+            ConfigError::MinAboveMax { min, max } => write!(
+                f,
+                "min_connection_attempt_delay ({min:?}) is above max_connection_attempt_delay ({max:?})"
+            ),
+            ConfigError::Zero { field } => write!(f, "{field} must not be zero"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}

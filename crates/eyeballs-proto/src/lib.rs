@@ -1,0 +1,50 @@
+//! The Happy Eyeballs engine of [eyeballs]: RFC 8305 (with the HEv3 draft in view) as a
+//! deterministic state machine with no sockets, no clock and no async.
+//!
+//! A driver (the tokio driver in the `eyeballs` crate, the blocking driver, the simulator in
+//! [`sim`]) creates an [`Engine`] for a [`Target`] and a [`Config`], then loops: it performs
+//! the [`Action`]s the engine emits (resolve, connect, abort, close), feeds back what happened
+//! (`handle_dns`, `handle_attempt`) and what time it is (`handle_timeout`), and stops at
+//! [`Action::Done`]. The same inputs always give the same outputs, so every rule of the spec is
+//! tested on virtual time with exact timestamps.
+//!
+//! What the engine owns (requirement IDs from the project's RFC checklist):
+//! - resolution (RFC 8305 §3): AAAA and A asked at once, the Resolution Delay, answers that
+//!   arrive mid-race (HE-3.x, HE-6.x);
+//! - sorting (RFC 8305 §4): RFC 6724 destination address selection with a replaceable policy
+//!   table ([`PolicyTable`]), then family interleaving with a First Address Family Count
+//!   (HE-4.x, R6724-x);
+//! - attempts (RFC 8305 §5): the staggered schedule, never two starts within 10 ms
+//!   ([`ATTEMPT_DELAY_FLOOR`], HE-5.10), the first success wins, per-attempt and overall
+//!   timeouts, a cap on attempts in flight and on endpoints (HE-5.x);
+//! - the [`Report`]: the timeline of the race.
+//!
+//! [eyeballs]: https://crates.io/crates/eyeballs
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+#![doc(test(attr(deny(warnings))))]
+
+mod action;
+mod attempt;
+mod candidates;
+mod config;
+mod dns;
+mod endpoint;
+mod engine;
+mod error;
+mod interleave;
+mod report;
+pub mod rfc6724;
+pub mod sim;
+mod target;
+
+pub use action::{Action, Failure, Outcome};
+pub use attempt::{AttemptEnd, AttemptId, AttemptResult, FailureKind};
+pub use config::{Config, ConfigError, FamilyPreference, ATTEMPT_DELAY_FLOOR};
+pub use dns::{Destination, DnsOutcome, DnsResult, QueryId, RecordType, SourceAddr};
+pub use endpoint::{Endpoint, Family, Protocol};
+pub use engine::Engine;
+pub use error::{InputError, SetupError};
+pub use report::{AttemptRecord, Event, QueryRecord, Report};
+pub use rfc6724::{PolicyEntry, PolicyTable};
+pub use target::{Target, TargetError};

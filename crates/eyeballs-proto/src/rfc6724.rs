@@ -1,0 +1,240 @@
+//! RFC 6724 §6 destination address selection (HE-4.2, R6724-1 … R6724-7).
+//!
+//! Rules 1, 2, 5, 6, 8, 9 and 10 are applied. Rule 3 (deprecated sources) and rule 4 (home
+//! addresses) need facts about the source address that no portable API gives, and treat every
+//! source as preferred, as R6724-6 says for IPv4; rule 7 (native transport) cannot be told
+//! from an address and is left to the policy table, whose 6to4 and Teredo rows already rank
+//! those transports low. Rule 9 applies to IPv6 pairs only, as in Go (checklist D7).
+
+use std::cmp::Ordering;
+use std::net::{IpAddr, Ipv6Addr};
+
+use crate::dns::{Destination, SourceAddr};
+
+/// One row of a policy table (RFC 6724 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PolicyEntry {
+    /// The prefix, IPv4 addresses written IPv4-mapped (`::ffff:0:0/96`).
+    pub prefix: Ipv6Addr,
+    /// The prefix length in bits, 0 to 128.
+    pub len: u8,
+    /// The precedence: higher sorts first (rule 6).
+    pub precedence: u8,
+    /// The label: destinations whose label equals their source's sort first (rule 5).
+    pub label: u8,
+}
+
+/// A policy table: longest-prefix match gives each address a precedence and a label
+/// (R6724-2, R6724-3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PolicyTable {
+    /// Sorted longest prefix first, so the first match is the longest.
+    entries: Vec<PolicyEntry>,
+}
+
+impl PolicyTable {
+    /// A table from rows, in any order. Prefix lengths above 128 are treated as 128. An
+    /// address that matches no row (possible only without a `::/0` row) gets precedence 0
+    /// and label 0.
+    pub fn new(entries: impl IntoIterator<Item = PolicyEntry>) -> Self {
+        let mut entries: Vec<PolicyEntry> = entries
+            .into_iter()
+            .map(|mut e| {
+                e.len = e.len.min(128);
+                e
+            })
+            .collect();
+        entries.sort_by_key(|e| std::cmp::Reverse(e.len));
+        PolicyTable { entries }
+    }
+
+    /// The default policy table of RFC 6724 §2.1.
+    pub fn rfc6724() -> Self {
+        Self::new(table(&[
+            ([0, 0, 0, 0, 0, 0, 0, 1], 128, 50, 0),
+            ([0, 0, 0, 0, 0, 0, 0, 0], 0, 40, 1),
+            ([0, 0, 0, 0, 0, 0xffff, 0, 0], 96, 35, 4),
+            ([0x2002, 0, 0, 0, 0, 0, 0, 0], 16, 30, 2),
+            ([0x2001, 0, 0, 0, 0, 0, 0, 0], 32, 5, 5),
+            ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, 3, 13),
+            ([0, 0, 0, 0, 0, 0, 0, 0], 96, 1, 3),
+            ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, 1, 11),
+            ([0x3ffe, 0, 0, 0, 0, 0, 0, 0], 16, 1, 12),
+        ]))
+    }
+
+    /// The table proposed by draft-ietf-6man-rfc6724-update (R6724-9): ULAs (fc00::/7) above
+    /// IPv4, IPv4 at 20, 6to4 at 5. Known-local ULA prefixes are not added automatically.
+    pub fn rfc6724_update_draft() -> Self {
+        Self::new(table(&[
+            ([0, 0, 0, 0, 0, 0, 0, 1], 128, 50, 0),
+            ([0, 0, 0, 0, 0, 0, 0, 0], 0, 40, 1),
+            ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, 30, 13),
+            ([0, 0, 0, 0, 0, 0xffff, 0, 0], 96, 20, 4),
+            ([0x2002, 0, 0, 0, 0, 0, 0, 0], 16, 5, 2),
+            ([0x2001, 0, 0, 0, 0, 0, 0, 0], 32, 5, 5),
+            ([0, 0, 0, 0, 0, 0, 0, 0], 96, 1, 3),
+            ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, 1, 11),
+            ([0x3ffe, 0, 0, 0, 0, 0, 0, 0], 16, 1, 12),
+        ]))
+    }
+
+    /// The rows, longest prefix first.
+    pub fn entries(&self) -> &[PolicyEntry] {
+        &self.entries
+    }
+
+    /// Precedence and label of `ip` (IPv4 looked up IPv4-mapped, R6724-1).
+    pub fn lookup(&self, ip: IpAddr) -> (u8, u8) {
+        let ip = as_v6(ip);
+        self.entries
+            .iter()
+            .find(|e| prefix_matches(e.prefix, e.len, ip))
+            .map_or((0, 0), |e| (e.precedence, e.label))
+    }
+}
+
+impl Default for PolicyTable {
+    fn default() -> Self {
+        Self::rfc6724()
+    }
+}
+
+fn table(rows: &[([u16; 8], u8, u8, u8)]) -> Vec<PolicyEntry> {
+    rows.iter()
+        .map(|&(s, len, precedence, label)| PolicyEntry {
+            prefix: Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]),
+            len,
+            precedence,
+            label,
+        })
+        .collect()
+}
+
+fn as_v6(ip: IpAddr) -> Ipv6Addr {
+    match ip {
+        IpAddr::V6(v6) => v6,
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+    }
+}
+
+fn prefix_matches(prefix: Ipv6Addr, len: u8, ip: Ipv6Addr) -> bool {
+    common_prefix_len(prefix, ip) >= u32::from(len)
+}
+
+fn common_prefix_len(a: Ipv6Addr, b: Ipv6Addr) -> u32 {
+    (u128::from(a) ^ u128::from(b)).leading_zeros()
+}
+
+/// Scope values of RFC 6724 §3.1 / RFC 4291 (R6724-5, R6724-6).
+fn scope(ip: IpAddr) -> u8 {
+    const LINK_LOCAL: u8 = 0x2;
+    const SITE_LOCAL: u8 = 0x5;
+    const GLOBAL: u8 = 0xe;
+    match ip {
+        IpAddr::V4(v4) => {
+            if v4.is_loopback() || v4.is_link_local() {
+                LINK_LOCAL
+            } else {
+                GLOBAL
+            }
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            if v6.is_multicast() {
+                (s[0] & 0x000f) as u8
+            } else if v6.is_loopback() || (s[0] & 0xffc0) == 0xfe80 {
+                LINK_LOCAL
+            } else if (s[0] & 0xffc0) == 0xfec0 {
+                SITE_LOCAL
+            } else {
+                GLOBAL
+            }
+        }
+    }
+}
+
+/// What the rules need to know about one destination, computed once before sorting.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SortKey {
+    usable: bool,
+    /// `None` when the source is unknown: the rules that compare with it stay neutral.
+    scope_matches: Option<bool>,
+    label_matches: Option<bool>,
+    precedence: u8,
+    scope: u8,
+    /// Rule 9, IPv6 with a known IPv6 source only.
+    prefix_len: Option<u32>,
+}
+
+impl SortKey {
+    pub(crate) fn new(dest: &Destination, table: &PolicyTable) -> Self {
+        let (precedence, label) = table.lookup(dest.ip);
+        let scope_d = scope(dest.ip);
+        let (usable, source) = match dest.source {
+            SourceAddr::Unknown => (true, None),
+            SourceAddr::Unreachable => (false, None),
+            SourceAddr::Addr(s) => (true, Some(s)),
+        };
+        let prefix_len = match (dest.ip, source) {
+            // R6724-7: CommonPrefixLen is capped at the source's prefix length, taken as /64.
+            (IpAddr::V6(d), Some(IpAddr::V6(s))) => Some(common_prefix_len(s, d).min(64)),
+            _ => None,
+        };
+        SortKey {
+            usable,
+            scope_matches: source.map(|s| scope(s) == scope_d),
+            label_matches: source.map(|s| table.lookup(s).1 == label),
+            precedence,
+            scope: scope_d,
+            prefix_len,
+        }
+    }
+
+    /// Whether the host can reach the destination at all (rule 1).
+    pub(crate) fn is_usable(&self) -> bool {
+        self.usable
+    }
+}
+
+/// `Less` when `a` is preferred over `b` (RFC 6724 §6 rules 1-9; rule 10 is the caller's
+/// stable sort).
+pub(crate) fn compare(a: &SortKey, b: &SortKey) -> Ordering {
+    // Rule 1: avoid unusable destinations.
+    b.usable
+        .cmp(&a.usable)
+        // Rule 2: prefer matching scope.
+        .then_with(|| prefer_true(a.scope_matches, b.scope_matches))
+        // Rules 3 and 4 never decide (see the module docs).
+        // Rule 5: prefer matching label.
+        .then_with(|| prefer_true(a.label_matches, b.label_matches))
+        // Rule 6: prefer higher precedence.
+        .then_with(|| b.precedence.cmp(&a.precedence))
+        // Rule 7 never decides (see the module docs).
+        // Rule 8: prefer smaller scope.
+        .then_with(|| a.scope.cmp(&b.scope))
+        // Rule 9: longest matching prefix, when both are IPv6 with known sources.
+        .then_with(|| match (a.prefix_len, b.prefix_len) {
+            (Some(x), Some(y)) => y.cmp(&x),
+            _ => Ordering::Equal,
+        })
+}
+
+/// A rule that compares a property of the source with the destination: it decides only when
+/// both sides are known and differ.
+fn prefer_true(a: Option<bool>, b: Option<bool>) -> Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) => y.cmp(&x),
+        _ => Ordering::Equal,
+    }
+}
+
+/// Sorts destinations by RFC 6724 §6, stably (rule 10).
+pub fn sort_destinations(dests: &mut [Destination], table: &PolicyTable) {
+    let mut keyed: Vec<(SortKey, Destination)> =
+        dests.iter().map(|d| (SortKey::new(d, table), *d)).collect();
+    keyed.sort_by(|a, b| compare(&a.0, &b.0));
+    for (slot, (_, d)) in dests.iter_mut().zip(keyed) {
+        *slot = d;
+    }
+}

@@ -1,0 +1,341 @@
+//! The engine on virtual time: a scripted world (DNS answers and per-address behaviour) and a
+//! driver loop that runs a whole race instantly and exactly.
+//!
+//! Used by the scenario tests, the benchmarks and `eyeballs simulate`.
+//!
+//! At one instant, world events are delivered first (in the order they were scheduled), then a
+//! scripted cancel, then the engine's timeout. After every input the engine's actions are
+//! drained and acted on, as a real driver would.
+//!
+//! ```
+//! use std::time::Duration;
+//! use eyeballs_proto::sim::{Behavior, Scenario};
+//! use eyeballs_proto::RecordType;
+//!
+//! let ms = Duration::from_millis;
+//! let sim = Scenario::host("example.test", 443)
+//!     .answer(RecordType::Aaaa, ms(0), ["2001:db8::1"])
+//!     .answer(RecordType::A, ms(0), ["192.0.2.1"])
+//!     .behavior("2001:db8::1", Behavior::BlackHole)
+//!     .behavior("192.0.2.1", Behavior::Connects(ms(10)))
+//!     .run()
+//!     .unwrap();
+//! assert_eq!(sim.lines(), [
+//!     "0 resolve q0 AAAA",
+//!     "0 resolve q1 A",
+//!     "0 connect #0 [2001:db8::1]:443",
+//!     "250 connect #1 192.0.2.1:443",
+//!     "260 abort #0",
+//!     "260 done connected #1",
+//! ]);
+//! ```
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use crate::action::Action;
+use crate::attempt::{AttemptId, AttemptResult, FailureKind};
+use crate::config::Config;
+use crate::dns::{DnsResult, QueryId, RecordType};
+use crate::engine::Engine;
+use crate::error::SetupError;
+use crate::report::Report;
+use crate::target::{Target, TargetError};
+
+/// How a simulated address answers a connection attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Behavior {
+    /// The handshake completes after this long.
+    Connects(Duration),
+    /// The attempt fails after this long.
+    Fails(FailureKind, Duration),
+    /// Nothing ever comes back.
+    BlackHole,
+}
+
+impl Behavior {
+    /// Refused (TCP reset) after `after`.
+    pub fn refuses(after: Duration) -> Self {
+        Behavior::Fails(FailureKind::Refused, after)
+    }
+
+    /// Unreachable (ICMP) after `after`.
+    pub fn unreachable(after: Duration) -> Self {
+        Behavior::Fails(FailureKind::Unreachable, after)
+    }
+}
+
+/// A scripted race: the target, the configuration and the world's behaviour.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    target: Result<Target, TargetError>,
+    config: Config,
+    /// Per record type, answers after the query is sent; later ones are updates (§6).
+    dns: Vec<(RecordType, Duration, DnsResult)>,
+    behaviors: Vec<(Selector, Behavior)>,
+    default_behavior: Behavior,
+    cancel_at: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Selector {
+    Ip(IpAddr),
+    Addr(SocketAddr),
+}
+
+impl Scenario {
+    /// A race to a host name on one port. An invalid name surfaces from [`Scenario::run`].
+    pub fn host(name: &str, port: u16) -> Self {
+        Self::new(Target::host(name, port))
+    }
+
+    /// A race to any target.
+    pub fn target(target: Target) -> Self {
+        Self::new(Ok(target))
+    }
+
+    fn new(target: Result<Target, TargetError>) -> Self {
+        Scenario {
+            target,
+            config: Config::default(),
+            dns: Vec::new(),
+            behaviors: Vec::new(),
+            default_behavior: Behavior::BlackHole,
+            cancel_at: None,
+        }
+    }
+
+    /// The configuration (default: [`Config::default`]).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The query for `record` gets `result` `after` it is sent. Several results for one record
+    /// type arrive in turn; the later ones are updates (RFC 8305 §6). A record type with no
+    /// result is never answered.
+    pub fn dns(mut self, record: RecordType, after: Duration, result: DnsResult) -> Self {
+        self.dns.push((record, after, result));
+        self
+    }
+
+    /// A positive answer: shorthand for [`Scenario::dns`] with addresses given as text.
+    /// Text that does not parse as an IP address is skipped.
+    pub fn answer<const N: usize>(
+        self,
+        record: RecordType,
+        after: Duration,
+        ips: [&str; N],
+    ) -> Self {
+        let ips = ips.iter().filter_map(|s| s.parse::<IpAddr>().ok());
+        self.dns(record, after, DnsResult::addresses(ips))
+    }
+
+    /// How attempts to `addr` behave: an IP address (any port) or a socket address (exact).
+    /// Text that parses as neither is skipped.
+    pub fn behavior(mut self, addr: &str, behavior: Behavior) -> Self {
+        let selector = addr
+            .parse::<SocketAddr>()
+            .map(Selector::Addr)
+            .or_else(|_| addr.parse::<IpAddr>().map(Selector::Ip));
+        if let Ok(selector) = selector {
+            self.behaviors.push((selector, behavior));
+        }
+        self
+    }
+
+    /// How attempts to addresses with no [`Scenario::behavior`] behave (default: black hole).
+    pub fn default_behavior(mut self, behavior: Behavior) -> Self {
+        self.default_behavior = behavior;
+        self
+    }
+
+    /// The caller cancels the race at `at`.
+    pub fn cancel_at(mut self, at: Duration) -> Self {
+        self.cancel_at = Some(at);
+        self
+    }
+
+    fn behavior_of(&self, addr: SocketAddr) -> Behavior {
+        let exact = self
+            .behaviors
+            .iter()
+            .find(|(s, _)| *s == Selector::Addr(addr));
+        let by_ip = || {
+            self.behaviors
+                .iter()
+                .find(|(s, _)| *s == Selector::Ip(addr.ip()))
+        };
+        exact
+            .or_else(by_ip)
+            .map_or(self.default_behavior, |(_, b)| *b)
+    }
+
+    /// Runs the race to its end on virtual time.
+    pub fn run(&self) -> Result<Simulation, SetupError> {
+        let t0 = Instant::now();
+        let target = self.target.clone()?;
+        let engine = Engine::new(target, self.config.clone(), t0)?;
+        let mut world = World {
+            scenario: self,
+            t0,
+            now: t0,
+            engine,
+            events: Vec::new(),
+            seq: 0,
+            log: Vec::new(),
+            done: false,
+        };
+        world.run();
+        Ok(Simulation {
+            log: world.log,
+            report: world.engine.into_report(),
+        })
+    }
+}
+
+/// What a simulated race did.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    /// Every action the engine emitted, with its offset from the start.
+    pub log: Vec<(Duration, Action)>,
+    /// The engine's report. Its `outcome` is `None` if the engine was left waiting for an
+    /// input the scenario never gives (a query never answered with no timeout configured).
+    pub report: Report,
+}
+
+impl Simulation {
+    /// The log as lines `"<ms> <action>"`, for example `"250 connect #1 192.0.2.1:443"`.
+    /// Offsets that are not whole milliseconds are printed with their fraction.
+    pub fn lines(&self) -> Vec<String> {
+        self.log
+            .iter()
+            .map(|(t, a)| format!("{} {a}", fmt_ms(*t)))
+            .collect()
+    }
+}
+
+/// Milliseconds, with a fraction only when there is one.
+pub fn fmt_ms(t: Duration) -> String {
+    if t.subsec_nanos() % 1_000_000 == 0 {
+        format!("{}", t.as_millis())
+    } else {
+        format!("{}", t.as_secs_f64() * 1000.0)
+    }
+}
+
+#[derive(Debug)]
+enum Input {
+    Dns(QueryId, DnsResult),
+    Attempt(AttemptId, AttemptResult),
+}
+
+struct World<'a> {
+    scenario: &'a Scenario,
+    t0: Instant,
+    now: Instant,
+    engine: Engine,
+    /// Scheduled inputs: (when, order scheduled, input).
+    events: Vec<(Instant, u64, Input)>,
+    seq: u64,
+    log: Vec<(Duration, Action)>,
+    done: bool,
+}
+
+impl World<'_> {
+    /// An upper bound on loop turns, far above any real race; it keeps a broken engine from
+    /// hanging a test.
+    const MAX_TURNS: usize = 1_000_000;
+
+    fn run(&mut self) {
+        self.drain();
+        for _ in 0..Self::MAX_TURNS {
+            if self.done {
+                return;
+            }
+            let next_event = self.events.iter().map(|e| (e.0, e.1)).min();
+            let cancel = self.scenario.cancel_at.map(|d| self.t0 + d);
+            let next = [
+                next_event.map(|e| e.0),
+                cancel.filter(|&c| c >= self.now),
+                self.engine.poll_timeout(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let Some(next) = next else {
+                return; // Waiting for an input that never comes.
+            };
+            self.now = self.now.max(next);
+            if let Some((at, seq)) = next_event.filter(|e| e.0 <= self.now) {
+                let pos = self.events.iter().position(|e| e.0 == at && e.1 == seq);
+                if let Some(pos) = pos {
+                    let (_, _, input) = self.events.remove(pos);
+                    self.deliver(input);
+                    continue;
+                }
+            }
+            if cancel == Some(self.now) {
+                self.engine.cancel(self.now);
+                self.drain();
+                continue;
+            }
+            self.engine.handle_timeout(self.now);
+            self.drain();
+        }
+    }
+
+    fn deliver(&mut self, input: Input) {
+        // Ids come from the engine's own actions, so they are always known.
+        let _ = match input {
+            Input::Dns(id, result) => self.engine.handle_dns(self.now, id, result),
+            Input::Attempt(id, result) => self.engine.handle_attempt(self.now, id, result),
+        };
+        self.drain();
+    }
+
+    fn schedule(&mut self, after: Duration, input: Input) {
+        self.seq += 1;
+        self.events.push((self.now + after, self.seq, input));
+    }
+
+    fn drain(&mut self) {
+        while let Some(action) = self.engine.poll_action() {
+            match &action {
+                Action::Resolve { id, record } => {
+                    let answers: Vec<(Duration, DnsResult)> = self
+                        .scenario
+                        .dns
+                        .iter()
+                        .filter(|(r, _, _)| r == record)
+                        .map(|(_, after, result)| (*after, result.clone()))
+                        .collect();
+                    for (after, result) in answers {
+                        self.schedule(after, Input::Dns(*id, result));
+                    }
+                }
+                Action::CancelResolve { id } => self
+                    .events
+                    .retain(|e| !matches!(e.2, Input::Dns(q, _) if q == *id)),
+                Action::Connect { id, endpoint } => {
+                    match self.scenario.behavior_of(endpoint.addr) {
+                        Behavior::Connects(after) => {
+                            self.schedule(after, Input::Attempt(*id, AttemptResult::Connected))
+                        }
+                        Behavior::Fails(kind, after) => {
+                            self.schedule(after, Input::Attempt(*id, AttemptResult::Failed(kind)))
+                        }
+                        Behavior::BlackHole => {}
+                    }
+                }
+                Action::Abort { id } => self
+                    .events
+                    .retain(|e| !matches!(e.2, Input::Attempt(a, _) if a == *id)),
+                Action::Close { .. } => {}
+                Action::Done(_) => self.done = true,
+            }
+            self.log.push((self.now - self.t0, action));
+        }
+    }
+}
