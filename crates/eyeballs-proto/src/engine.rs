@@ -398,6 +398,9 @@ impl Engine {
     /// preferred query has ended without addresses (HE-3.8).
     fn check_resolution(&mut self, now: Instant) {
         if !self.candidates.has_pending() {
+            // Every address seen so far was withdrawn by a later answer (HE-6.2): the delay
+            // starts again with the next positive answer.
+            self.resolution_deadline = None;
             return;
         }
         let preferred = self.config.family.preferred();

@@ -281,8 +281,14 @@ impl World<'_> {
                 self.drain();
                 continue;
             }
+            let logged = self.log.len();
             self.engine.handle_timeout(self.now);
             self.drain();
+            if self.log.len() == logged && self.engine.poll_timeout() <= Some(self.now) {
+                // The engine asks to be woken at a time that has passed without doing
+                // anything: a bug, which a real driver would spin on. Stop here.
+                return;
+            }
         }
     }
 
