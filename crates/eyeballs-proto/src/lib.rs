@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 #![doc(test(attr(deny(warnings))))]
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod action;
 mod attempt;
