@@ -8,14 +8,16 @@ use crate::config::{Config, FamilyPreference};
 use crate::dns::{Destination, QueryId};
 use crate::endpoint::{Endpoint, Family};
 use crate::interleave::interleave;
-use crate::rfc6724::{compare, SortKey};
+use crate::rfc6724::SortKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Pending,
     Attempted,
-    /// Removed by a later answer (HE-6.2) or dropped by the endpoint cap.
+    /// Withdrawn by a later answer (HE-6.2); a still later answer may bring it back.
     Removed,
+    /// Dropped by the endpoint cap, for good: counted once in the report.
+    Dropped,
 }
 
 #[derive(Debug, Clone)]
@@ -45,8 +47,8 @@ pub(crate) struct Candidates {
 }
 
 impl Candidates {
-    /// Adds an endpoint unless it is known already; an endpoint removed earlier and not yet
-    /// attempted comes back.
+    /// Adds an endpoint unless it is known already; an endpoint withdrawn by an earlier answer
+    /// comes back. One dropped by the endpoint cap stays dropped.
     pub(crate) fn add(
         &mut self,
         dest: Destination,
@@ -95,11 +97,11 @@ impl Candidates {
             .entries
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.state != State::Removed)
+            .filter(|(_, e)| matches!(e.state, State::Pending | State::Attempted))
             .map(|(i, e)| (e.port_rank, SortKey::new(&e.dest, &config.policy_table), i))
             .collect();
         // Stable: equal endpoints keep the order they became known in (rule 10).
-        live.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| compare(&a.1, &b.1)));
+        live.sort_by_key(|&(rank, key, _)| (rank, key));
 
         self.order.clear();
         let mut start = 0;
@@ -135,7 +137,7 @@ impl Candidates {
             let Some(i) = self.order.pop_back() else {
                 break;
             };
-            self.entries[i].state = State::Removed;
+            self.entries[i].state = State::Dropped;
             live_count -= 1;
             dropped += 1;
         }

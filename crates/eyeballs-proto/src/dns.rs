@@ -64,8 +64,10 @@ impl fmt::Display for QueryId {
 /// Drivers learn it with a UDP `connect()` probe that sends no packet (checklist D6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SourceAddr {
-    /// Not probed. The destination is treated as usable and rules that compare the source with
-    /// the destination (RFC 6724 rules 2, 5 and 9) do not decide between two such destinations.
+    /// Not probed. The destination counts as usable (rule 1) and as matching its source's
+    /// scope and label (rules 2 and 5); rule 9 gives it no common prefix. With every source
+    /// unknown, the order is the policy table's (rule 6), then scope (rule 8), then the input
+    /// order.
     #[default]
     Unknown,
     /// The host has no route or no source address for this destination: RFC 6724 rule 1 puts
@@ -125,8 +127,9 @@ impl From<IpAddr> for Destination {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DnsResult {
-    /// A positive answer. Addresses of the wrong family for the query, and duplicates, are
-    /// ignored; an empty list is treated as [`DnsResult::NoData`].
+    /// A positive answer. Addresses of the wrong family for the query, unspecified and
+    /// multicast addresses, and duplicates are ignored (IPv4-mapped addresses in an AAAA answer
+    /// count as IPv4); an answer with nothing usable is treated as [`DnsResult::NoData`].
     Addresses(Vec<Destination>),
     /// NOERROR with no records of this type (NODATA).
     NoData,

@@ -209,9 +209,11 @@ impl Engine {
         let family = query.record.family();
         let mut ips: Vec<IpAddr> = Vec::new();
         if let DnsResult::Addresses(dests) = result {
-            for dest in dests {
-                let dest = dest.canonical();
-                let usable = Family::of(dest.ip) == family
+            for raw in dests {
+                // An IPv4-mapped address in an AAAA answer is an IPv4 address.
+                let dest = raw.canonical();
+                let usable = (Family::of(raw.ip) == family || Family::of(dest.ip) == family)
+                    && self.config.family.allows(Family::of(dest.ip))
                     && !dest.ip.is_unspecified()
                     && !dest.ip.is_multicast()
                     && !ips.contains(&dest.ip);
@@ -240,8 +242,8 @@ impl Engine {
     /// The result of attempt `id`.
     ///
     /// The first success wins: every other attempt is aborted and no new one starts (HE-5.3,
-    /// HE-5.4). A success from an attempt that already ended, or after the race is over, is
-    /// answered with [`Action::Close`]. A failure starts the next attempt at once, never
+    /// HE-5.4). A success from an attempt that already ended (aborted, timed out, failed) is
+    /// answered with [`Action::Close`]; a repeated success of the winner is ignored. A failure starts the next attempt at once, never
     /// within 10 ms of the previous start (checklist D1, HE-5.10). Other inputs about ended
     /// attempts are ignored.
     pub fn handle_attempt(
@@ -257,7 +259,8 @@ impl Engine {
             .get(id.index())
             .ok_or(InputError::UnknownAttempt(id))?;
         if !attempt.in_flight() || self.phase == Phase::Done {
-            if result == AttemptResult::Connected {
+            // A repeated success of the winner is not a late success: keep it open.
+            if result == AttemptResult::Connected && attempt.end != Some(AttemptEnd::Connected) {
                 self.actions.push_back(Action::Close { id });
             }
             return Ok(());

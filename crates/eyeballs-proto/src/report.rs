@@ -118,25 +118,37 @@ impl Report {
         }
     }
 
-    /// Every event in time order (ties in the order they happened), with its offset.
+    /// Every event in time order, with its offset. Events of one instant come in causal order:
+    /// sends, then answers and attempt results, then the attempts they started, then what the
+    /// end of the race stopped, then the end.
     pub fn timeline(&self) -> Vec<(Duration, Event)> {
         let mut events = Vec::with_capacity(2 * (self.queries.len() + self.attempts.len()) + 1);
         for (i, q) in self.queries.iter().enumerate() {
             let id = QueryId(i as u32);
             events.push((q.sent, 0, Event::QuerySent(id)));
             if let Some(t) = q.ended {
-                events.push((t, 1, Event::QueryEnded(id)));
+                let rank = if q.outcome == Some(DnsOutcome::Cancelled) {
+                    3
+                } else {
+                    1
+                };
+                events.push((t, rank, Event::QueryEnded(id)));
             }
         }
         for (i, a) in self.attempts.iter().enumerate() {
             let id = AttemptId(i as u32);
             events.push((a.started, 2, Event::AttemptStarted(id)));
             if let Some(t) = a.ended {
-                events.push((t, 1, Event::AttemptEnded(id)));
+                let rank = if a.end == Some(AttemptEnd::Aborted) {
+                    3
+                } else {
+                    1
+                };
+                events.push((t, rank, Event::AttemptEnded(id)));
             }
         }
         if let Some(t) = self.finished {
-            events.push((t, 3, Event::Finished));
+            events.push((t, 4, Event::Finished));
         }
         events.sort_by_key(|&(t, rank, _)| (t, rank));
         events

@@ -6,7 +6,7 @@
 //! from an address and is left to the policy table, whose 6to4 and Teredo rows already rank
 //! those transports low. Rule 9 applies to IPv6 pairs only, as in Go (checklist D7).
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::dns::{Destination, SourceAddr};
@@ -154,78 +154,61 @@ fn scope(ip: IpAddr) -> u8 {
     }
 }
 
-/// What the rules need to know about one destination, computed once before sorting.
-#[derive(Debug, Clone, Copy)]
+/// The rules of RFC 6724 §6 for one destination, as a key: sorting by it applies rules 1 to 9
+/// in order, and with a stable sort rule 10.
+///
+/// A key per destination, rather than a comparison of two destinations, makes the order total
+/// whatever mix of known and unknown sources comes in, so the result never depends on the
+/// input order (and Rust's sort never meets an inconsistent order). Two choices make that so:
+/// - an unknown source ([`SourceAddr::Unknown`]) counts as matching the destination's scope
+///   and label (rules 2 and 5): nothing says it will not;
+/// - rule 9's common prefix length is 0 unless both destination and source are IPv6 (checklist
+///   D7). An IPv4 and an IPv6 destination reach rule 9 only when a custom policy table gives
+///   them the same precedence; there the IPv6 one with a shared prefix goes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct SortKey {
-    usable: bool,
-    /// `None` when the source is unknown: the rules that compare with it stay neutral.
-    scope_matches: Option<bool>,
-    label_matches: Option<bool>,
-    precedence: u8,
+    /// Rule 1: false (first) when a source exists or is not known.
+    unusable: bool,
+    /// Rule 2.
+    scope_mismatch: bool,
+    /// Rule 5.
+    label_mismatch: bool,
+    /// Rule 6: higher precedence first.
+    precedence: Reverse<u8>,
+    /// Rule 8: smaller scope first.
     scope: u8,
-    /// Rule 9, IPv6 with a known IPv6 source only.
-    prefix_len: Option<u32>,
+    /// Rule 9: longer common prefix first.
+    prefix_len: Reverse<u32>,
 }
 
 impl SortKey {
     pub(crate) fn new(dest: &Destination, table: &PolicyTable) -> Self {
+        let dest = dest.canonical();
         let (precedence, label) = table.lookup(dest.ip);
         let scope_d = scope(dest.ip);
-        let (usable, source) = match dest.source {
-            SourceAddr::Unknown => (true, None),
-            SourceAddr::Unreachable => (false, None),
-            SourceAddr::Addr(s) => (true, Some(s)),
+        let (unusable, source) = match dest.source {
+            SourceAddr::Unknown => (false, None),
+            SourceAddr::Unreachable => (true, None),
+            SourceAddr::Addr(s) => (false, Some(s)),
         };
         let prefix_len = match (dest.ip, source) {
             // R6724-7: CommonPrefixLen is capped at the source's prefix length, taken as /64.
-            (IpAddr::V6(d), Some(IpAddr::V6(s))) => Some(common_prefix_len(s, d).min(64)),
-            _ => None,
+            (IpAddr::V6(d), Some(IpAddr::V6(s))) => common_prefix_len(s, d).min(64),
+            _ => 0,
         };
         SortKey {
-            usable,
-            scope_matches: source.map(|s| scope(s) == scope_d),
-            label_matches: source.map(|s| table.lookup(s).1 == label),
-            precedence,
+            unusable,
+            scope_mismatch: source.is_some_and(|s| scope(s) != scope_d),
+            label_mismatch: source.is_some_and(|s| table.lookup(s).1 != label),
+            precedence: Reverse(precedence),
             scope: scope_d,
-            prefix_len,
+            prefix_len: Reverse(prefix_len),
         }
     }
 
     /// Whether the host can reach the destination at all (rule 1).
     pub(crate) fn is_usable(&self) -> bool {
-        self.usable
-    }
-}
-
-/// `Less` when `a` is preferred over `b` (RFC 6724 §6 rules 1-9; rule 10 is the caller's
-/// stable sort).
-pub(crate) fn compare(a: &SortKey, b: &SortKey) -> Ordering {
-    // Rule 1: avoid unusable destinations.
-    b.usable
-        .cmp(&a.usable)
-        // Rule 2: prefer matching scope.
-        .then_with(|| prefer_true(a.scope_matches, b.scope_matches))
-        // Rules 3 and 4 never decide (see the module docs).
-        // Rule 5: prefer matching label.
-        .then_with(|| prefer_true(a.label_matches, b.label_matches))
-        // Rule 6: prefer higher precedence.
-        .then_with(|| b.precedence.cmp(&a.precedence))
-        // Rule 7 never decides (see the module docs).
-        // Rule 8: prefer smaller scope.
-        .then_with(|| a.scope.cmp(&b.scope))
-        // Rule 9: longest matching prefix, when both are IPv6 with known sources.
-        .then_with(|| match (a.prefix_len, b.prefix_len) {
-            (Some(x), Some(y)) => y.cmp(&x),
-            _ => Ordering::Equal,
-        })
-}
-
-/// A rule that compares a property of the source with the destination: it decides only when
-/// both sides are known and differ.
-fn prefer_true(a: Option<bool>, b: Option<bool>) -> Ordering {
-    match (a, b) {
-        (Some(x), Some(y)) => y.cmp(&x),
-        _ => Ordering::Equal,
+        !self.unusable
     }
 }
 
@@ -233,7 +216,7 @@ fn prefer_true(a: Option<bool>, b: Option<bool>) -> Ordering {
 pub fn sort_destinations(dests: &mut [Destination], table: &PolicyTable) {
     let mut keyed: Vec<(SortKey, Destination)> =
         dests.iter().map(|d| (SortKey::new(d, table), *d)).collect();
-    keyed.sort_by(|a, b| compare(&a.0, &b.0));
+    keyed.sort_by_key(|k| k.0);
     for (slot, (_, d)) in dests.iter_mut().zip(keyed) {
         *slot = d;
     }

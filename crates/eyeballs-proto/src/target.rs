@@ -19,8 +19,8 @@ const MAX_LABEL_LEN: usize = 63;
 /// - [`Target::addresses`]: socket addresses the caller resolved already, the way
 ///   aiohappyeyeballs takes `getaddrinfo` results.
 ///
-/// Ports are alternatives in order of preference: every address is tried on the first port
-/// before any address is tried on the second.
+/// The ports of a host name are alternatives in order of preference: every address is tried
+/// on the first port before any address is tried on the second.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub(crate) kind: TargetKind,
@@ -68,7 +68,9 @@ impl Target {
 
     /// Addresses the caller already has, in the caller's order (which RFC 6724 sorting keeps
     /// among equals). Repeated addresses count once; IPv4-mapped IPv6 addresses become IPv4.
-    /// All ports share one rank here, so they interleave with the addresses as given.
+    /// The caller's addresses are used as given, even unspecified or multicast ones that a DNS
+    /// answer would not be trusted with. Their ports share one rank, so an address's port does
+    /// not move it in the order.
     pub fn addresses<I: IntoIterator<Item = SocketAddr>>(addrs: I) -> Result<Self, TargetError> {
         let mut entries: Vec<(Destination, u16, usize)> = Vec::new();
         for addr in addrs {

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use eyeballs_proto::sim::{Behavior, Scenario, Simulation};
 use eyeballs_proto::{
-    Action, AttemptEnd, AttemptResult, Config, DnsResult, Engine, FailureKind, FamilyPreference,
-    Outcome, RecordType, SetupError, Target, TargetError, ATTEMPT_DELAY_FLOOR,
+    Action, AttemptEnd, AttemptResult, Config, Destination, DnsResult, Engine, FailureKind,
+    FamilyPreference, Outcome, RecordType, SetupError, SourceAddr, Target, TargetError,
+    ATTEMPT_DELAY_FLOOR,
 };
 use proptest::prelude::*;
 
@@ -24,9 +25,29 @@ fn ip() -> impl Strategy<Value = IpAddr> {
     ]
 }
 
-fn dns_result() -> impl Strategy<Value = DnsResult> {
+/// Source addresses of every kind, so that RFC 6724 sees known, unknown and unusable sources
+/// mixed in one list.
+fn source() -> impl Strategy<Value = SourceAddr> {
     prop_oneof![
-        4 => prop::collection::vec(ip(), 0..5).prop_map(DnsResult::addresses),
+        3 => Just(SourceAddr::Unknown),
+        1 => Just(SourceAddr::Unreachable),
+        2 => prop_oneof![
+            Just("2001:db8::100"),
+            Just("fe80::1"),
+            Just("2002:c000:201::100"),
+            Just("fd00::1"),
+            Just("192.0.2.100"),
+            Just("169.254.0.5"),
+            Just("::ffff:192.0.2.100"),
+        ]
+        .prop_map(|s| SourceAddr::Addr(s.parse().expect("valid literal"))),
+    ]
+}
+
+fn dns_result() -> impl Strategy<Value = DnsResult> {
+    let dest = (ip(), source()).prop_map(|(ip, src)| Destination::with_source(ip, src));
+    prop_oneof![
+        4 => prop::collection::vec(dest, 0..6).prop_map(DnsResult::Addresses),
         1 => Just(DnsResult::NoData),
         1 => Just(DnsResult::NxDomain),
         1 => Just(DnsResult::ServFail),
@@ -226,8 +247,14 @@ proptest! {
 /// One raw input to the engine, ids picked from the ids it issued or made up.
 #[derive(Debug, Clone)]
 enum RawInput {
-    Dns { query: usize, result: DnsResult },
-    Attempt { attempt: usize, result: AttemptResult },
+    Dns {
+        query: usize,
+        result: DnsResult,
+    },
+    Attempt {
+        attempt: usize,
+        result: AttemptResult,
+    },
     Timeout,
     Cancel,
 }
