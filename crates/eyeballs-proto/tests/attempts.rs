@@ -343,3 +343,43 @@ fn late_winner_is_answered_with_close() {
     ));
     assert_eq!(engine.report().attempts[0].end, Some(AttemptEnd::Aborted));
 }
+
+#[test]
+fn he_5_5_pending_queries_cancelled_after_success() {
+    let sim = expect(
+        Scenario::host("example.test", 443)
+            .answer(eyeballs_proto::RecordType::Aaaa, ms(4), ["2001:db8::a"])
+            .behavior("2001:db8::a", Behavior::Connects(ms(6))),
+        &[
+            "0 resolve q0 AAAA",
+            "0 resolve q1 A",
+            "4 connect #0 [2001:db8::a]:443",
+            "10 cancel-resolve q1",
+            "10 done connected #0",
+        ],
+    );
+    assert_eq!(
+        sim.report.queries[1].outcome,
+        Some(eyeballs_proto::DnsOutcome::Cancelled)
+    );
+}
+
+#[test]
+fn he_5_9_lower_bound_holds_for_every_start_trigger() {
+    // Timer, failure and late answer all respect the floor: three failures 1 ms apart still
+    // give starts 10 ms apart.
+    expect(
+        addrs(&[A6, A4, B6, B4])
+            .behavior(A6, Behavior::refuses(ms(1)))
+            .behavior(A4, Behavior::refuses(ms(1)))
+            .behavior(B6, Behavior::refuses(ms(1)))
+            .behavior(B4, Behavior::Connects(ms(1))),
+        &[
+            "0 connect #0 [2001:db8::a]:443",
+            "10 connect #1 192.0.2.1:443",
+            "20 connect #2 [2001:db8::b]:443",
+            "30 connect #3 192.0.2.2:443",
+            "31 done connected #3",
+        ],
+    );
+}

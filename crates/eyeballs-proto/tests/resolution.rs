@@ -405,3 +405,20 @@ fn report_keeps_each_query_answer_time_and_addresses() {
     assert_eq!(r.queries[1].answered().map(|t| r.offset(t)), Some(ms(7)));
     assert_eq!(r.finished.map(|t| r.offset(t)), Some(ms(13)));
 }
+
+/// HE-3.4 at the engine's level: each query's answer is handled on its own, whenever it
+/// comes; the drivers run one resolver call per family in parallel.
+#[test]
+fn he_3_4_answers_handled_independently_in_any_order() {
+    for (aaaa_at, a_at, first) in [
+        (10, 300, "10 connect #0 [2001:db8::1]:443"),
+        (300, 10, "60 connect #0 192.0.2.1:443"),
+    ] {
+        let sim = host()
+            .answer(Aaaa, ms(aaaa_at), [V6])
+            .answer(A, ms(a_at), [V4])
+            .run()
+            .unwrap();
+        assert_eq!(sim.lines()[2], first);
+    }
+}
