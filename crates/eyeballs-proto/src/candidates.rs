@@ -1,7 +1,7 @@
 //! The candidate list: every endpoint known so far, and the order the untried ones will be
 //! attempted in (RFC 8305 §4 and §6).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::config::{Config, FamilyPreference};
@@ -42,6 +42,8 @@ pub(crate) struct Candidates {
     /// Every endpoint ever known, in the order it became known (RFC 6724 rule 10 keeps it
     /// among equals).
     entries: Vec<Entry>,
+    /// Where each endpoint is in `entries`.
+    index: HashMap<SocketAddr, usize>,
     /// Indices of the pending entries, in attempt order.
     order: VecDeque<usize>,
 }
@@ -56,25 +58,26 @@ impl Candidates {
         port_rank: usize,
         query: Option<QueryId>,
     ) {
-        match self
-            .entries
-            .iter_mut()
-            .find(|e| e.dest.ip == dest.ip && e.port == port)
-        {
-            Some(e) => {
+        let addr = SocketAddr::new(dest.ip, port);
+        match self.index.get(&addr) {
+            Some(&i) => {
+                let e = &mut self.entries[i];
                 if e.state == State::Removed {
                     e.state = State::Pending;
                     e.query = query;
                     e.dest = dest;
                 }
             }
-            None => self.entries.push(Entry {
-                dest,
-                port,
-                port_rank,
-                query,
-                state: State::Pending,
-            }),
+            None => {
+                self.index.insert(addr, self.entries.len());
+                self.entries.push(Entry {
+                    dest,
+                    port,
+                    port_rank,
+                    query,
+                    state: State::Pending,
+                });
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 //! What to connect to: a host name with ports, or addresses the caller already has.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
@@ -73,15 +74,13 @@ impl Target {
     /// not move it in the order.
     pub fn addresses<I: IntoIterator<Item = SocketAddr>>(addrs: I) -> Result<Self, TargetError> {
         let mut entries: Vec<(Destination, u16, usize)> = Vec::new();
+        let mut seen = HashSet::new();
         for addr in addrs {
             if addr.port() == 0 {
                 return Err(TargetError::PortZero);
             }
             let dest = Destination::new(canonical(addr.ip()));
-            if !entries
-                .iter()
-                .any(|(d, p, _)| d.ip == dest.ip && *p == addr.port())
-            {
+            if seen.insert((dest.ip, addr.port())) {
                 entries.push((dest, addr.port(), 0));
             }
         }
