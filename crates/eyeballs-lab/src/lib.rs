@@ -1,0 +1,619 @@
+//! The eyeballs network lab: a client and a server network namespace joined by a veth
+//! pair, where each server address behaves one way ([`Behavior`]), plus a DNS server
+//! whose answers can be delayed, emptied, failed or withheld per record type
+//! ([`DnsBehavior`]). Used by the integration tests of the eyeballs drivers.
+//!
+//! Linux only, needs root: call [`require_root`] at the top of every test.
+//!
+//! ```no_run
+//! use std::net::TcpStream;
+//! use std::time::Duration;
+//! use eyeballs_lab::{Behavior, DnsBehavior, DnsRecords, Lab, RecordType};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! if !eyeballs_lab::require_root("my_test") {
+//!     return Ok(());
+//! }
+//! let lab = Lab::builder()
+//!     .server("2001:db8::10".parse()?, Behavior::BlackHole)
+//!     .server("198.18.0.10".parse()?, Behavior::Accept)
+//!     .server("198.18.0.11".parse()?, Behavior::Delay(Duration::from_millis(300)))
+//!     .port(8080)
+//!     .dns(
+//!         "dual.test",
+//!         DnsRecords {
+//!             a: vec!["198.18.0.10".parse()?],
+//!             aaaa: vec!["2001:db8::10".parse()?],
+//!         },
+//!     )
+//!     .dns_behavior(
+//!         "dual.test",
+//!         RecordType::Aaaa,
+//!         DnsBehavior::answer_after(Duration::from_millis(200)),
+//!     )
+//!     .start()?;
+//! let connected = lab.run_in_client(|| TcpStream::connect("198.18.0.10:8080").is_ok())?;
+//! assert!(connected);
+//! assert_eq!(lab.accepted_count("198.18.0.10".parse()?), 1);
+//! drop(lab); // removes both namespaces
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Traffic rule
+//! The lab only ever sends traffic inside the namespaces it creates, to addresses it
+//! assigns there, all within `198.18.0.0/15` and `2001:db8::/32`. Every address, route
+//! and firewall command runs inside the lab's namespaces; the root namespace is never
+//! touched (besides creating and deleting the named namespaces).
+
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub mod dns;
+mod error;
+mod holder;
+mod netns;
+mod rules;
+mod tcp;
+
+pub use error::LabError;
+
+/// The client namespace's IPv4 address.
+pub const CLIENT_V4: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
+/// The client namespace's IPv6 address.
+pub const CLIENT_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, 1);
+/// The DNS server's IPv4 address (UDP port 53, server namespace).
+pub const DNS_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 53);
+/// The DNS server's IPv6 address (UDP port 53, server namespace).
+pub const DNS_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x53);
+/// The TCP port listeners use when the builder is given none.
+pub const DEFAULT_PORT: u16 = 80;
+/// How long `Unreachable` holds a packet before rejecting it. An ICMP error generated in
+/// the same instant as the SYN can arrive while `connect()` still holds the socket lock;
+/// Linux then records it only as a soft error and the connect stalls until the SYN is
+/// retransmitted (1 s). A real network never answers that fast.
+pub const UNREACHABLE_HOLD: Duration = Duration::from_millis(1);
+
+/// How a server address treats the connections sent to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behavior {
+    /// A TCP listener on every configured port accepts (and echoes).
+    Accept,
+    /// Everything sent to the address is dropped: `connect` hangs.
+    BlackHole,
+    /// TCP segments are answered with a reset: `connect` fails with `ConnectionRefused`.
+    Refuse,
+    /// ICMP host-unreachable (IPv4) / ICMPv6 address-unreachable (IPv6), after
+    /// [`UNREACHABLE_HOLD`]: `connect` fails with `EHOSTUNREACH`.
+    Unreachable,
+    /// Each SYN is held for this long, then a listener accepts as with `Accept`: the
+    /// handshake completes after the delay (accurate to about a millisecond).
+    Delay(Duration),
+}
+
+/// The records of one test name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DnsRecords {
+    /// A records.
+    pub a: Vec<Ipv4Addr>,
+    /// AAAA records.
+    pub aaaa: Vec<Ipv6Addr>,
+}
+
+/// A record type whose answers can be configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordType {
+    /// IPv4 address (1).
+    A,
+    /// IPv6 address (28).
+    Aaaa,
+    /// HTTPS service binding (65); the lab has no such records, so `Answer` gives NODATA.
+    Https,
+}
+
+/// What the DNS server sends for a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DnsResponse {
+    /// The configured records (NOERROR; no records of the type means NODATA).
+    #[default]
+    Answer,
+    /// NOERROR with an empty answer section.
+    NoData,
+    /// NXDOMAIN.
+    NxDomain,
+    /// SERVFAIL.
+    ServFail,
+    /// Nothing, ever.
+    Never,
+}
+
+/// How the DNS server answers one record type of one name: a response, sent after a
+/// delay. The default is [`DnsBehavior::answer`]: the configured records, at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DnsBehavior {
+    /// What is sent.
+    pub response: DnsResponse,
+    /// How long after the query arrives it is sent (ignored for `Never`).
+    pub delay: Duration,
+}
+
+impl DnsBehavior {
+    /// The configured records, at once.
+    pub fn answer() -> Self {
+        Self::default()
+    }
+    /// The configured records, after `delay`.
+    pub fn answer_after(delay: Duration) -> Self {
+        Self::answer().after(delay)
+    }
+    /// NOERROR with no records, at once.
+    pub fn nodata() -> Self {
+        Self::with(DnsResponse::NoData)
+    }
+    /// NXDOMAIN, at once.
+    pub fn nxdomain() -> Self {
+        Self::with(DnsResponse::NxDomain)
+    }
+    /// SERVFAIL, at once.
+    pub fn servfail() -> Self {
+        Self::with(DnsResponse::ServFail)
+    }
+    /// No answer at all.
+    pub fn never() -> Self {
+        Self::with(DnsResponse::Never)
+    }
+    /// The same response, sent `delay` after the query arrives.
+    pub fn after(self, delay: Duration) -> Self {
+        Self { delay, ..self }
+    }
+    fn with(response: DnsResponse) -> Self {
+        Self {
+            response,
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// Whether a test that needs the lab may run.
+///
+/// Root: `true`. Not root: with `CI=true`, panics (CI must run the lab tests, as root);
+/// otherwise prints a skip message naming `test_name` to stderr and returns `false`.
+pub fn require_root(test_name: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        // Deliberate: under CI a skipped lab test would be a silent hole.
+        #[allow(clippy::panic)]
+        {
+            panic!(
+                "{test_name}: the eyeballs network lab needs root and CI=true: \
+             run the tests as root (after crates/eyeballs-lab/install-deps.sh)"
+            );
+        }
+    }
+    eprintln!(
+        "SKIPPED {test_name}: the eyeballs network lab needs root \
+         (run as root, after crates/eyeballs-lab/install-deps.sh)"
+    );
+    false
+}
+
+/// Configures a [`Lab`]; see [`Lab::builder`].
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct LabBuilder {
+    servers: Vec<(IpAddr, Behavior)>,
+    ports: Vec<u16>,
+    names: Vec<(String, DnsRecords)>,
+    behaviors: Vec<(String, RecordType, DnsBehavior)>,
+}
+
+impl LabBuilder {
+    /// Adds a server address (in `198.18.0.0/15` or `2001:db8::/32`) with its behaviour.
+    pub fn server(mut self, addr: IpAddr, behavior: Behavior) -> Self {
+        self.servers.push((addr, behavior));
+        self
+    }
+
+    /// Adds a TCP port the `Accept` and `Delay` addresses listen on ([`DEFAULT_PORT`] if
+    /// none is given). `BlackHole`, `Refuse` and `Unreachable` apply to every port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.ports.push(port);
+        self
+    }
+
+    /// Adds a DNS name (case-insensitive, trailing dot optional) with its records.
+    /// Names the lab does not know get NXDOMAIN.
+    pub fn dns(mut self, name: &str, records: DnsRecords) -> Self {
+        self.names.push((dns::normalize(name), records));
+        self
+    }
+
+    /// Sets how queries of type `rtype` for `name` (added with [`dns`](Self::dns)) are
+    /// answered. Default: [`DnsBehavior::answer`].
+    pub fn dns_behavior(mut self, name: &str, rtype: RecordType, behavior: DnsBehavior) -> Self {
+        self.behaviors.push((dns::normalize(name), rtype, behavior));
+        self
+    }
+
+    /// Creates the namespaces, addresses, rules and server threads.
+    pub fn start(self) -> Result<Lab, LabError> {
+        Lab::start(self)
+    }
+
+    fn validate(&self) -> Result<(), LabError> {
+        let reserved: [IpAddr; 4] = [
+            CLIENT_V4.into(),
+            CLIENT_V6.into(),
+            DNS_V4.into(),
+            DNS_V6.into(),
+        ];
+        let mut seen = HashSet::new();
+        for (addr, _) in &self.servers {
+            if !in_lab_range(*addr) {
+                return Err(LabError::Config(format!(
+                    "server address {addr} is outside 198.18.0.0/15 and 2001:db8::/32"
+                )));
+            }
+            if reserved.contains(addr) {
+                return Err(LabError::Config(format!(
+                    "server address {addr} is reserved for the lab's client or DNS server"
+                )));
+            }
+            if !seen.insert(*addr) {
+                return Err(LabError::Config(format!(
+                    "server address {addr} given twice"
+                )));
+            }
+        }
+        let mut names = HashSet::new();
+        for (name, _) in &self.names {
+            if !names.insert(name) {
+                return Err(LabError::Config(format!("DNS name {name:?} given twice")));
+            }
+        }
+        for (name, _, _) in &self.behaviors {
+            if !names.contains(name) {
+                return Err(LabError::Config(format!(
+                    "dns_behavior for {name:?}, which was not added with dns()"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `addr` is in the lab's ranges: `198.18.0.0/15` or `2001:db8::/32`.
+pub fn in_lab_range(addr: IpAddr) -> bool {
+    match addr {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            o[0] == 198 && (o[1] & 0xfe) == 18
+        }
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            s[0] == 0x2001 && s[1] == 0x0db8
+        }
+    }
+}
+
+/// A running lab. Dropping it stops its threads and deletes its namespaces (also when a
+/// test panics). See the [crate docs](crate).
+#[derive(Debug)]
+pub struct Lab {
+    // Field order is teardown order: threads stop first, then the namespace handle
+    // closes, then the namespaces are deleted.
+    _services: Services,
+    client_ns: File,
+    namespaces: Namespaces,
+    counters: Arc<tcp::Counters>,
+    queries: Arc<dns::QueryLog>,
+}
+
+impl Lab {
+    /// Starts configuring a lab.
+    pub fn builder() -> LabBuilder {
+        LabBuilder::default()
+    }
+
+    fn start(config: LabBuilder) -> Result<Lab, LabError> {
+        config.validate()?;
+        if !nix::unistd::geteuid().is_root() {
+            return Err(LabError::NotRoot);
+        }
+        netns::sweep_stale();
+
+        let id = netns::next_lab_id();
+        let client = format!("{}{id}-client", netns::NS_PREFIX);
+        let server = format!("{}{id}-server", netns::NS_PREFIX);
+        let mut namespaces = Namespaces(Vec::new());
+        netns::add(&client)?;
+        namespaces.0.push(client.clone());
+        netns::add(&server)?;
+        namespaces.0.push(server.clone());
+        let open = |name: &str| {
+            File::open(netns::netns_path(name))
+                .map_err(|e| LabError::io(format!("opening namespace {name}"), e))
+        };
+        let client_ns = open(&client)?;
+        let server_ns = open(&server)?;
+
+        // Before the veth exists, so that its addresses are never tentative.
+        let no_dad = [
+            ("net.ipv6.conf.all.accept_dad", "0"),
+            ("net.ipv6.conf.default.accept_dad", "0"),
+        ];
+        netns::write_sysctls(&client_ns, "client", &no_dad)?;
+        let mut server_sysctls = no_dad.to_vec();
+        // No ICMP rate limiting: tests may hit an Unreachable address many times.
+        server_sysctls.extend([
+            ("net.ipv4.icmp_ratemask", "0"),
+            ("net.ipv4.icmp_ratelimit", "0"),
+            ("net.ipv6.icmp.ratelimit", "0"),
+            ("?net.ipv6.icmp.ratemask", "0,3-127"),
+        ]);
+        netns::write_sysctls(&server_ns, "server", &server_sysctls)?;
+
+        let client_batch = format!(
+            "link set lo up\n\
+             link add lab0 type veth peer name lab0 netns {server}\n\
+             link set lab0 up\n\
+             addr add {CLIENT_V4}/32 dev lab0\n\
+             addr add {CLIENT_V6}/128 dev lab0 nodad\n\
+             route add 198.18.0.0/15 dev lab0\n\
+             route add 2001:db8::/32 dev lab0\n"
+        );
+        netns::run("ip", &["-n", &client, "-batch", "-"], Some(&client_batch))?;
+        let mut server_batch = String::from("link set lo up\nlink set lab0 up\n");
+        let server_addrs = config
+            .servers
+            .iter()
+            .map(|(a, _)| *a)
+            .chain([IpAddr::V4(DNS_V4), IpAddr::V6(DNS_V6)]);
+        for addr in server_addrs {
+            server_batch.push_str(&match addr {
+                IpAddr::V4(a) => format!("addr add {a}/32 dev lab0\n"),
+                IpAddr::V6(a) => format!("addr add {a}/128 dev lab0 nodad\n"),
+            });
+        }
+        server_batch
+            .push_str("route add 198.18.0.0/15 dev lab0\nroute add 2001:db8::/32 dev lab0\n");
+        netns::run("ip", &["-n", &server, "-batch", "-"], Some(&server_batch))?;
+
+        for (v6, tool) in [(false, "iptables-restore"), (true, "ip6tables-restore")] {
+            if let Some(rules) = rules::ruleset(&config.servers, v6) {
+                netns::run("ip", &["netns", "exec", &server, tool, "-w"], Some(&rules))?;
+            }
+        }
+
+        let (stop_tx, stop_rx) = UnixStream::pair()
+            .map_err(|e| LabError::io("creating the lab's stop socket pair", e))?;
+        let stop = Arc::new(stop_rx);
+        let mut services = Services {
+            stop: Some(stop_tx),
+            threads: Vec::new(),
+        };
+
+        let holds: HashMap<IpAddr, Duration> = config
+            .servers
+            .iter()
+            .filter_map(|(addr, b)| match b {
+                Behavior::Delay(d) if !d.is_zero() => Some((*addr, *d)),
+                Behavior::Unreachable => Some((*addr, UNREACHABLE_HOLD)),
+                _ => None,
+            })
+            .collect();
+        if !holds.is_empty() {
+            let stop = stop.clone();
+            services
+                .threads
+                .push(netns::spawn_service(&server_ns, "holder", move |ready| {
+                    holder::run(ready, holds, stop)
+                })?);
+        }
+
+        let counters = Arc::new(tcp::Counters::default());
+        let listen: Vec<IpAddr> = config
+            .servers
+            .iter()
+            .filter(|(_, b)| matches!(b, Behavior::Accept | Behavior::Delay(_)))
+            .map(|(a, _)| *a)
+            .collect();
+        if !listen.is_empty() {
+            let mut ports = config.ports.clone();
+            if ports.is_empty() {
+                ports.push(DEFAULT_PORT);
+            }
+            ports.sort_unstable();
+            ports.dedup();
+            let (stop, counters) = (stop.clone(), counters.clone());
+            services
+                .threads
+                .push(netns::spawn_service(&server_ns, "tcp", move |ready| {
+                    tcp::run(ready, listen, ports, counters, stop)
+                })?);
+        }
+
+        let mut zone = dns::Zone::default();
+        for (name, records) in config.names {
+            zone.names.insert(name, (records, HashMap::new()));
+        }
+        for (name, rtype, behavior) in config.behaviors {
+            if let Some((_, behaviors)) = zone.names.get_mut(&name) {
+                behaviors.insert(rtype, behavior);
+            }
+        }
+        let queries = Arc::new(dns::QueryLog::default());
+        {
+            let (stop, queries) = (stop.clone(), queries.clone());
+            let addrs = vec![
+                SocketAddr::new(DNS_V4.into(), 53),
+                SocketAddr::new(DNS_V6.into(), 53),
+            ];
+            services
+                .threads
+                .push(netns::spawn_service(&server_ns, "dns", move |ready| {
+                    dns::run(ready, addrs, zone, queries, stop)
+                })?);
+        }
+
+        drop(server_ns);
+        Ok(Lab {
+            _services: services,
+            client_ns,
+            namespaces,
+            counters,
+            queries,
+        })
+    }
+
+    /// Name of the client namespace (for `ip netns exec NAME ...` while debugging).
+    pub fn client_netns(&self) -> &str {
+        &self.namespaces.0[0]
+    }
+
+    /// Name of the server namespace.
+    pub fn server_netns(&self) -> &str {
+        &self.namespaces.0[1]
+    }
+
+    /// The client's IPv4 address ([`CLIENT_V4`]).
+    pub fn client_v4(&self) -> IpAddr {
+        CLIENT_V4.into()
+    }
+
+    /// The client's IPv6 address ([`CLIENT_V6`]).
+    pub fn client_v6(&self) -> IpAddr {
+        CLIENT_V6.into()
+    }
+
+    /// The DNS server over IPv4: `198.18.0.53:53`.
+    pub fn dns_server_v4(&self) -> SocketAddr {
+        SocketAddr::new(DNS_V4.into(), 53)
+    }
+
+    /// The DNS server over IPv6: `[2001:db8::53]:53`.
+    pub fn dns_server_v6(&self) -> SocketAddr {
+        SocketAddr::new(DNS_V6.into(), 53)
+    }
+
+    /// Connections the server has accepted so far on `addr` (all ports).
+    ///
+    /// The server thread calls `accept()` a moment (well under a millisecond, usually)
+    /// after the client's `connect()` returned: to assert on a count, poll it with a
+    /// deadline rather than reading it once right after connecting.
+    pub fn accepted_count(&self, addr: IpAddr) -> usize {
+        self.counters.get(addr).accepted
+    }
+
+    /// Connections accepted on `addr` that the client has not closed yet (the server
+    /// notices a close within a millisecond or so: poll this with a timeout).
+    pub fn open_count(&self, addr: IpAddr) -> usize {
+        self.counters.get(addr).open
+    }
+
+    /// Well-formed queries received so far for `name` and `rtype` (answered or not).
+    pub fn dns_query_count(&self, name: &str, rtype: RecordType) -> usize {
+        self.queries.count(name, rtype.code())
+    }
+
+    /// Runs `f` on a new thread inside the client namespace and returns its result; a
+    /// panic in `f` is resumed on the caller. Every socket `f` creates, and every thread
+    /// it spawns (e.g. a tokio runtime's workers), lives in the client namespace.
+    pub fn run_in_client<F, R>(&self, f: F) -> Result<R, LabError>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        let ns = &self.client_ns;
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name("eyeballs-lab-client".into())
+                .spawn_scoped(scope, move || -> Result<R, LabError> {
+                    netns::enter(ns, "client")?;
+                    Ok(f())
+                })
+                .map_err(|e| LabError::io("spawning a client thread", e))?;
+            match worker.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    }
+
+    /// Spawns a thread inside the client namespace running `f` (see
+    /// [`run_in_client`](Self::run_in_client)); returns once it is inside.
+    pub fn spawn_in_client<F, R>(&self, f: F) -> Result<JoinHandle<R>, LabError>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let ns = self
+            .client_ns
+            .try_clone()
+            .map_err(|e| LabError::io("duplicating the client namespace handle", e))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let handle = std::thread::Builder::new()
+            .name("eyeballs-lab-client".into())
+            .spawn(move || match netns::enter(&ns, "client") {
+                Ok(()) => {
+                    drop(ns);
+                    // The spawner waits for this message before returning the handle.
+                    let _ = tx.send(Ok(()));
+                    f()
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    // The spawner returns the error and drops this thread's handle;
+                    // end the thread without running `f` (and without a panic message).
+                    std::panic::resume_unwind(Box::new("not in the client namespace"))
+                }
+            })
+            .map_err(|e| LabError::io("spawning a client thread", e))?;
+        match rx.recv() {
+            Ok(Ok(())) => Ok(handle),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(LabError::Thread("client thread exited early".into())),
+        }
+    }
+}
+
+/// The lab's server threads and their stop signal.
+#[derive(Debug)]
+struct Services {
+    /// Dropping this closes the pair: every thread's poll sees the stop socket readable.
+    stop: Option<UnixStream>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        for thread in self.threads.drain(..) {
+            // A panicked service thread has nothing left to clean up.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Namespaces the lab created, deleted on drop.
+#[derive(Debug)]
+struct Namespaces(Vec<String>);
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for name in self.0.drain(..).rev() {
+            if let Err(e) = netns::del(&name) {
+                eprintln!("eyeballs-lab: could not delete namespace {name}: {e}");
+            }
+        }
+    }
+}
