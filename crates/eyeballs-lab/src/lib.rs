@@ -44,15 +44,18 @@
 //! The lab only ever sends traffic inside the namespaces it creates, to addresses it
 //! assigns there, all within `198.18.0.0/15` and `2001:db8::/32`. Every address, route
 //! and firewall command runs inside the lab's namespaces; the root namespace is never
-//! touched (besides creating and deleting the named namespaces).
+//! touched (besides creating and deleting the named namespaces and, for
+//! [`Lab::client_command`], the client's `/etc/netns/<client>/` files).
 
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::unix::net::UnixStream;
-use std::sync::Arc;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -313,6 +316,8 @@ pub struct Lab {
     // closes, then the namespaces are deleted.
     _services: Services,
     client_ns: File,
+    /// `/etc/netns/<client>/`, once [`Lab::client_command`] wrote it.
+    client_etc: Mutex<Option<EtcFiles>>,
     namespaces: Namespaces,
     counters: Arc<tcp::Counters>,
     queries: Arc<dns::QueryLog>,
@@ -469,6 +474,7 @@ impl Lab {
         Ok(Lab {
             _services: services,
             client_ns,
+            client_etc: Mutex::new(None),
             namespaces,
             counters,
             queries,
@@ -549,6 +555,62 @@ impl Lab {
         })
     }
 
+    /// A [`Command`] that runs `program` in the client namespace (`ip netns exec <client>
+    /// program`), where the *system* resolver (`getaddrinfo`, `getent`) asks the lab's DNS
+    /// server: for testing code that calls the OS resolver, which a
+    /// [`run_in_client`](Self::run_in_client) thread cannot do (it still sees the host's
+    /// `/etc/resolv.conf`). Add arguments, environment and stdio, then run it; a test can
+    /// re-run its own binary (`std::env::current_exe()`, `--exact <test>`) in a child mode.
+    ///
+    /// `ip netns exec` bind-mounts the files of `/etc/netns/<client>/` over those of `/etc`
+    /// for the command. The first call writes there:
+    /// - `resolv.conf`: `nameserver 198.18.0.53` ([`DNS_V4`]) and `options timeout:1
+    ///   attempts:1` (a [`DnsResponse::Never`] query fails after one second rather than
+    ///   glibc's default ten). No search line: glibc then searches the domain of the host
+    ///   name, if it has one; those queries go to the lab too, which answers NXDOMAIN.
+    /// - `nsswitch.conf`: `hosts: files dns`, so that no NSS module that talks to a daemon
+    ///   outside the namespace (systemd-resolved, mDNS, sss) answers. `/etc/hosts` stays the
+    ///   host's.
+    ///
+    /// The directory is removed when the lab is dropped (if the process dies first, by the
+    /// next lab's sweep). The command's traffic obeys the traffic rule like any client
+    /// thread's: the client namespace has routes to the lab's ranges only.
+    ///
+    /// # Errors
+    /// nscd is running (`/run/nscd/socket` exists): glibc would ask it, and it resolves in
+    /// the root namespace with the host's DNS servers. Or `/etc/netns` cannot be written.
+    pub fn client_command(&self, program: impl AsRef<OsStr>) -> Result<Command, LabError> {
+        for socket in ["/run/nscd/socket", "/var/run/nscd/socket"] {
+            if std::path::Path::new(socket).exists() {
+                return Err(LabError::Config(format!(
+                    "nscd is running ({socket} exists): the system resolver would ask it, \
+                     outside the lab's namespace; stop nscd to use client_command"
+                )));
+            }
+        }
+        let client = self.client_netns();
+        {
+            let mut etc = self.client_etc.lock().unwrap_or_else(|e| e.into_inner());
+            if etc.is_none() {
+                let resolv_conf = format!("nameserver {DNS_V4}\noptions timeout:1 attempts:1\n");
+                let written = netns::write_etc(
+                    client,
+                    &[
+                        ("resolv.conf", resolv_conf.as_str()),
+                        ("nsswitch.conf", "hosts: files dns\n"),
+                    ],
+                );
+                let files = EtcFiles(client.to_owned());
+                // After a failure, dropping `files` removes whatever was written.
+                written?;
+                *etc = Some(files);
+            }
+        }
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", client]).arg(program);
+        Ok(command)
+    }
+
     /// Spawns a thread inside the client namespace running `f` (see
     /// [`run_in_client`](Self::run_in_client)); returns once it is inside.
     pub fn spawn_in_client<F, R>(&self, f: F) -> Result<JoinHandle<R>, LabError>
@@ -600,6 +662,21 @@ impl Drop for Services {
         for thread in self.threads.drain(..) {
             // A panicked service thread has nothing left to clean up.
             let _ = thread.join();
+        }
+    }
+}
+
+/// The `/etc/netns/<name>` directory of a namespace, removed on drop.
+#[derive(Debug)]
+struct EtcFiles(String);
+
+impl Drop for EtcFiles {
+    fn drop(&mut self) {
+        if let Err(e) = netns::remove_etc(&self.0) {
+            eprintln!(
+                "eyeballs-lab: could not remove {}: {e}",
+                netns::etc_path(&self.0).display()
+            );
         }
     }
 }

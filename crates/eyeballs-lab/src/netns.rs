@@ -3,10 +3,11 @@
 //! Every command that changes addresses, routes or firewall rules runs *inside* one of
 //! the lab's namespaces (`ip -n NAME ...` or `ip netns exec NAME ...`); nothing here
 //! touches the root namespace except creating and deleting the named namespaces
-//! themselves (`ip netns add` / `ip netns del`).
+//! themselves (`ip netns add` / `ip netns del`) and their `/etc/netns/NAME` directories.
 
+use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,8 +39,37 @@ pub(crate) fn next_lab_id() -> String {
     )
 }
 
+/// Where `ip netns exec NAME` finds the files it bind-mounts over those of `/etc`.
+const ETC_NETNS_DIR: &str = "/etc/netns";
+
 pub(crate) fn netns_path(name: &str) -> PathBuf {
     PathBuf::from(NETNS_DIR).join(name)
+}
+
+/// `/etc/netns/NAME`: files `ip netns exec NAME` puts in place of `/etc`'s.
+pub(crate) fn etc_path(name: &str) -> PathBuf {
+    PathBuf::from(ETC_NETNS_DIR).join(name)
+}
+
+/// Writes `(file, contents)` into `/etc/netns/NAME/`, creating the directory.
+pub(crate) fn write_etc(name: &str, files: &[(&str, &str)]) -> Result<(), LabError> {
+    let dir = etc_path(name);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| LabError::io(format!("creating {}", dir.display()), e))?;
+    for (file, contents) in files {
+        let path = dir.join(file);
+        std::fs::write(&path, contents)
+            .map_err(|e| LabError::io(format!("writing {}", path.display()), e))?;
+    }
+    Ok(())
+}
+
+/// Removes `/etc/netns/NAME` (fine if it does not exist).
+pub(crate) fn remove_etc(name: &str) -> io::Result<()> {
+    match std::fs::remove_dir_all(etc_path(name)) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
 }
 
 /// Runs `program args...`, feeding `stdin` if given; fails with the command's stderr.
@@ -111,8 +141,9 @@ pub(crate) fn owner_pid(name: &str) -> Option<u32> {
     }
 }
 
-/// Deletes lab namespaces whose creating process is gone (a test that was killed, or
-/// aborted, never ran `Drop`). Best effort: errors are reported on stderr and ignored.
+/// Deletes lab namespaces, and their `/etc/netns` directories, whose creating process is
+/// gone (a test that was killed, or aborted, never ran `Drop`; `/etc/netns` also outlives a
+/// reboot). Best effort: errors are reported on stderr and ignored.
 ///
 /// The first call in a process also deletes namespaces carrying this process's own pid:
 /// they were left by an earlier process that had the same pid (this one has created none
@@ -131,11 +162,18 @@ pub(crate) fn sweep_stale() {
 
 fn sweep(include_own_pid: bool) {
     let own = std::process::id();
-    let Ok(entries) = std::fs::read_dir(NETNS_DIR) else {
-        return; // No named namespaces at all.
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
+    let mut names = BTreeSet::new();
+    for dir in [NETNS_DIR, ETC_NETNS_DIR] {
+        // A missing directory: nothing of that kind to sweep.
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            names.extend(
+                entries
+                    .flatten()
+                    .map(|entry| entry.file_name().to_string_lossy().into_owned()),
+            );
+        }
+    }
+    for name in names {
         let Some(pid) = owner_pid(&name) else {
             continue;
         };
@@ -147,11 +185,20 @@ fn sweep(include_own_pid: bool) {
         if !stale {
             continue;
         }
-        match del(&name) {
-            Ok(()) => {
-                eprintln!("eyeballs-lab: removed stale namespace {name} (its process is gone)")
+        if netns_path(&name).exists() {
+            match del(&name) {
+                Ok(()) => {
+                    eprintln!("eyeballs-lab: removed stale namespace {name} (its process is gone)")
+                }
+                Err(e) => {
+                    eprintln!("eyeballs-lab: could not remove stale namespace {name}: {e}")
+                }
             }
-            Err(e) => eprintln!("eyeballs-lab: could not remove stale namespace {name}: {e}"),
+        }
+        if etc_path(&name).exists() {
+            if let Err(e) = remove_etc(&name) {
+                eprintln!("eyeballs-lab: could not remove stale {ETC_NETNS_DIR}/{name}: {e}");
+            }
         }
     }
 }

@@ -667,3 +667,53 @@ fn invalid_configurations_are_rejected() {
         "{unknown_name:?}"
     );
 }
+
+#[test]
+fn client_command_sees_the_lab_dns_server() {
+    if !eyeballs_lab::require_root("client_command_sees_the_lab_dns_server") {
+        return;
+    }
+    // An /etc/netns directory left by a process that is gone is swept.
+    let dead_pid = (100_000u32..)
+        .find(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+        .unwrap();
+    let stale = std::path::PathBuf::from(format!("/etc/netns/eyeballs-lab-{dead_pid}-7-client"));
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("resolv.conf"), "nameserver 198.18.0.53\n").unwrap();
+
+    let lab = Lab::builder()
+        .dns("dual.test", DnsRecords::default())
+        .start()
+        .unwrap();
+    assert!(!stale.exists(), "stale {} not swept", stale.display());
+    let etc = std::path::PathBuf::from(format!("/etc/netns/{}", lab.client_netns()));
+    assert!(!etc.exists(), "written before it is needed");
+
+    let output = lab
+        .client_command("cat")
+        .unwrap()
+        .args([
+            "/etc/resolv.conf",
+            "/etc/nsswitch.conf",
+            "/proc/self/net/dev",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("nameserver 198.18.0.53\n"), "{stdout}");
+    assert!(stdout.contains("hosts: files dns\n"), "{stdout}");
+    // In the client namespace: its veth is there.
+    assert!(stdout.contains("lab0:"), "{stdout}");
+    // A second command reuses the files.
+    assert!(lab
+        .client_command("true")
+        .unwrap()
+        .status()
+        .unwrap()
+        .success());
+    assert!(etc.join("resolv.conf").exists());
+
+    drop(lab);
+    assert!(!etc.exists(), "{} left behind", etc.display());
+}

@@ -1,0 +1,270 @@
+//! The connector: a configuration, a resolver and socket set-up, reusable for any number of
+//! connections.
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use eyeballs_proto::{Config, Engine, FamilyPreference, SetupError, Target};
+use socket2::Socket;
+use tokio::net::TcpStream;
+
+use crate::error::Error;
+use crate::race;
+use crate::report::Report;
+use crate::resolver::{Resolver, SystemResolver};
+use crate::socket::SocketOptions;
+
+/// Opens TCP connections with Happy Eyeballs (RFC 8305).
+///
+/// Built from a [`Config`] (every delay and limit, with RFC 8305's defaults) and the builder
+/// methods below; cheap to clone and to share. Each `connect*` call runs one race: the AAAA
+/// and A queries at once, RFC 6724 sorting, staggered attempts 250 ms apart, the first to
+/// connect wins and every other attempt is closed.
+///
+/// Dropping a `connect*` future cancels the race: every attempt is aborted and every socket
+/// closed before the drop returns.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), eyeballs::Error> {
+/// use std::time::Duration;
+/// let connector = eyeballs::Connector::new()
+///     .attempt_delay(Duration::from_millis(150))
+///     .timeout(Duration::from_secs(10));
+/// let connection = connector.connect("example.com", 443).await?;
+/// println!("connected to {:?}", connection.report().winner());
+/// let stream: tokio::net::TcpStream = connection.into_stream();
+/// # drop(stream);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Connector {
+    config: Config,
+    resolver: Arc<dyn Resolver>,
+    socket: Arc<SocketOptions>,
+}
+
+impl fmt::Debug for Connector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connector")
+            .field("config", &self.config)
+            .field("resolver", &self.resolver)
+            .field("socket", &self.socket)
+            .finish()
+    }
+}
+
+impl Default for Connector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Connector {
+    /// RFC 8305's defaults and the system resolver.
+    pub fn new() -> Self {
+        Self::with_config(Config::default())
+    }
+
+    /// A connector with this configuration and the system resolver.
+    pub fn with_config(config: Config) -> Self {
+        Connector {
+            config,
+            resolver: Arc::new(SystemResolver::new()),
+            socket: Arc::new(SocketOptions::default()),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The configuration, to change any field. Checked when a race starts.
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.config
+    }
+
+    /// Uses `resolver` for host names (default: [`SystemResolver`]).
+    pub fn resolver(mut self, resolver: impl Resolver + 'static) -> Self {
+        self.resolver = Arc::new(resolver);
+        self
+    }
+
+    /// The Resolution Delay (default 50 ms, HE-3.6).
+    pub fn resolution_delay(mut self, delay: Duration) -> Self {
+        self.config.resolution_delay = delay;
+        self
+    }
+
+    /// The Connection Attempt Delay (default 250 ms, HE-5.7), used as given: the minimum and
+    /// maximum are widened to include it, so `attempt_delay(50 ms)` really staggers attempts
+    /// 50 ms apart. Below 10 ms it is rejected when the race starts (HE-5.10).
+    pub fn attempt_delay(mut self, delay: Duration) -> Self {
+        let c = &mut self.config;
+        c.connection_attempt_delay = delay;
+        c.min_connection_attempt_delay = c.min_connection_attempt_delay.min(delay);
+        c.max_connection_attempt_delay = c.max_connection_attempt_delay.max(delay);
+        self
+    }
+
+    /// How many addresses of the leading family go first (default 1, HE-4.8).
+    pub fn first_address_family_count(mut self, count: usize) -> Self {
+        self.config.first_address_family_count = count;
+        self
+    }
+
+    /// Which families to use and which one leads (default: prefer IPv6, HE-2.2).
+    pub fn family(mut self, family: FamilyPreference) -> Self {
+        self.config.family = family;
+        self
+    }
+
+    /// The longest one attempt may take before the next starts at once (default: none).
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.config.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// The longest a whole race may take, resolution included (default: none).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.overall_timeout = Some(timeout);
+        self
+    }
+
+    /// The longest the race waits for each DNS query (default 10 s).
+    pub fn resolve_timeout(mut self, timeout: Duration) -> Self {
+        self.config.resolve_timeout = Some(timeout);
+        self
+    }
+
+    /// Local addresses to bind each socket to: for each attempt, the first one of the
+    /// destination's family that binds (the next is tried on a bind error). A destination
+    /// family with no local address here fails at once. Default: none (the OS chooses).
+    pub fn local_addrs(mut self, addrs: impl IntoIterator<Item = IpAddr>) -> Self {
+        Arc::make_mut(&mut self.socket).local_addrs = addrs.into_iter().collect();
+        self
+    }
+
+    /// Binds each socket to a network interface (Linux `SO_BINDTODEVICE`; needs
+    /// `CAP_NET_RAW`). Ignored on other systems. Default: none.
+    pub fn bind_device(mut self, interface: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.socket).device = Some(interface.into());
+        self
+    }
+
+    /// Runs `hook` on every socket before it connects, with the destination: set
+    /// `TCP_NODELAY`, keepalive, a firewall mark... An error fails that attempt only.
+    pub fn on_socket<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&Socket, SocketAddr) -> io::Result<()> + Send + Sync + 'static,
+    {
+        Arc::make_mut(&mut self.socket).hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Connects to `host` (a name or an IP literal) on `port`.
+    pub async fn connect(&self, host: &str, port: u16) -> Result<Connection, Error> {
+        self.connect_ports(host, &[port]).await
+    }
+
+    /// Connects to `host` on the first port that works: every address is tried on the first
+    /// port before any address on the second.
+    pub async fn connect_ports(&self, host: &str, ports: &[u16]) -> Result<Connection, Error> {
+        let label = match ports {
+            [port] => format!("{host}:{port}"),
+            _ => format!("{host} (ports {ports:?})"),
+        };
+        let target = Target::host_with_ports(host, ports)
+            .map_err(|e| Error::invalid(label.clone(), SetupError::Target(e)))?;
+        self.connect_target(target, label).await
+    }
+
+    /// Connects to addresses the caller resolved already (in the caller's order among
+    /// equals), racing them the same way.
+    pub async fn connect_addrs(
+        &self,
+        addrs: impl IntoIterator<Item = SocketAddr>,
+    ) -> Result<Connection, Error> {
+        let addrs: Vec<SocketAddr> = addrs.into_iter().collect();
+        let label = match addrs.as_slice() {
+            [one] => one.to_string(),
+            [first, ..] => format!("{first} and {} more", addrs.len() - 1),
+            [] => "an empty address list".to_owned(),
+        };
+        let mut target = Target::addresses(addrs)
+            .map_err(|e| Error::invalid(label.clone(), SetupError::Target(e)))?;
+        for ip in target.ips() {
+            target = target.with_source(ip, self.socket.probe_source(ip));
+        }
+        self.connect_target(target, label).await
+    }
+
+    async fn connect_target(&self, target: Target, label: String) -> Result<Connection, Error> {
+        let start = tokio::time::Instant::now().into_std();
+        let engine = Engine::new(target, self.config.clone(), start)
+            .map_err(|e| Error::invalid(label.clone(), e))?;
+        let (stream, report) = race::run(
+            engine,
+            Arc::clone(&self.resolver),
+            Arc::clone(&self.socket),
+            label,
+        )
+        .await?;
+        Ok(Connection { stream, report })
+    }
+}
+
+/// A connection won by a race, with the race's report.
+#[derive(Debug)]
+pub struct Connection {
+    stream: TcpStream,
+    report: Report,
+}
+
+impl Connection {
+    /// The connected stream.
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// The connected stream, mutably.
+    pub fn stream_mut(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    /// What the race did.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The stream, without the report.
+    pub fn into_stream(self) -> TcpStream {
+        self.stream
+    }
+
+    /// The stream and the report.
+    pub fn into_parts(self) -> (TcpStream, Report) {
+        (self.stream, self.report)
+    }
+}
+
+/// Connects to `host` (a name or an IP literal) on `port` with RFC 8305's defaults and the
+/// system resolver: the common case.
+///
+/// ```no_run
+/// # async fn example() -> std::io::Result<()> {
+/// let stream = eyeballs::connect("example.com", 443).await?;
+/// # drop(stream);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn connect(host: &str, port: u16) -> Result<TcpStream, Error> {
+    Connector::new()
+        .connect(host, port)
+        .await
+        .map(Connection::into_stream)
+}

@@ -1,0 +1,62 @@
+//! Happy Eyeballs (RFC 8305) connections for tokio.
+//!
+//! A host name usually resolves to several IPv6 and IPv4 addresses; trying them one by one
+//! lets one broken path stall a connection for a whole TCP timeout. eyeballs asks for AAAA
+//! and A at once, sorts the answers (RFC 6724), interleaves the families and races staggered
+//! attempts; the first to connect wins and every other socket is closed.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), eyeballs::Error> {
+//! // The common case.
+//! let stream = eyeballs::connect("example.com", 443).await?;
+//!
+//! // Everything else: a Connector.
+//! use std::time::Duration;
+//! let connection = eyeballs::Connector::new()
+//!     .timeout(Duration::from_secs(10))
+//!     .connect("example.com", 443)
+//!     .await?;
+//! for attempt in connection.report().attempts() {
+//!     println!("{} at {:?}: {:?}", attempt.endpoint, attempt.started, attempt.end);
+//! }
+//! # drop(stream);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! - [`connect`] and [`Connector`]: host names with one or several ports, pre-resolved
+//!   addresses ([`Connector::connect_addrs`]), every delay and timeout of [`Config`], local
+//!   address binding, an interface, a hook to set up each socket.
+//! - [`resolver`]: the system resolver (one `getaddrinfo` per family, in parallel), a static
+//!   map, hickory-resolver (feature `hickory`), or your own [`resolver::Resolver`].
+//! - [`Report`]: which address won, when each query and attempt started and ended and why.
+//! - [`Error`]: the network's verdict (every attempt with its address, start offset and OS
+//!   error; each query's outcome) kept apart from invalid input; converts to [`std::io::Error`].
+//!
+//! The algorithm itself lives in [`eyeballs_proto`], a deterministic engine with no I/O; this
+//! crate drives it with tokio. Happy Eyeballs covers the handshake only: a path that breaks
+//! later (an MTU black hole, RFC 8305 §9.1) is not detected, and successive connections to
+//! one name may use different addresses (HE-10.1).
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod connector;
+mod error;
+mod race;
+mod report;
+pub mod resolver;
+mod socket;
+
+pub use connector::{connect, Connection, Connector};
+pub use error::{Error, ErrorKind};
+pub use report::{AttemptSummary, QuerySummary, Report};
+pub use socket::SocketHook;
+
+pub use eyeballs_proto as proto;
+pub use eyeballs_proto::{
+    AttemptEnd, Config, DnsOutcome, Endpoint, FailureKind, FamilyPreference, Outcome,
+};

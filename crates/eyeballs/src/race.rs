@@ -1,0 +1,258 @@
+//! The tokio driver: one loop that feeds the engine and performs its actions.
+//!
+//! Every lookup and every attempt is a future owned by this loop (no spawned tasks), so
+//! dropping the connect future drops them all and closes every socket (structured
+//! concurrency). One timer, reset only when the engine's deadline moves; the engine checks
+//! deadlines against the clock itself, so an early or late wake-up is harmless.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use eyeballs_proto::{
+    Action, AttemptId, AttemptResult, Destination, DnsResult, Engine, Failure, FailureKind,
+    Outcome, QueryId,
+};
+use futures_util::future::{AbortHandle, Abortable};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::error::{Error, ErrorKind};
+use crate::report::Report;
+use crate::resolver::Resolver;
+use crate::socket::SocketOptions;
+
+type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+/// A lookup's result, tagged with its query; `None` once aborted.
+type LookupDone = Option<(QueryId, DnsResult)>;
+/// An attempt's result, tagged with its attempt; `None` once aborted.
+type AttemptDone = Option<(AttemptId, io::Result<TcpStream>)>;
+
+/// Runs the race `engine` describes to its end.
+pub(crate) async fn run(
+    engine: Engine,
+    resolver: Arc<dyn Resolver>,
+    socket: Arc<SocketOptions>,
+    target: String,
+) -> Result<(TcpStream, Report), Error> {
+    Driver {
+        engine,
+        resolver,
+        socket,
+        target,
+        lookups: FuturesUnordered::new(),
+        attempts: FuturesUnordered::new(),
+        handles: HashMap::new(),
+        connected: HashMap::new(),
+        errors: Vec::new(),
+    }
+    .run()
+    .await
+}
+
+/// A lookup's or an attempt's handle, to stop it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Task {
+    Query(QueryId),
+    Attempt(AttemptId),
+}
+
+struct Driver {
+    engine: Engine,
+    resolver: Arc<dyn Resolver>,
+    socket: Arc<SocketOptions>,
+    target: String,
+    lookups: FuturesUnordered<Pending<LookupDone>>,
+    attempts: FuturesUnordered<Pending<AttemptDone>>,
+    handles: HashMap<Task, AbortHandle>,
+    /// Streams of attempts that connected, until the engine says which one wins.
+    connected: HashMap<AttemptId, TcpStream>,
+    /// Per attempt, the OS error it failed with.
+    errors: Vec<Option<Arc<io::Error>>>,
+}
+
+impl Driver {
+    async fn run(mut self) -> Result<(TcpStream, Report), Error> {
+        let sleep = tokio::time::sleep_until(Instant::now());
+        tokio::pin!(sleep);
+        let mut deadline = None;
+        loop {
+            if let Some(outcome) = self.perform_actions() {
+                return self.finish(outcome);
+            }
+            let next = self.engine.poll_timeout();
+            if next != deadline {
+                deadline = next;
+                if let Some(at) = next {
+                    sleep.as_mut().reset(Instant::from_std(at));
+                }
+            }
+            tokio::select! {
+                Some(done) = self.lookups.next(), if !self.lookups.is_empty() => {
+                    if let Some((id, result)) = done {
+                        self.on_answer(id, result);
+                    }
+                }
+                Some(done) = self.attempts.next(), if !self.attempts.is_empty() => {
+                    if let Some((id, result)) = done {
+                        self.on_attempt(id, result);
+                    }
+                }
+                () = &mut sleep, if deadline.is_some() => {
+                    self.engine.handle_timeout(now());
+                }
+                else => {
+                    // Nothing in flight and no deadline: only possible if the engine waits
+                    // for an input that cannot come. End the race rather than hang.
+                    self.engine.cancel(now());
+                }
+            }
+        }
+    }
+
+    /// Performs every queued action; returns the outcome once the engine is done.
+    fn perform_actions(&mut self) -> Option<Outcome> {
+        let mut outcome = None;
+        while let Some(action) = self.engine.poll_action() {
+            match action {
+                Action::Resolve { id, record } => {
+                    let host = self.engine.host().unwrap_or_default().to_owned();
+                    tracing::debug!(target: "eyeballs", query = %id, %record, %host, "dns query");
+                    let lookup = self.resolver.lookup(&host, record);
+                    let fut = self.abortable(Task::Query(id), lookup);
+                    self.lookups
+                        .push(Box::pin(async move { fut.await.ok().map(|r| (id, r)) }));
+                }
+                Action::CancelResolve { id } => self.stop(Task::Query(id)),
+                Action::Connect { id, endpoint } => {
+                    tracing::debug!(target: "eyeballs", attempt = %id, addr = %endpoint.addr, "attempt started");
+                    let socket = Arc::clone(&self.socket);
+                    let addr = endpoint.addr;
+                    let connect = async move { socket.connect(addr).await };
+                    let fut = self.abortable(Task::Attempt(id), connect);
+                    self.attempts
+                        .push(Box::pin(async move { fut.await.ok().map(|r| (id, r)) }));
+                }
+                Action::Abort { id } => {
+                    tracing::debug!(target: "eyeballs", attempt = %id, "attempt aborted");
+                    self.stop(Task::Attempt(id));
+                    self.connected.remove(&id);
+                }
+                Action::Close { id } => {
+                    tracing::debug!(target: "eyeballs", attempt = %id, "late connection closed");
+                    self.connected.remove(&id);
+                }
+                Action::Done(o) => outcome = Some(o),
+                _ => {}
+            }
+        }
+        outcome
+    }
+
+    fn abortable<F: Future>(&mut self, task: Task, fut: F) -> Abortable<F> {
+        let (handle, registration) = AbortHandle::new_pair();
+        self.handles.insert(task, handle);
+        Abortable::new(fut, registration)
+    }
+
+    /// Stops a lookup or an attempt: it completes as aborted at its next poll and is dropped,
+    /// which closes its socket.
+    fn stop(&mut self, task: Task) {
+        if let Some(handle) = self.handles.remove(&task) {
+            handle.abort();
+        }
+    }
+
+    fn on_answer(&mut self, id: QueryId, result: DnsResult) {
+        self.handles.remove(&Task::Query(id));
+        let result = match result {
+            DnsResult::Addresses(dests) => DnsResult::Addresses(
+                dests
+                    .into_iter()
+                    .map(|d| Destination::with_source(d.ip, self.source_of(d.ip)))
+                    .collect(),
+            ),
+            other => other,
+        };
+        tracing::debug!(target: "eyeballs", query = %id, outcome = %result.kind(), "dns answer");
+        // The id came from the engine's own action.
+        let _ = self.engine.handle_dns(now(), id, result);
+    }
+
+    fn source_of(&self, ip: IpAddr) -> eyeballs_proto::SourceAddr {
+        self.socket.probe_source(ip)
+    }
+
+    fn on_attempt(&mut self, id: AttemptId, result: io::Result<TcpStream>) {
+        self.handles.remove(&Task::Attempt(id));
+        let input = match result {
+            Ok(stream) => {
+                tracing::debug!(target: "eyeballs", attempt = %id, "attempt connected");
+                self.connected.insert(id, stream);
+                AttemptResult::Connected
+            }
+            Err(e) => {
+                tracing::debug!(target: "eyeballs", attempt = %id, error = %e, "attempt failed");
+                let kind = failure_kind(&e);
+                let slot = id.index();
+                if self.errors.len() <= slot {
+                    self.errors.resize(slot + 1, None);
+                }
+                self.errors[slot] = Some(Arc::new(e));
+                AttemptResult::Failed(kind)
+            }
+        };
+        // The id came from the engine's own action.
+        let _ = self.engine.handle_attempt(now(), id, input);
+    }
+
+    fn finish(mut self, outcome: Outcome) -> Result<(TcpStream, Report), Error> {
+        let winner = match outcome {
+            Outcome::Connected { id, .. } => self.connected.remove(&id),
+            Outcome::Failed(_) => None,
+        };
+        // Everything else still in flight is dropped with `self`: sockets close.
+        let report = Report::new(
+            self.engine.report().clone(),
+            std::mem::take(&mut self.errors),
+        );
+        match (outcome, winner) {
+            (Outcome::Connected { .. }, Some(stream)) => {
+                tracing::debug!(target: "eyeballs", winner = ?report.winner(), "connected");
+                Ok((stream, report))
+            }
+            (Outcome::Failed(Failure::NoAddresses), _) => {
+                Err(Error::network(ErrorKind::NoAddresses, self.target, report))
+            }
+            (Outcome::Failed(Failure::TimedOut), _) => {
+                Err(Error::network(ErrorKind::TimedOut, self.target, report))
+            }
+            _ => Err(Error::network(
+                ErrorKind::AllAttemptsFailed,
+                self.target,
+                report,
+            )),
+        }
+    }
+}
+
+/// The engine's clock: tokio's, so paused-time tests and the engine agree.
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
+}
+
+/// How the race sees an OS error.
+pub(crate) fn failure_kind(e: &io::Error) -> FailureKind {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => FailureKind::Refused,
+        io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
+            FailureKind::Unreachable
+        }
+        io::ErrorKind::TimedOut => FailureKind::TimedOut,
+        _ => FailureKind::Other,
+    }
+}
