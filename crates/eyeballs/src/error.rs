@@ -146,6 +146,13 @@ impl fmt::Display for Error {
                     }
                     sep = "; ";
                 }
+                // Queries that did not answer with addresses explain missing families.
+                for q in r.queries() {
+                    match q.outcome {
+                        Some(DnsOutcome::Addresses) | None => {}
+                        Some(outcome) => write!(f, "; {} query: {outcome}", q.record)?,
+                    }
+                }
                 Ok(())
             }
         }

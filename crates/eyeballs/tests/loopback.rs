@@ -281,3 +281,28 @@ async fn hook_error_fails_that_attempt_only() {
         Some("no IPv6 today".into())
     );
 }
+
+#[tokio::test]
+async fn failure_message_names_attempts_and_failed_queries() {
+    use eyeballs::proto::DnsResult;
+    let refused = refusing(V4);
+    let resolver = ScriptedResolver::new()
+        .answer(RecordType::Aaaa, ms(0), DnsResult::ServFail)
+        .addresses(RecordType::A, ms(0), &[V4]);
+    let err = Connector::new()
+        .resolver(resolver)
+        .connect("half.test", refused.port())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AllAttemptsFailed);
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!(
+            "could not connect to half.test:{}: every attempt failed: {refused} (at ",
+            refused.port()
+        )),
+        "{msg}"
+    );
+    assert!(msg.contains("ms) Connection refused"), "{msg}");
+    assert!(msg.ends_with("; AAAA query: servfail"), "{msg}");
+}
