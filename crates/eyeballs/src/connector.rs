@@ -1,7 +1,9 @@
 //! The connector: a configuration, a resolver and socket set-up, reusable for any number of
 //! connections.
 
+use std::error::Error as StdError;
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use socket2::Socket;
 use tokio::net::TcpStream;
 
 use crate::error::Error;
-use crate::race;
+use crate::race::{self, Pending};
 use crate::report::Report;
 use crate::resolver::{Resolver, SystemResolver};
 use crate::socket::SocketOptions;
@@ -174,13 +176,8 @@ impl Connector {
     /// Connects to `host` on the first port that works: every address is tried on the first
     /// port before any address on the second.
     pub async fn connect_ports(&self, host: &str, ports: &[u16]) -> Result<Connection, Error> {
-        let label = match ports {
-            [port] => format!("{host}:{port}"),
-            _ => format!("{host} (ports {ports:?})"),
-        };
-        let target = Target::host_with_ports(host, ports)
-            .map_err(|e| Error::invalid(label.clone(), SetupError::Target(e)))?;
-        self.connect_target(target, label).await
+        self.race_ports(host, ports, |addr| self.tcp_connect(addr))
+            .await
     }
 
     /// Connects to addresses the caller resolved already (in the caller's order among
@@ -189,6 +186,93 @@ impl Connector {
         &self,
         addrs: impl IntoIterator<Item = SocketAddr>,
     ) -> Result<Connection, Error> {
+        self.race_addrs(addrs, |addr| self.tcp_connect(addr)).await
+    }
+
+    /// Races attempts of any kind on the Happy Eyeballs schedule: `attempt` is called with
+    /// each address in turn (resolved from `host`, sorted, interleaved, staggered) and its
+    /// future counts as connected when it returns `Ok`. The first success wins; the other
+    /// attempts are dropped (cancelled), and so is a success that comes after the race is
+    /// decided; if every attempt fails, the [`Error`]'s report lists each error.
+    ///
+    /// Use it when "connected" means more than a TCP handshake: TCP and then TLS (so that a
+    /// middlebox that completes TCP but never TLS does not win, V3-6.1.3), QUIC, a protocol
+    /// greeting. [`Connector::tcp_connect`] makes the TCP part with this connector's socket
+    /// set-up. Errors that are not [`io::Error`]s are wrapped in one
+    /// ([`io::Error::other`]); the original is its [`get_ref`](io::Error::get_ref).
+    ///
+    /// ```no_run
+    /// # async fn example(tls: tokio_rustls_like::Connector) -> Result<(), eyeballs::Error> {
+    /// let connector = eyeballs::Connector::new();
+    /// let tcp = connector.clone();
+    /// let won = connector
+    ///     .race("example.com", 443, move |addr| {
+    ///         let tcp = tcp.tcp_connect(addr);
+    ///         let tls = tls.clone();
+    ///         async move { tls.handshake(tcp.await?).await }
+    ///     })
+    ///     .await?;
+    /// let tls_stream = won.into_stream();
+    /// # drop(tls_stream);
+    /// # Ok(())
+    /// # }
+    /// # mod tokio_rustls_like {
+    /// #     #[derive(Clone)] pub struct Connector;
+    /// #     impl Connector {
+    /// #         pub async fn handshake(&self, s: tokio::net::TcpStream) -> std::io::Result<tokio::net::TcpStream> { Ok(s) }
+    /// #     }
+    /// # }
+    /// ```
+    pub async fn race<T, E, F, Fut>(
+        &self,
+        host: &str,
+        port: u16,
+        attempt: F,
+    ) -> Result<Connection<T>, Error>
+    where
+        T: Send + 'static,
+        E: Into<Box<dyn StdError + Send + Sync>>,
+        F: FnMut(SocketAddr) -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.race_ports(host, &[port], attempt).await
+    }
+
+    /// [`Connector::race`] over several ports, as [`Connector::connect_ports`].
+    pub async fn race_ports<T, E, F, Fut>(
+        &self,
+        host: &str,
+        ports: &[u16],
+        attempt: F,
+    ) -> Result<Connection<T>, Error>
+    where
+        T: Send + 'static,
+        E: Into<Box<dyn StdError + Send + Sync>>,
+        F: FnMut(SocketAddr) -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let label = match ports {
+            [port] => format!("{host}:{port}"),
+            _ => format!("{host} (ports {ports:?})"),
+        };
+        let target = Target::host_with_ports(host, ports)
+            .map_err(|e| Error::invalid(label.clone(), SetupError::Target(e)))?;
+        self.run(target, label, attempt).await
+    }
+
+    /// [`Connector::race`] over addresses the caller resolved already, as
+    /// [`Connector::connect_addrs`].
+    pub async fn race_addrs<T, E, F, Fut>(
+        &self,
+        addrs: impl IntoIterator<Item = SocketAddr>,
+        attempt: F,
+    ) -> Result<Connection<T>, Error>
+    where
+        T: Send + 'static,
+        E: Into<Box<dyn StdError + Send + Sync>>,
+        F: FnMut(SocketAddr) -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
         let addrs: Vec<SocketAddr> = addrs.into_iter().collect();
         let label = match addrs.as_slice() {
             [one] => one.to_string(),
@@ -200,17 +284,44 @@ impl Connector {
         for ip in target.ips() {
             target = target.with_source(ip, self.socket.probe_source(ip));
         }
-        self.connect_target(target, label).await
+        self.run(target, label, attempt).await
     }
 
-    async fn connect_target(&self, target: Target, label: String) -> Result<Connection, Error> {
+    /// One TCP connection attempt to `addr` with this connector's socket set-up (local
+    /// addresses, interface, hook) and no racing: the building block for
+    /// [`Connector::race`].
+    pub fn tcp_connect(
+        &self,
+        addr: SocketAddr,
+    ) -> impl Future<Output = io::Result<TcpStream>> + Send + 'static {
+        let socket = Arc::clone(&self.socket);
+        async move { socket.connect(addr).await }
+    }
+
+    async fn run<T, E, F, Fut>(
+        &self,
+        target: Target,
+        label: String,
+        mut attempt: F,
+    ) -> Result<Connection<T>, Error>
+    where
+        T: Send + 'static,
+        E: Into<Box<dyn StdError + Send + Sync>>,
+        F: FnMut(SocketAddr) -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
         let start = tokio::time::Instant::now().into_std();
         let engine = Engine::new(target, self.config.clone(), start)
             .map_err(|e| Error::invalid(label.clone(), e))?;
+        let attempt = move |addr: SocketAddr| -> Pending<io::Result<T>> {
+            let fut = attempt(addr);
+            Box::pin(async move { fut.await.map_err(into_io) })
+        };
         let (stream, report) = race::run(
             engine,
             Arc::clone(&self.resolver),
             Arc::clone(&self.socket),
+            attempt,
             label,
         )
         .await?;
@@ -218,21 +329,30 @@ impl Connector {
     }
 }
 
-/// A connection won by a race, with the race's report.
+/// An attempt's error as an [`io::Error`]: itself if it is one, else wrapped.
+fn into_io<E: Into<Box<dyn StdError + Send + Sync>>>(e: E) -> io::Error {
+    match e.into().downcast::<io::Error>() {
+        Ok(io) => *io,
+        Err(other) => io::Error::other(other),
+    }
+}
+
+/// What a race won (a TCP stream by default; whatever the attempts made with
+/// [`Connector::race`]), with the race's report.
 #[derive(Debug)]
-pub struct Connection {
-    stream: TcpStream,
+pub struct Connection<S = TcpStream> {
+    stream: S,
     report: Report,
 }
 
-impl Connection {
+impl<S> Connection<S> {
     /// The connected stream.
-    pub fn stream(&self) -> &TcpStream {
+    pub fn stream(&self) -> &S {
         &self.stream
     }
 
     /// The connected stream, mutably.
-    pub fn stream_mut(&mut self) -> &mut TcpStream {
+    pub fn stream_mut(&mut self) -> &mut S {
         &mut self.stream
     }
 
@@ -242,12 +362,12 @@ impl Connection {
     }
 
     /// The stream, without the report.
-    pub fn into_stream(self) -> TcpStream {
+    pub fn into_stream(self) -> S {
         self.stream
     }
 
     /// The stream and the report.
-    pub fn into_parts(self) -> (TcpStream, Report) {
+    pub fn into_parts(self) -> (S, Report) {
         (self.stream, self.report)
     }
 }

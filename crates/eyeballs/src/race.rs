@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -18,7 +18,6 @@ use eyeballs_proto::{
 };
 use futures_util::future::{AbortHandle, Abortable};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::error::{Error, ErrorKind};
@@ -26,23 +25,31 @@ use crate::report::Report;
 use crate::resolver::Resolver;
 use crate::socket::SocketOptions;
 
-type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+/// A boxed future, as the driver holds lookups and attempts.
+pub(crate) type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// A lookup's result, tagged with its query; `None` once aborted.
 type LookupDone = Option<(QueryId, DnsResult)>;
 /// An attempt's result, tagged with its attempt; `None` once aborted.
-type AttemptDone = Option<(AttemptId, io::Result<TcpStream>)>;
+type AttemptDone<T> = Option<(AttemptId, io::Result<T>)>;
 
-/// Runs the race `engine` describes to its end.
-pub(crate) async fn run(
+/// Runs the race `engine` describes to its end; `attempt` makes the future of each attempt
+/// (a TCP connect, or anything the caller counts as connected).
+pub(crate) async fn run<T, A>(
     engine: Engine,
     resolver: Arc<dyn Resolver>,
     socket: Arc<SocketOptions>,
+    attempt: A,
     target: String,
-) -> Result<(TcpStream, Report), Error> {
+) -> Result<(T, Report), Error>
+where
+    T: Send + 'static,
+    A: FnMut(SocketAddr) -> Pending<io::Result<T>>,
+{
     Driver {
         engine,
         resolver,
         socket,
+        attempt,
         target,
         lookups: FuturesUnordered::new(),
         attempts: FuturesUnordered::new(),
@@ -61,22 +68,28 @@ enum Task {
     Attempt(AttemptId),
 }
 
-struct Driver {
+struct Driver<T, A> {
     engine: Engine,
     resolver: Arc<dyn Resolver>,
+    /// For source-address probes.
     socket: Arc<SocketOptions>,
+    attempt: A,
     target: String,
     lookups: FuturesUnordered<Pending<LookupDone>>,
-    attempts: FuturesUnordered<Pending<AttemptDone>>,
+    attempts: FuturesUnordered<Pending<AttemptDone<T>>>,
     handles: HashMap<Task, AbortHandle>,
-    /// Streams of attempts that connected, until the engine says which one wins.
-    connected: HashMap<AttemptId, TcpStream>,
+    /// What attempts that succeeded made, until the engine says which one wins.
+    connected: HashMap<AttemptId, T>,
     /// Per attempt, the OS error it failed with.
     errors: Vec<Option<Arc<io::Error>>>,
 }
 
-impl Driver {
-    async fn run(mut self) -> Result<(TcpStream, Report), Error> {
+impl<T, A> Driver<T, A>
+where
+    T: Send + 'static,
+    A: FnMut(SocketAddr) -> Pending<io::Result<T>>,
+{
+    async fn run(mut self) -> Result<(T, Report), Error> {
         let sleep = tokio::time::sleep_until(Instant::now());
         tokio::pin!(sleep);
         let mut deadline = None;
@@ -130,9 +143,7 @@ impl Driver {
                 Action::CancelResolve { id } => self.stop(Task::Query(id)),
                 Action::Connect { id, endpoint } => {
                     tracing::debug!(target: "eyeballs", attempt = %id, addr = %endpoint.addr, "attempt started");
-                    let socket = Arc::clone(&self.socket);
-                    let addr = endpoint.addr;
-                    let connect = async move { socket.connect(addr).await };
+                    let connect = (self.attempt)(endpoint.addr);
                     let fut = self.abortable(Task::Attempt(id), connect);
                     self.attempts
                         .push(Box::pin(async move { fut.await.ok().map(|r| (id, r)) }));
@@ -187,7 +198,7 @@ impl Driver {
         self.socket.probe_source(ip)
     }
 
-    fn on_attempt(&mut self, id: AttemptId, result: io::Result<TcpStream>) {
+    fn on_attempt(&mut self, id: AttemptId, result: io::Result<T>) {
         self.handles.remove(&Task::Attempt(id));
         let input = match result {
             Ok(stream) => {
@@ -210,7 +221,7 @@ impl Driver {
         let _ = self.engine.handle_attempt(now(), id, input);
     }
 
-    fn finish(mut self, outcome: Outcome) -> Result<(TcpStream, Report), Error> {
+    fn finish(mut self, outcome: Outcome) -> Result<(T, Report), Error> {
         let winner = match outcome {
             Outcome::Connected { id, .. } => self.connected.remove(&id),
             Outcome::Failed(_) => None,
