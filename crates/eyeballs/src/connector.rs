@@ -85,6 +85,18 @@ impl Connector {
         &self.config
     }
 
+    /// The resolver, for other drivers (the blocking one).
+    #[allow(dead_code)]
+    pub(crate) fn resolver_handle(&self) -> &Arc<dyn Resolver> {
+        &self.resolver
+    }
+
+    /// The socket set-up, for other drivers (the blocking one).
+    #[allow(dead_code)]
+    pub(crate) fn socket_options(&self) -> &Arc<SocketOptions> {
+        &self.socket
+    }
+
     /// The configuration, to change any field. Checked when a race starts.
     pub fn config_mut(&mut self) -> &mut Config {
         &mut self.config

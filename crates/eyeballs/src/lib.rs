@@ -44,8 +44,12 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod connector;
 mod error;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod race;
 mod report;
 pub mod resolver;

@@ -44,7 +44,7 @@ impl SocketOptions {
     }
 
     /// A non-blocking socket for `addr`, bound and set up, not yet connecting.
-    fn open(&self, addr: SocketAddr) -> io::Result<Socket> {
+    pub(crate) fn open(&self, addr: SocketAddr) -> io::Result<Socket> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         socket.set_nonblocking(true)?;
         self.bind(&socket, addr)?;

@@ -1,0 +1,1 @@
+//! The blocking API (being written).
