@@ -1,6 +1,5 @@
 //! `eyeballs connect`: race a real connection and show what happened.
 
-use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -9,7 +8,7 @@ use clap::Args;
 use eyeballs::ErrorKind;
 
 use crate::options::{parse_dns_server, RaceOptions};
-use crate::output::{use_color, RaceView};
+use crate::output::{report_of, RaceView};
 use crate::{exit, usage_error};
 
 /// Race a connection to HOST PORT and print the timeline: each DNS query with when it was
@@ -71,37 +70,11 @@ async fn race(args: ConnectArgs) -> ExitCode {
         let addrs = args.addrs.iter().map(|&ip| SocketAddr::new(ip, args.port));
         connector.connect_addrs(addrs).await
     };
-    let (report, error) = match result {
-        Ok(connection) => (connection.report().clone(), None),
+    let (report, error) = match report_of(result) {
+        Ok(outcome) => outcome,
         Err(e) if e.kind() == ErrorKind::InvalidInput => return usage_error(&e.to_string()),
-        Err(e) => match e.report().cloned() {
-            Some(report) => (report, Some(e.to_string())),
-            None => return exit::failure(&e.to_string()),
-        },
+        Err(e) => return exit::failure(&e.to_string()),
     };
-    let view = RaceView {
-        host: args.host.clone(),
-        port: args.port,
-        race: report.race(),
-        errors: report
-            .attempts()
-            .map(|a| a.error.map(|e| e.to_string()))
-            .collect(),
-        error: error.clone(),
-        origin,
-    };
-    let mut out = io::stdout().lock();
-    let printed = if args.json {
-        view.print_json(&mut out)
-    } else {
-        view.print_text(&mut out, use_color())
-    };
-    let _ = printed.and_then(|()| out.flush());
-    match error {
-        None => ExitCode::SUCCESS,
-        Some(e) => {
-            eprintln!("eyeballs: {e}");
-            ExitCode::from(exit::FAILED)
-        }
-    }
+    RaceView::of_driver(args.host.clone(), args.port, &report, error, origin)
+        .emit(args.json, RaceView::timeline)
 }

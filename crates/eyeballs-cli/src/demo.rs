@@ -13,7 +13,7 @@ use eyeballs::Connector;
 use socket2::{Domain, Socket, Type};
 
 use crate::exit;
-use crate::output::{use_color, RaceView};
+use crate::output::{report_of, use_color, RaceView};
 
 /// The name the demo resolves (answered by the demo's own resolver, never sent anywhere).
 const NAME: &str = "dual-stack.demo";
@@ -158,35 +158,12 @@ pub fn run(args: DemoArgs) -> ExitCode {
             .timeout(Duration::from_secs(5))
             .connect(NAME, stage.port),
     );
-    let (report, error) = match result {
-        Ok(c) => (c.report().clone(), None),
-        Err(e) => match e.report().cloned() {
-            Some(r) => (r, Some(e.to_string())),
-            None => return exit::failure(&e.to_string()),
-        },
+    let (report, error) = match report_of(result) {
+        Ok(outcome) => outcome,
+        Err(e) => return exit::failure(&e.to_string()),
     };
-    let view = RaceView {
-        host: NAME.to_owned(),
-        port: stage.port,
-        race: report.race(),
-        errors: report
-            .attempts()
-            .map(|a| a.error.map(|e| e.to_string()))
-            .collect(),
-        error: error.clone(),
-        origin,
-    };
-    let mut out = io::stdout().lock();
-    let printed = if args.json {
-        view.print_json(&mut out)
-    } else {
-        print_story(&mut out, &stage, &view)
-    };
-    let _ = printed.and_then(|()| out.flush());
-    match error {
-        None => ExitCode::SUCCESS,
-        Some(e) => exit::failure(&e),
-    }
+    RaceView::of_driver(NAME.to_owned(), stage.port, &report, error, origin)
+        .emit(args.json, |out, view| print_story(out, &stage, view))
 }
 
 fn print_story(out: &mut impl Write, stage: &Stage, view: &RaceView<'_>) -> io::Result<()> {

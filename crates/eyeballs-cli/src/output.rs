@@ -2,6 +2,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::net::IpAddr;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use eyeballs_proto::{AttemptEnd, Event, Family, Outcome, Report};
@@ -32,6 +33,69 @@ fn family(ip: IpAddr) -> &'static str {
     match Family::of(ip) {
         Family::V6 => "ipv6",
         Family::V4 => "ipv4",
+    }
+}
+
+/// The report of a driver race and, if it failed, the error's text. A failure without a
+/// report (invalid input: nothing was raced) comes back as the error itself.
+pub fn report_of<S>(
+    result: Result<eyeballs::Connection<S>, eyeballs::Error>,
+) -> Result<(eyeballs::Report, Option<String>), eyeballs::Error> {
+    match result {
+        Ok(connection) => Ok((connection.report().clone(), None)),
+        Err(e) => match e.report().cloned() {
+            Some(report) => Ok((report, Some(e.to_string()))),
+            None => Err(e),
+        },
+    }
+}
+
+impl<'a> RaceView<'a> {
+    /// The view of a race run by the driver, with each attempt's OS error.
+    pub fn of_driver(
+        host: String,
+        port: u16,
+        report: &'a eyeballs::Report,
+        error: Option<String>,
+        origin: Instant,
+    ) -> Self {
+        RaceView {
+            host,
+            port,
+            race: report.race(),
+            errors: report
+                .attempts()
+                .map(|a| a.error.map(|e| e.to_string()))
+                .collect(),
+            error,
+            origin,
+        }
+    }
+
+    /// Prints the view, as JSON or with `text`, and gives the exit status: 0 connected, else
+    /// 1 with the error on stderr.
+    pub fn emit(
+        &self,
+        json: bool,
+        text: impl FnOnce(&mut io::StdoutLock<'static>, &Self) -> io::Result<()>,
+    ) -> ExitCode {
+        let mut out = io::stdout().lock();
+        let printed = if json {
+            self.print_json(&mut out)
+        } else {
+            text(&mut out, self)
+        };
+        // A closed stdout (a pipe into `head`) is not the race's failure.
+        let _ = printed.and_then(|()| out.flush());
+        match &self.error {
+            None => ExitCode::SUCCESS,
+            Some(e) => crate::exit::failure(e),
+        }
+    }
+
+    /// The timeline, colored on a terminal: the default `text` for [`RaceView::emit`].
+    pub fn timeline(out: &mut io::StdoutLock<'static>, view: &Self) -> io::Result<()> {
+        view.print_text(out, use_color())
     }
 }
 

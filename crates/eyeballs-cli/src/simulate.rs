@@ -1,6 +1,5 @@
 //! `eyeballs simulate`: the engine on virtual time, no sockets; the exact timeline at once.
 
-use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,8 +9,8 @@ use eyeballs_proto::sim::{Behavior, Scenario};
 use eyeballs_proto::{DnsResult, FailureKind, Outcome, RecordType, Target};
 
 use crate::options::RaceOptions;
-use crate::output::{use_color, RaceView};
-use crate::{duration, exit, usage_error};
+use crate::output::RaceView;
+use crate::{duration, usage_error};
 
 /// Simulate a race on virtual time: describe when each DNS answer comes and how each address
 /// behaves, and get the exact timeline at once (no network, no sockets). Same timing options
@@ -198,20 +197,10 @@ pub fn run(args: SimulateArgs) -> ExitCode {
         port: args.port,
         race: report,
         errors: vec![None; report.attempts.len()],
-        error: error.clone(),
+        error,
         origin: report.started,
     };
-    let mut out = io::stdout().lock();
-    let printed = if args.json {
-        view.print_json(&mut out)
-    } else {
-        view.print_text(&mut out, use_color())
-    };
-    let _ = printed.and_then(|()| out.flush());
-    match error {
-        None => ExitCode::SUCCESS,
-        Some(e) => exit::failure(&e),
-    }
+    view.emit(args.json, RaceView::timeline)
 }
 
 #[cfg(test)]
