@@ -81,6 +81,17 @@ impl Candidates {
         }
     }
 
+    /// Makes room for `additional` more endpoints.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
+        self.index.reserve(additional);
+    }
+
+    /// How many endpoints are waiting for an attempt.
+    pub(crate) fn pending_len(&self) -> usize {
+        self.order.len()
+    }
+
     /// A later answer to `query` replaces its earlier one: pending endpoints it brought that
     /// are not in `ips` go (HE-6.2); attempted ones stay (HE-6.1).
     pub(crate) fn retain_answer(&mut self, query: QueryId, ips: &[IpAddr]) {

@@ -107,7 +107,8 @@ impl Engine {
             candidates: Candidates::default(),
             last_start: None,
             failed_since_start: false,
-            actions: VecDeque::new(),
+            // A resolve per family, or a connect, and a done: rarely more at once.
+            actions: VecDeque::with_capacity(4),
             report: Report::new(now, host),
             config,
         };
@@ -128,6 +129,7 @@ impl Engine {
                 }
             }
             TargetKind::Addresses(entries) => {
+                engine.candidates.reserve(entries.len());
                 let mut any = false;
                 for (dest, port, rank) in entries {
                     if engine.config.family.allows(Family::of(dest.ip)) {
@@ -138,7 +140,7 @@ impl Engine {
                 if !any {
                     return Err(TargetError::NoAddressOfFamily.into());
                 }
-                engine.report.dropped_endpoints += engine.candidates.resort(&engine.config);
+                engine.resort();
                 engine.phase = Phase::Racing;
                 engine.step(now);
             }
@@ -209,6 +211,7 @@ impl Engine {
         let family = query.record.family();
         let mut ips: Vec<IpAddr> = Vec::new();
         if let DnsResult::Addresses(dests) = result {
+            self.candidates.reserve(dests.len() * self.ports.len());
             for raw in dests {
                 // An IPv4-mapped address in an AAAA answer is an IPv4 address.
                 let dest = raw.canonical();
@@ -226,7 +229,7 @@ impl Engine {
             }
         }
         self.candidates.retain_answer(id, &ips);
-        self.report.dropped_endpoints += self.candidates.resort(&self.config);
+        self.resort();
         let record = &mut self.report.queries[id.index()];
         record.ended = Some(now);
         record.outcome = Some(if ips.is_empty() && outcome == DnsOutcome::Addresses {
@@ -371,6 +374,14 @@ impl Engine {
     /// The endpoint attempt `id` connects to.
     pub fn endpoint(&self, id: AttemptId) -> Option<Endpoint> {
         self.report.attempts.get(id.index()).map(|a| a.endpoint)
+    }
+
+    /// Re-sorts the candidates after a change, and makes room in the report for the attempts
+    /// they may need, so a race allocates per answer rather than per attempt.
+    fn resort(&mut self) {
+        self.report.dropped_endpoints += self.candidates.resort(&self.config);
+        let pending = self.candidates.pending_len();
+        self.report.attempts.reserve(pending);
     }
 
     fn advance(&mut self, now: Instant) -> Instant {

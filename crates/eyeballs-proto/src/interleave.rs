@@ -17,8 +17,15 @@ pub(crate) fn interleave<T>(
     count: usize,
 ) -> Vec<T> {
     let total = items.len();
-    let (mut lead, mut other): (VecDeque<T>, VecDeque<T>) =
-        items.into_iter().partition(|t| family_of(t) == leader);
+    let mut lead = VecDeque::with_capacity(total);
+    let mut other = VecDeque::with_capacity(total);
+    for item in items {
+        if family_of(&item) == leader {
+            lead.push_back(item);
+        } else {
+            other.push_back(item);
+        }
+    }
     let mut out = Vec::with_capacity(total);
     out.extend(lead.drain(..count.min(lead.len())));
     loop {

@@ -73,8 +73,9 @@ impl Target {
     /// answer would not be trusted with. Their ports share one rank, so an address's port does
     /// not move it in the order.
     pub fn addresses<I: IntoIterator<Item = SocketAddr>>(addrs: I) -> Result<Self, TargetError> {
-        let mut entries: Vec<(Destination, u16, usize)> = Vec::new();
-        let mut seen = HashSet::new();
+        let addrs = addrs.into_iter();
+        let mut entries: Vec<(Destination, u16, usize)> = Vec::with_capacity(addrs.size_hint().0);
+        let mut seen = HashSet::with_capacity(addrs.size_hint().0);
         for addr in addrs {
             if addr.port() == 0 {
                 return Err(TargetError::PortZero);
