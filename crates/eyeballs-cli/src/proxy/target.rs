@@ -1,0 +1,294 @@
+//! Where a client wants to go: a host name or an address, the proxy's policy on it, the race
+//! to it, and the race's failure as a SOCKS5 reply code.
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+
+use eyeballs::proto::{SetupError, Target, TargetError};
+use eyeballs::{AttemptEnd, Connection, Connector, Error, ErrorKind, FailureKind};
+
+use super::socks5::Reply;
+
+/// The destination of a CONNECT request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A host name, resolved by the race.
+    Name {
+        /// A valid host name (never an IP literal).
+        host: String,
+        /// The port, never 0.
+        port: u16,
+    },
+    /// An address, raced alone (no DNS).
+    Addr(SocketAddr),
+}
+
+/// A destination the proxy will not race: the reply it gets and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The reply code sent to the client.
+    pub reply: Reply,
+    /// Why, for the log.
+    pub reason: String,
+}
+
+impl Destination {
+    /// `host` as a client sent it (a host name, an IP address, or `[IPv6]`) and `port`.
+    pub fn from_host(host: &str, port: u16) -> Result<Self, Refusal> {
+        let literal = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .and_then(|h| h.parse::<std::net::Ipv6Addr>().ok())
+            .map(IpAddr::V6)
+            .or_else(|| host.parse::<IpAddr>().ok());
+        if let Some(ip) = literal {
+            return Self::from_addr(SocketAddr::new(ip, port));
+        }
+        if port == 0 {
+            return Err(not_allowed("port 0"));
+        }
+        // The engine's own check, with no I/O: what it would refuse, the proxy refuses
+        // before racing.
+        match Target::host_with_ports(host, &[port]) {
+            Ok(_) => Ok(Destination::Name {
+                host: host.to_owned(),
+                port,
+            }),
+            Err(e) => Err(Refusal {
+                reply: Reply::HostUnreachable,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// An address a client sent. Refuses port 0 and addresses that name no single remote
+    /// host: unspecified (`0.0.0.0` would reach this machine), multicast, broadcast.
+    pub fn from_addr(addr: SocketAddr) -> Result<Self, Refusal> {
+        // IPv4-mapped IPv6 addresses are checked (and raced) as the IPv4 address they are.
+        let ip = addr.ip().to_canonical();
+        if addr.port() == 0 {
+            return Err(not_allowed("port 0"));
+        }
+        let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+        if ip.is_unspecified() || ip.is_multicast() || broadcast {
+            return Err(not_allowed(&format!(
+                "{ip} is an unspecified, multicast or broadcast address"
+            )));
+        }
+        Ok(Destination::Addr(SocketAddr::new(ip, addr.port())))
+    }
+
+    /// Races a connection: a host name through DNS, an address alone.
+    pub async fn connect(&self, connector: &Connector) -> Result<Connection, Error> {
+        match self {
+            Destination::Name { host, port } => connector.connect(host, *port).await,
+            Destination::Addr(addr) => connector.connect_addrs([*addr]).await,
+        }
+    }
+}
+
+impl fmt::Display for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Destination::Name { host, port } => write!(f, "{host}:{port}"),
+            Destination::Addr(addr) => write!(f, "{addr}"),
+        }
+    }
+}
+
+fn not_allowed(what: &str) -> Refusal {
+    Refusal {
+        reply: Reply::NotAllowed,
+        reason: format!("not allowed: {what}"),
+    }
+}
+
+/// How one attempt failed, for choosing the reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AttemptFailure {
+    Refused,
+    NetworkUnreachable,
+    HostUnreachable,
+    TimedOut,
+    Other,
+}
+
+/// The SOCKS5 reply for a race that failed:
+///
+/// | race error                                   | reply                       |
+/// |----------------------------------------------|-----------------------------|
+/// | `NoAddresses`                                | 0x04 host unreachable       |
+/// | `TimedOut` (`--timeout`)                     | 0x06 TTL expired            |
+/// | `AllAttemptsFailed`, every attempt refused   | 0x05 connection refused     |
+/// | ... every attempt ENETUNREACH                | 0x03 network unreachable    |
+/// | ... every attempt unreachable, some EHOSTUNREACH | 0x04 host unreachable   |
+/// | ... every attempt timed out (OS or `--attempt-timeout`) | 0x06 TTL expired |
+/// | ... no attempt at all                        | 0x04 host unreachable       |
+/// | ... anything else (a mix, other errors)      | 0x01 general failure        |
+/// | `InvalidInput`: no address of the allowed family (`-4`, `-6`) | 0x08 address type not supported |
+/// | `InvalidInput`: an invalid host name or port | 0x04 host unreachable       |
+/// | anything else                                | 0x01 general failure        |
+pub fn failure_reply(error: &Error) -> Reply {
+    match error.kind() {
+        ErrorKind::NoAddresses => Reply::HostUnreachable,
+        ErrorKind::TimedOut => Reply::TtlExpired,
+        ErrorKind::AllAttemptsFailed => {
+            let failures: Vec<AttemptFailure> = error
+                .report()
+                .map(|r| {
+                    r.attempts()
+                        .map(|a| attempt_failure(a.end, a.error))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let all = |f: &dyn Fn(AttemptFailure) -> bool| failures.iter().all(|&a| f(a));
+            if failures.is_empty() {
+                Reply::HostUnreachable
+            } else if all(&|a| a == AttemptFailure::Refused) {
+                Reply::ConnectionRefused
+            } else if all(&|a| a == AttemptFailure::NetworkUnreachable) {
+                Reply::NetworkUnreachable
+            } else if all(&|a| {
+                matches!(
+                    a,
+                    AttemptFailure::NetworkUnreachable | AttemptFailure::HostUnreachable
+                )
+            }) {
+                Reply::HostUnreachable
+            } else if all(&|a| a == AttemptFailure::TimedOut) {
+                Reply::TtlExpired
+            } else {
+                Reply::GeneralFailure
+            }
+        }
+        ErrorKind::InvalidInput => {
+            let setup = std::error::Error::source(error)
+                .and_then(|source| source.downcast_ref::<SetupError>());
+            match setup {
+                Some(SetupError::Target(TargetError::NoAddressOfFamily)) => {
+                    Reply::AddressTypeNotSupported
+                }
+                Some(SetupError::Target(_)) => Reply::HostUnreachable,
+                _ => Reply::GeneralFailure,
+            }
+        }
+        _ => Reply::GeneralFailure,
+    }
+}
+
+fn attempt_failure(end: Option<AttemptEnd>, error: Option<&io::Error>) -> AttemptFailure {
+    if let Some(e) = error {
+        match e.kind() {
+            io::ErrorKind::ConnectionRefused => return AttemptFailure::Refused,
+            io::ErrorKind::NetworkUnreachable => return AttemptFailure::NetworkUnreachable,
+            io::ErrorKind::HostUnreachable => return AttemptFailure::HostUnreachable,
+            io::ErrorKind::TimedOut => return AttemptFailure::TimedOut,
+            _ => {}
+        }
+    }
+    match end {
+        Some(AttemptEnd::Failed(FailureKind::Refused)) => AttemptFailure::Refused,
+        Some(AttemptEnd::Failed(FailureKind::Unreachable)) => AttemptFailure::HostUnreachable,
+        Some(AttemptEnd::Failed(FailureKind::TimedOut)) | Some(AttemptEnd::TimedOut) => {
+            AttemptFailure::TimedOut
+        }
+        _ => AttemptFailure::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn literals_become_addresses() {
+        assert_eq!(
+            Destination::from_host("127.0.0.1", 80),
+            Ok(Destination::Addr(sa("127.0.0.1:80")))
+        );
+        assert_eq!(
+            Destination::from_host("::1", 80),
+            Ok(Destination::Addr(sa("[::1]:80")))
+        );
+        assert_eq!(
+            Destination::from_host("[2001:db8::1]", 443),
+            Ok(Destination::Addr(sa("[2001:db8::1]:443")))
+        );
+        assert_eq!(
+            Destination::from_addr(sa("[::ffff:198.18.0.10]:80")),
+            Ok(Destination::Addr(sa("198.18.0.10:80")))
+        );
+        assert_eq!(
+            Destination::from_host("dual.test", 8080),
+            Ok(Destination::Name {
+                host: "dual.test".into(),
+                port: 8080
+            })
+        );
+    }
+
+    #[test]
+    fn policy_and_invalid_names() {
+        for (host, port) in [
+            ("0.0.0.0", 80),
+            ("::", 80),
+            ("224.0.0.1", 80),
+            ("ff02::1", 80),
+            ("255.255.255.255", 80),
+            ("127.0.0.1", 0),
+            ("dual.test", 0),
+        ] {
+            let refused = Destination::from_host(host, port).unwrap_err();
+            assert_eq!(refused.reply, Reply::NotAllowed, "{host}:{port}");
+        }
+        let long = "a".repeat(254);
+        let label = format!("{}.test", "a".repeat(64));
+        for host in [
+            "",
+            "bad name",
+            "a\0b",
+            "é.test",
+            "a..b",
+            "-a.test",
+            "[127.0.0.1]",
+            &long,
+            &label,
+        ] {
+            let refused = Destination::from_host(host, 80).unwrap_err();
+            assert_eq!(refused.reply, Reply::HostUnreachable, "{host:?}");
+        }
+    }
+
+    #[test]
+    fn attempt_failures_from_errors_and_ends() {
+        let err = |k| io::Error::from(k);
+        assert_eq!(
+            attempt_failure(None, Some(&err(io::ErrorKind::ConnectionRefused))),
+            AttemptFailure::Refused
+        );
+        assert_eq!(
+            attempt_failure(None, Some(&err(io::ErrorKind::NetworkUnreachable))),
+            AttemptFailure::NetworkUnreachable
+        );
+        assert_eq!(
+            attempt_failure(
+                Some(AttemptEnd::Failed(FailureKind::Unreachable)),
+                Some(&err(io::ErrorKind::HostUnreachable))
+            ),
+            AttemptFailure::HostUnreachable
+        );
+        assert_eq!(
+            attempt_failure(Some(AttemptEnd::TimedOut), None),
+            AttemptFailure::TimedOut
+        );
+        assert_eq!(
+            attempt_failure(Some(AttemptEnd::Aborted), None),
+            AttemptFailure::Other
+        );
+    }
+}

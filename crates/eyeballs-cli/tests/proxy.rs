@@ -1,0 +1,860 @@
+//! `eyeballs proxy` on loopback, no root: the built binary, spoken to in raw SOCKS5 (and
+//! HTTP CONNECT) over std `TcpStream`s. Host names are resolved by a fake DNS server on
+//! 127.0.0.1 (`--dns`): no real name is ever looked up, and all traffic stays on loopback.
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{
+    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket,
+};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command as AssertCommand;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use predicates::prelude::*;
+
+/// Every read in these tests gives up after this long (a hang is a failure, not a stall).
+const IO_TIMEOUT: Duration = Duration::from_secs(5);
+
+// ---------------------------------------------------------------------------------------
+// The proxy process.
+
+/// A running `eyeballs proxy`, killed on drop (also when the test fails), with its stderr
+/// collected line by line.
+struct Proxy {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proxy {
+    /// Starts `eyeballs proxy --listen 127.0.0.1:PORT ARGS` on a free port: the port is
+    /// found by binding port 0 and closing it, so another process may take it in between;
+    /// then the proxy cannot listen and the next port is tried.
+    fn start(args: &[&str]) -> Proxy {
+        let mut last_log = Vec::new();
+        for _ in 0..10 {
+            let port = free_port();
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+            let mut proxy = Proxy::spawn(addr, args);
+            match proxy.wait_ready() {
+                Ok(()) => return proxy,
+                Err(log) if log.iter().any(|l| l.contains("in use")) => last_log = log,
+                Err(log) => panic!("the proxy did not start:\n{}", log.join("\n")),
+            }
+        }
+        panic!("no free port after 10 tries:\n{}", last_log.join("\n"));
+    }
+
+    fn spawn(addr: SocketAddr, args: &[&str]) -> Proxy {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_eyeballs"))
+            .args(["proxy", "--listen", &addr.to_string()])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::clone(&log);
+        thread::spawn(move || {
+            let mut reader = std::io::BufReader::new(stderr);
+            let mut line = String::new();
+            while matches!(std::io::BufRead::read_line(&mut reader, &mut line), Ok(n) if n > 0) {
+                lines.lock().unwrap().push(line.trim_end().to_owned());
+                line.clear();
+            }
+        });
+        Proxy { child, addr, log }
+    }
+
+    /// Waits for the "listening on" line; the log if the proxy exited instead.
+    fn wait_ready(&mut self) -> Result<(), Vec<String>> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.lines().iter().any(|l| l.contains("listening on")) {
+                return Ok(());
+            }
+            if self.child.try_wait().unwrap().is_some() {
+                thread::sleep(Duration::from_millis(50)); // Let the reader finish.
+                return Err(self.lines());
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        panic!(
+            "the proxy did not say it listens:\n{}",
+            self.lines().join("\n")
+        );
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 5 s) for a log line containing every one of `parts`.
+    fn wait_log(&self, parts: &[&str]) -> String {
+        let deadline = Instant::now() + IO_TIMEOUT;
+        loop {
+            if let Some(line) = self
+                .lines()
+                .into_iter()
+                .find(|l| parts.iter().all(|p| l.contains(p)))
+            {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {parts:?}:\n{}",
+                self.lines().join("\n")
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// A new connection to the proxy.
+    fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        s.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+        s
+    }
+
+    fn assert_running(&mut self) {
+        assert!(
+            self.child.try_wait().unwrap().is_none(),
+            "the proxy exited:\n{}",
+            self.lines().join("\n")
+        );
+    }
+
+    fn signal(&self, signal: Signal) {
+        kill(Pid::from_raw(self.child.id() as i32), signal).unwrap();
+    }
+
+    /// Waits for the process to exit, up to `limit`.
+    fn wait_exit(&mut self, limit: Duration) -> (ExitStatus, Duration) {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, start.elapsed());
+            }
+            assert!(
+                start.elapsed() < limit,
+                "still running after {limit:?}:\n{}",
+                self.lines().join("\n")
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A loopback port with nothing listening (connections are refused).
+fn closed_port() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Destinations.
+
+/// A TCP server on `ip` (port chosen by the OS) serving each connection with `serve`.
+fn server(ip: IpAddr, serve: fn(TcpStream)) -> Option<SocketAddr> {
+    let listener = TcpListener::bind((ip, 0)).ok()?;
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || serve(stream));
+        }
+    });
+    Some(addr)
+}
+
+/// Echoes until EOF, then shuts its side down.
+fn echo(mut s: TcpStream) {
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 || s.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = s.shutdown(Shutdown::Write);
+}
+
+/// Reads until EOF, then answers how many bytes came (a half-close must reach it, and its
+/// answer must still come back).
+fn count(mut s: TcpStream) {
+    let mut all = Vec::new();
+    if s.read_to_end(&mut all).is_ok() {
+        let _ = s.write_all(format!("got {} bytes\n", all.len()).as_bytes());
+    }
+}
+
+fn echo_v4() -> SocketAddr {
+    server(Ipv4Addr::LOCALHOST.into(), echo).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// A fake DNS server on loopback.
+
+#[derive(Clone)]
+enum Answer {
+    Addrs(Vec<IpAddr>),
+    NxDomain,
+    Never,
+}
+
+/// Answers A and AAAA queries for `zone` (other names: NXDOMAIN) on 127.0.0.1 (UDP).
+fn fake_dns(zone: &[(&str, Answer)]) -> SocketAddr {
+    let zone: HashMap<String, Answer> = zone
+        .iter()
+        .map(|(n, a)| (n.to_string(), a.clone()))
+        .collect();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            if let Some(response) = dns_response(&buf[..n], &zone) {
+                let _ = socket.send_to(&response, from);
+            }
+        }
+    });
+    addr
+}
+
+fn dns_response(query: &[u8], zone: &HashMap<String, Answer>) -> Option<Vec<u8>> {
+    let mut pos = 12;
+    let mut labels = Vec::new();
+    loop {
+        let len = usize::from(*query.get(pos)?);
+        pos += 1;
+        if len == 0 {
+            break;
+        }
+        labels.push(String::from_utf8_lossy(query.get(pos..pos + len)?).to_lowercase());
+        pos += len;
+    }
+    let qtype = u16::from_be_bytes([*query.get(pos)?, *query.get(pos + 1)?]);
+    let question = query.get(12..pos + 4)?;
+    let (rcode, answers): (u8, Vec<IpAddr>) = match zone.get(&labels.join(".")) {
+        None | Some(Answer::NxDomain) => (3, vec![]),
+        Some(Answer::Never) => return None,
+        Some(Answer::Addrs(addrs)) => (0, addrs.clone()),
+    };
+    let rdata: Vec<Vec<u8>> = answers
+        .iter()
+        .filter_map(|ip| match (ip, qtype) {
+            (IpAddr::V4(v4), 1) => Some(v4.octets().to_vec()),
+            (IpAddr::V6(v6), 28) => Some(v6.octets().to_vec()),
+            _ => None,
+        })
+        .collect();
+    let mut r = Vec::new();
+    r.extend_from_slice(&query[..2]); // ID
+    r.extend_from_slice(&[0x84 | (query[2] & 0x01), 0x80 | rcode]); // QR AA, RD copied, RA
+    r.extend_from_slice(&[0, 1, 0, rdata.len() as u8, 0, 0, 0, 0]);
+    r.extend_from_slice(question);
+    for data in rdata {
+        r.extend_from_slice(&[0xC0, 12]); // the name: a pointer to the question's
+        r.extend_from_slice(&qtype.to_be_bytes());
+        r.extend_from_slice(&[0, 1, 0, 0, 0, 60, 0, data.len() as u8]);
+        r.extend_from_slice(&data);
+    }
+    Some(r)
+}
+
+// ---------------------------------------------------------------------------------------
+// SOCKS5 by hand.
+
+/// Greets with "no authentication" and checks the proxy picked it.
+fn greet(s: &mut TcpStream) {
+    s.write_all(&[5, 1, 0]).unwrap();
+    assert_eq!(read_n(s, 2), [5, 0]);
+}
+
+fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    s.read_exact(&mut buf).unwrap();
+    buf
+}
+
+/// A CONNECT request: ATYP 1/4 for an address, 3 for a name.
+fn request(to: &Target) -> Vec<u8> {
+    request_with(1, to)
+}
+
+fn request_with(command: u8, to: &Target) -> Vec<u8> {
+    let mut r = vec![5, command, 0];
+    match to {
+        Target::Addr(SocketAddr::V4(a)) => {
+            r.push(1);
+            r.extend_from_slice(&a.ip().octets());
+            r.extend_from_slice(&a.port().to_be_bytes());
+        }
+        Target::Addr(SocketAddr::V6(a)) => {
+            r.push(4);
+            r.extend_from_slice(&a.ip().octets());
+            r.extend_from_slice(&a.port().to_be_bytes());
+        }
+        Target::Name(name, port) => {
+            r.push(3);
+            r.push(name.len() as u8);
+            r.extend_from_slice(name);
+            r.extend_from_slice(&port.to_be_bytes());
+        }
+    }
+    r
+}
+
+enum Target {
+    Addr(SocketAddr),
+    Name(Vec<u8>, u16),
+}
+
+fn name(host: &str, port: u16) -> Target {
+    Target::Name(host.as_bytes().to_vec(), port)
+}
+
+/// Reads a reply: its code and bound address.
+fn read_reply(s: &mut TcpStream) -> (u8, SocketAddr) {
+    let head = read_n(s, 4);
+    assert_eq!((head[0], head[2]), (5, 0), "reply {head:?}");
+    let ip: IpAddr = match head[3] {
+        1 => <[u8; 4]>::try_from(read_n(s, 4)).unwrap().into(),
+        4 => <[u8; 16]>::try_from(read_n(s, 16)).unwrap().into(),
+        other => panic!("bound address of type {other}"),
+    };
+    let port = read_n(s, 2);
+    (
+        head[1],
+        SocketAddr::new(ip, u16::from_be_bytes([port[0], port[1]])),
+    )
+}
+
+/// Greets, sends CONNECT, returns the stream and the reply.
+fn socks_connect(proxy: &Proxy, to: &Target) -> (TcpStream, u8, SocketAddr) {
+    let mut s = proxy.connect();
+    greet(&mut s);
+    s.write_all(&request(to)).unwrap();
+    let (code, bound) = read_reply(&mut s);
+    (s, code, bound)
+}
+
+/// Whether the proxy closed the connection without sending anything more.
+fn assert_closed(s: &mut TcpStream, what: &str) {
+    let mut buf = [0u8; 64];
+    match s.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+        Ok(n) => panic!("{what}: got {:?} instead of a close", &buf[..n]),
+        Err(e) => panic!("{what}: {e} instead of a close"),
+    }
+}
+
+fn assert_echoes(s: &mut TcpStream, message: &[u8]) {
+    s.write_all(message).unwrap();
+    assert_eq!(read_n(s, message.len()), message);
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests.
+
+#[test]
+fn ipv4_literal_is_connected_and_relayed_with_half_close() {
+    let proxy = Proxy::start(&[]);
+    let counter = server(Ipv4Addr::LOCALHOST.into(), count).unwrap();
+    let (mut s, code, bound) = socks_connect(&proxy, &Target::Addr(counter));
+    assert_eq!(code, 0);
+    assert_eq!(bound.ip(), IpAddr::from(Ipv4Addr::LOCALHOST));
+    assert_ne!(bound.port(), 0);
+    s.write_all(b"hello").unwrap();
+    // Half-close: the server sees EOF, and its answer still comes back.
+    s.shutdown(Shutdown::Write).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert_eq!(answer, "got 5 bytes\n");
+
+    let line = proxy.wait_log(&[&format!("target={counter} winner={counter}")]);
+    assert!(line.contains("attempts=1"), "{line}");
+    assert!(line.contains("elapsed_ms="), "{line}");
+
+    let echo = echo_v4();
+    let (mut s, code, _) = socks_connect(&proxy, &Target::Addr(echo));
+    assert_eq!(code, 0);
+    assert_echoes(&mut s, b"ping");
+    assert_echoes(&mut s, &[0xAB; 100_000]);
+}
+
+#[test]
+fn ipv6_literal_is_connected_and_relayed() {
+    let Some(echo) = server(Ipv6Addr::LOCALHOST.into(), echo) else {
+        eprintln!("SKIPPED ipv6_literal_is_connected_and_relayed: no IPv6 loopback");
+        return;
+    };
+    let proxy = Proxy::start(&[]);
+    let (mut s, code, bound) = socks_connect(&proxy, &Target::Addr(echo));
+    assert_eq!(code, 0);
+    assert_eq!(bound.ip(), IpAddr::from(Ipv6Addr::LOCALHOST));
+    assert_echoes(&mut s, b"over IPv6");
+    proxy.wait_log(&[&format!("target={echo} winner={echo}")]);
+}
+
+#[test]
+fn host_names_are_raced_over_both_families() {
+    let echo = echo_v4();
+    // AAAA ::1 (nothing listens there on that port: refused at once) and A 127.0.0.1.
+    let dns = fake_dns(&[(
+        "both.test",
+        Answer::Addrs(vec![Ipv6Addr::LOCALHOST.into(), Ipv4Addr::LOCALHOST.into()]),
+    )]);
+    let proxy = Proxy::start(&["--dns", &dns.to_string()]);
+    let (mut s, code, _) = socks_connect(&proxy, &name("both.test", echo.port()));
+    assert_eq!(code, 0);
+    assert_echoes(&mut s, b"raced");
+    let line = proxy.wait_log(&[&format!("target=both.test:{} winner={echo}", echo.port())]);
+    assert!(line.contains("attempts=2"), "{line}");
+
+    // An IP address sent as a name is connected to as an address (no DNS).
+    let (mut s, code, _) = socks_connect(&proxy, &name("127.0.0.1", echo.port()));
+    assert_eq!(code, 0);
+    assert_echoes(&mut s, b"literal");
+}
+
+#[test]
+fn race_failures_get_their_reply_codes() {
+    let dns = fake_dns(&[
+        ("missing.test", Answer::NxDomain),
+        ("slow.test", Answer::Never),
+    ]);
+    let proxy = Proxy::start(&["--dns", &dns.to_string(), "--timeout", "300ms"]);
+
+    let refused = closed_port();
+    let (mut s, code, bound) = socks_connect(&proxy, &Target::Addr(refused));
+    assert_eq!(code, 0x05, "connection refused");
+    assert_eq!(bound, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
+    assert_closed(&mut s, "after a failure reply");
+    let line = proxy.wait_log(&[&format!("target={refused} reply=0x05")]);
+    assert!(line.contains("attempts=1"), "{line}");
+
+    let (_, code, _) = socks_connect(&proxy, &name("missing.test", 80));
+    assert_eq!(code, 0x04, "a name that does not resolve: host unreachable");
+
+    let start = Instant::now();
+    let (_, code, _) = socks_connect(&proxy, &name("slow.test", 80));
+    let took = start.elapsed();
+    assert_eq!(code, 0x06, "--timeout ran out: TTL expired");
+    assert!(
+        took >= Duration::from_millis(280) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+    proxy.wait_log(&["target=slow.test:80 reply=0x06"]);
+
+    // IPv4 only: an IPv6 address cannot be reached.
+    let v4_only = Proxy::start(&["-4"]);
+    let (_, code, _) = socks_connect(
+        &v4_only,
+        &Target::Addr(SocketAddr::from((Ipv6Addr::LOCALHOST, 80))),
+    );
+    assert_eq!(code, 0x08, "address type not supported");
+}
+
+/// Each malformed input on its own connection: the right reply (or none) and a close;
+/// the proxy serves the next client as if nothing happened.
+#[test]
+fn malformed_input_is_answered_or_closed_and_the_proxy_keeps_serving() {
+    let mut proxy = Proxy::start(&[]);
+    let echo = echo_v4();
+    let greeting = [5u8, 1, 0];
+    let with_greeting = |rest: &[u8]| [&greeting[..], rest].concat();
+    let lo = |port: u16| Target::Addr(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+
+    // (what, bytes sent, bytes expected back before the close)
+    let mut cases: Vec<(&str, Vec<u8>, Vec<u8>)> = vec![
+        ("empty greeting", vec![5], vec![]),
+        ("greeting shorter than announced", vec![5, 3, 0], vec![]),
+        ("SOCKS4", vec![4, 1, 0, 80, 127, 0, 0, 1, 0], vec![]),
+        (
+            "HTTP without --http-connect",
+            b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+            vec![],
+        ),
+        ("garbage", vec![0xAB; 64], vec![]),
+        ("zero methods", vec![5, 0], vec![5, 0xFF]),
+        ("no acceptable method", vec![5, 2, 2, 0x80], vec![5, 0xFF]),
+        (
+            "request of version 4",
+            with_greeting(&[4, 1, 0, 1, 127, 0, 0, 1, 0, 80]),
+            vec![5, 0],
+        ),
+        (
+            "truncated request",
+            with_greeting(&[5, 1, 0, 1, 127, 0]),
+            vec![5, 0],
+        ),
+        (
+            "truncated name",
+            with_greeting(&[5, 1, 0, 3, 20, b'a', b'b']),
+            vec![5, 0],
+        ),
+    ];
+    let failure = |code: u8| [&[5u8, 0][..], &[5, code, 0, 1, 0, 0, 0, 0, 0, 0]].concat();
+    let long_name = "a".repeat(255);
+    let long_label = format!("{}.test", "b".repeat(64));
+    let replies: Vec<(&str, Vec<u8>, u8)> = vec![
+        ("BIND", request_with(2, &lo(echo.port())), 0x07),
+        ("UDP ASSOCIATE", request_with(3, &lo(echo.port())), 0x07),
+        ("command 0x7f", request_with(0x7F, &lo(echo.port())), 0x07),
+        ("address type 2", vec![5, 1, 0, 2, 1, 2, 3, 4, 0, 80], 0x08),
+        ("address type 9", vec![5, 1, 0, 9], 0x08),
+        ("empty name", request(&name("", 80)), 0x04),
+        ("name with a space", request(&name("bad name", 80)), 0x04),
+        ("name with NUL", request(&name("a\0.test", 80)), 0x04),
+        (
+            "name not UTF-8",
+            request(&Target::Name(vec![0xFF, 0xFE], 80)),
+            0x04,
+        ),
+        ("255-byte name", request(&name(&long_name, 80)), 0x04),
+        ("64-byte label", request(&name(&long_label, 80)), 0x04),
+        ("port 0", request(&lo(0)), 0x02),
+        (
+            "0.0.0.0",
+            request(&Target::Addr("0.0.0.0:80".parse().unwrap())),
+            0x02,
+        ),
+        (
+            "broadcast",
+            request(&Target::Addr("255.255.255.255:80".parse().unwrap())),
+            0x02,
+        ),
+        (
+            "multicast",
+            request(&Target::Addr("224.0.0.1:80".parse().unwrap())),
+            0x02,
+        ),
+        (
+            "::",
+            request(&Target::Addr("[::]:80".parse().unwrap())),
+            0x02,
+        ),
+    ];
+    for (what, rest, code) in replies {
+        cases.push((what, with_greeting(&rest), failure(code)));
+    }
+
+    for (what, sent, expected) in cases {
+        let mut s = proxy.connect();
+        s.write_all(&sent).unwrap();
+        // Some cases are incomplete: end them.
+        let _ = s.shutdown(Shutdown::Write);
+        let mut got = Vec::new();
+        match s.read_to_end(&mut got) {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("{what}: {e} (got {got:?})"),
+        }
+        assert_eq!(got, expected, "{what}");
+        proxy.assert_running();
+    }
+    assert!(
+        proxy
+            .lines()
+            .iter()
+            .filter(|l| l.contains("handshake failed"))
+            .count()
+            >= 20
+    );
+
+    // Bytes right after the request (optimistic data) are relayed, not misread.
+    let mut s = proxy.connect();
+    s.write_all(&with_greeting(
+        &[request(&Target::Addr(echo)), b"early".to_vec()].concat(),
+    ))
+    .unwrap();
+    assert_eq!(read_n(&mut s, 2), [5, 0]);
+    assert_eq!(read_reply(&mut s).0, 0);
+    assert_eq!(read_n(&mut s, 5), b"early");
+
+    // And the next well-formed client is served.
+    let (mut s, code, _) = socks_connect(&proxy, &Target::Addr(echo));
+    assert_eq!(code, 0);
+    assert_echoes(&mut s, b"still serving");
+    proxy.assert_running();
+}
+
+#[test]
+fn username_password_authentication() {
+    let proxy = Proxy::start(&["--auth", "user:sec:ret"]);
+    let echo = echo_v4();
+
+    // Only "no authentication" offered: no acceptable method.
+    let mut s = proxy.connect();
+    s.write_all(&[5, 1, 0]).unwrap();
+    assert_eq!(read_n(&mut s, 2), [5, 0xFF]);
+    assert_closed(&mut s, "no acceptable method");
+
+    let login = |user: &str, pass: &str| {
+        let mut s = proxy.connect();
+        s.write_all(&[5, 2, 0, 2]).unwrap();
+        assert_eq!(read_n(&mut s, 2), [5, 2], "username/password chosen");
+        let mut auth = vec![1, user.len() as u8];
+        auth.extend_from_slice(user.as_bytes());
+        auth.push(pass.len() as u8);
+        auth.extend_from_slice(pass.as_bytes());
+        s.write_all(&auth).unwrap();
+        let status = read_n(&mut s, 2);
+        assert_eq!(status[0], 1);
+        (s, status[1])
+    };
+    for (user, pass) in [
+        ("user", "wrong"),
+        ("someone", "sec:ret"),
+        ("user", "sec:re"),
+    ] {
+        let (mut s, status) = login(user, pass);
+        assert_eq!(status, 0x01, "{user}:{pass}: failure");
+        assert_closed(&mut s, "after a failed authentication");
+    }
+    proxy.wait_log(&["authentication failed for user \"someone\""]);
+    assert!(
+        !proxy.lines().join("\n").contains("sec:ret"),
+        "the log shows a password"
+    );
+
+    let (mut s, status) = login("user", "sec:ret");
+    assert_eq!(status, 0x00);
+    s.write_all(&request(&Target::Addr(echo))).unwrap();
+    assert_eq!(read_reply(&mut s).0, 0);
+    assert_echoes(&mut s, b"authenticated");
+}
+
+#[test]
+fn handshake_timeout_drops_idle_clients() {
+    let proxy = Proxy::start(&["--handshake-timeout", "300ms"]);
+    let start = Instant::now();
+    // One says nothing, one stops after the greeting, one after half a request.
+    let mut silent = proxy.connect();
+    let mut greeted = proxy.connect();
+    greet(&mut greeted);
+    let mut halfway = proxy.connect();
+    greet(&mut halfway);
+    halfway.write_all(&[5, 1, 0, 1, 127]).unwrap();
+    for (s, what) in [
+        (&mut silent, "silent"),
+        (&mut greeted, "greeted"),
+        (&mut halfway, "halfway"),
+    ] {
+        assert_closed(s, what);
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(280) && took < Duration::from_secs(2),
+            "{what} closed after {took:?}"
+        );
+    }
+    proxy.wait_log(&["--handshake-timeout"]);
+    // A client that keeps up is served.
+    let echo = echo_v4();
+    let (mut s, code, _) = socks_connect(&proxy, &Target::Addr(echo));
+    assert_eq!(code, 0);
+    assert_echoes(&mut s, b"in time");
+}
+
+#[test]
+fn clients_beyond_max_clients_wait_for_a_slot() {
+    let proxy = Proxy::start(&["--max-clients", "1"]);
+    let echo = echo_v4();
+    let (mut first, code, _) = socks_connect(&proxy, &Target::Addr(echo));
+    assert_eq!(code, 0);
+
+    // The second is accepted by the kernel (backlog) but not served while the first relays.
+    let mut second = proxy.connect();
+    second.write_all(&[5, 1, 0]).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = [0u8; 2];
+    let err = second.read_exact(&mut buf).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        "{err}"
+    );
+    proxy.wait_log(&["client slots are busy"]);
+    assert_echoes(&mut first, b"first");
+
+    // Once the first leaves, the second is served.
+    drop(first);
+    second.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    second.read_exact(&mut buf).unwrap();
+    assert_eq!(buf, [5, 0]);
+    second.write_all(&request(&Target::Addr(echo))).unwrap();
+    assert_eq!(read_reply(&mut second).0, 0);
+    assert_echoes(&mut second, b"second");
+}
+
+#[test]
+fn a_client_that_leaves_cancels_its_race() {
+    let dns = fake_dns(&[("slow.test", Answer::Never)]);
+    let proxy = Proxy::start(&["--dns", &dns.to_string(), "--max-clients", "1"]);
+    let mut s = proxy.connect();
+    greet(&mut s);
+    s.write_all(&request(&name("slow.test", 80))).unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let left = Instant::now();
+    drop(s);
+    let line = proxy.wait_log(&["target=slow.test:80", "the client left during the race"]);
+    assert!(left.elapsed() < Duration::from_secs(1), "{line}");
+    // Its slot is free again (--max-clients 1).
+    let echo = echo_v4();
+    let (mut s, code, _) = socks_connect(&proxy, &Target::Addr(echo));
+    assert_eq!(code, 0);
+    assert_echoes(&mut s, b"next");
+}
+
+#[test]
+fn sigterm_and_sigint_stop_the_proxy_promptly() {
+    for signal in [Signal::SIGTERM, Signal::SIGINT] {
+        let mut proxy = Proxy::start(&[]);
+        let echo = echo_v4();
+        // A relay in progress and a client mid-handshake do not hold the exit up.
+        let (mut relay, code, _) = socks_connect(&proxy, &Target::Addr(echo));
+        assert_eq!(code, 0);
+        let mut idle = proxy.connect();
+        idle.write_all(&[5]).unwrap();
+        proxy.signal(signal);
+        let (status, took) = proxy.wait_exit(Duration::from_secs(3));
+        assert_eq!(status.code(), Some(0), "{signal}: {status}");
+        assert!(
+            took < Duration::from_secs(1),
+            "{signal}: exit took {took:?}"
+        );
+        proxy.wait_log(&[&format!("{signal}: stopped")]);
+        assert_closed(&mut relay, "relay after the exit");
+        assert_closed(&mut idle, "handshake after the exit");
+        assert!(TcpStream::connect(proxy.addr).is_err(), "still listening");
+    }
+}
+
+#[test]
+fn http_connect_on_the_same_port() {
+    let proxy = Proxy::start(&["--http-connect", "--auth", "user:secret"]);
+    let echo = echo_v4();
+    let http = |request: String| {
+        let mut s = proxy.connect();
+        s.write_all(request.as_bytes()).unwrap();
+        s
+    };
+    let head = |s: &mut TcpStream| {
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.extend(read_n(s, 1));
+        }
+        String::from_utf8(head).unwrap()
+    };
+    // dXNlcjpzZWNyZXQ= is base64("user:secret").
+    let auth = "Proxy-Authorization: Basic dXNlcjpzZWNyZXQ=\r\n";
+
+    let mut s = http(format!(
+        "CONNECT {echo} HTTP/1.1\r\nHost: {echo}\r\n{auth}\r\nearly"
+    ));
+    assert_eq!(head(&mut s), "HTTP/1.1 200 Connection established\r\n\r\n");
+    assert_eq!(read_n(&mut s, 5), b"early");
+    assert_echoes(&mut s, b"tunnelled");
+
+    let refused = closed_port();
+    let mut s = http(format!("CONNECT {refused} HTTP/1.1\r\n{auth}\r\n"));
+    assert!(head(&mut s).starts_with("HTTP/1.1 502 Bad Gateway\r\n"));
+
+    let mut s = http(format!("CONNECT {echo} HTTP/1.1\r\n\r\n"));
+    let answer = head(&mut s);
+    assert!(answer.starts_with("HTTP/1.1 407 "), "{answer}");
+    assert!(answer.contains("Proxy-Authenticate: Basic"), "{answer}");
+
+    let mut s = http(format!("GET http://{echo}/ HTTP/1.1\r\n{auth}\r\n"));
+    assert!(head(&mut s).starts_with("HTTP/1.1 405 "));
+
+    // SOCKS5 still works on the same port.
+    let mut s = proxy.connect();
+    s.write_all(&[5, 1, 2, 1, 4]).unwrap();
+    s.write_all(b"user\x06secret").unwrap();
+    assert_eq!(read_n(&mut s, 4), [5, 2, 1, 0]);
+    s.write_all(&request(&Target::Addr(echo))).unwrap();
+    assert_eq!(read_reply(&mut s).0, 0);
+    assert_echoes(&mut s, b"socks too");
+}
+
+#[test]
+fn usage_errors_and_a_busy_port() {
+    let eyeballs = || AssertCommand::new(env!("CARGO_BIN_EXE_eyeballs"));
+    for args in [
+        &["proxy"][..],
+        &["proxy", "--listen", "127.0.0.1"],
+        &["proxy", "--listen", "127.0.0.1:0"],
+        &["proxy", "--listen", "127.0.0.1:1080", "--auth", "nocolon"],
+        &["proxy", "--listen", "127.0.0.1:1080", "--auth", ":pass"],
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:1080",
+            "--handshake-timeout",
+            "0s",
+        ],
+        &["proxy", "--listen", "127.0.0.1:1080", "--max-clients", "0"],
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:1080",
+            "--attempt-delay",
+            "1ms",
+        ],
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:1080",
+            "--dns",
+            "resolver.test",
+        ],
+    ] {
+        eyeballs().args(args).timeout(IO_TIMEOUT).assert().code(2);
+    }
+    eyeballs()
+        .args(["proxy", "--help"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("--max-clients")
+                .and(predicate::str::contains("[default: 512]"))
+                .and(predicate::str::contains("--handshake-timeout"))
+                .and(predicate::str::contains("[default: 10s]"))
+                .and(predicate::str::contains("--attempt-delay"))
+                .and(predicate::str::contains("TTL expired")),
+        );
+
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    eyeballs()
+        .args(["proxy", "--listen", &addr])
+        .timeout(IO_TIMEOUT)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot listen on"));
+}
