@@ -87,7 +87,9 @@ pub const UNREACHABLE_HOLD: Duration = Duration::from_millis(1);
 /// How a server address treats the connections sent to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Behavior {
-    /// A TCP listener on every configured port accepts (and echoes).
+    /// A TCP listener on every configured port accepts; it answers an HTTP/1.x `GET` or
+    /// `HEAD` with a `200 OK` whose body names the server address (`198.18.0.10\n`), and
+    /// echoes anything else.
     Accept,
     /// Everything sent to the address is dropped: `connect` hangs.
     BlackHole,
@@ -99,6 +101,12 @@ pub enum Behavior {
     /// Each SYN is held for this long, then a listener accepts as with `Accept`: the
     /// handshake completes after the delay (accurate to about a millisecond).
     Delay(Duration),
+    /// The address is assigned in the server namespace and nothing else: no lab listener
+    /// and no firewall rule. For servers of the test's own (a TLS server, a server that
+    /// accepts but never speaks), run in the server namespace with
+    /// [`Lab::spawn_in_server`]; without one, connecting is refused. The lab's counters
+    /// ([`Lab::accepted_count`], [`Lab::open_count`]) stay at zero for it.
+    External,
 }
 
 /// The records of one test name.
@@ -316,6 +324,7 @@ pub struct Lab {
     // closes, then the namespaces are deleted.
     _services: Services,
     client_ns: File,
+    server_ns: File,
     /// `/etc/netns/<client>/`, once [`Lab::client_command`] wrote it.
     client_etc: Mutex<Option<EtcFiles>>,
     namespaces: Namespaces,
@@ -470,10 +479,10 @@ impl Lab {
                 })?);
         }
 
-        drop(server_ns);
         Ok(Lab {
             _services: services,
             client_ns,
+            server_ns,
             client_etc: Mutex::new(None),
             namespaces,
             counters,
@@ -618,33 +627,59 @@ impl Lab {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let ns = self
-            .client_ns
-            .try_clone()
-            .map_err(|e| LabError::io("duplicating the client namespace handle", e))?;
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let handle = std::thread::Builder::new()
-            .name("eyeballs-lab-client".into())
-            .spawn(move || match netns::enter(&ns, "client") {
-                Ok(()) => {
-                    drop(ns);
-                    // The spawner waits for this message before returning the handle.
-                    let _ = tx.send(Ok(()));
-                    f()
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    // The spawner returns the error and drops this thread's handle;
-                    // end the thread without running `f` (and without a panic message).
-                    std::panic::resume_unwind(Box::new("not in the client namespace"))
-                }
-            })
-            .map_err(|e| LabError::io("spawning a client thread", e))?;
-        match rx.recv() {
-            Ok(Ok(())) => Ok(handle),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(LabError::Thread("client thread exited early".into())),
-        }
+        spawn_in(&self.client_ns, "client", f)
+    }
+
+    /// Spawns a thread inside the server namespace running `f`; returns once it is inside.
+    /// For servers of the test's own on [`Behavior::External`] addresses (the lab's
+    /// listeners, rules and counters leave those alone). Every socket `f` creates, and
+    /// every thread it spawns, lives in the server namespace.
+    ///
+    /// It returns before `f` has bound anything: have `f` say when it listens (a channel)
+    /// before the client connects. The thread is the caller's: make it end (a stop
+    /// channel, a bounded number of connections) and join it before the lab is dropped. A
+    /// thread still running keeps the namespace alive (without its name) until it exits.
+    pub fn spawn_in_server<F, R>(&self, f: F) -> Result<JoinHandle<R>, LabError>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        spawn_in(&self.server_ns, "server", f)
+    }
+}
+
+/// Spawns a thread that enters `ns` (the `what` namespace) and runs `f`; returns once the
+/// thread is inside, or the error entering gave.
+fn spawn_in<F, R>(ns: &File, what: &'static str, f: F) -> Result<JoinHandle<R>, LabError>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let ns = ns
+        .try_clone()
+        .map_err(|e| LabError::io(format!("duplicating the {what} namespace handle"), e))?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let handle = std::thread::Builder::new()
+        .name(format!("eyeballs-lab-{what}"))
+        .spawn(move || match netns::enter(&ns, what) {
+            Ok(()) => {
+                drop(ns);
+                // The spawner waits for this message before returning the handle.
+                let _ = tx.send(Ok(()));
+                f()
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                // The spawner returns the error and drops this thread's handle;
+                // end the thread without running `f` (and without a panic message).
+                std::panic::resume_unwind(Box::new("not in the lab namespace"))
+            }
+        })
+        .map_err(|e| LabError::io(format!("spawning a {what} thread"), e))?;
+    match rx.recv() {
+        Ok(Ok(())) => Ok(handle),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(LabError::Thread(format!("{what} thread exited early"))),
     }
 }
 

@@ -37,7 +37,8 @@ pub(crate) fn ruleset(servers: &[(IpAddr, Behavior)], v6: bool) -> Option<String
         let d = format!("-d {addr}/{plen}");
         // `write!` to a String cannot fail.
         let _ = match behavior {
-            Behavior::Accept => Ok(()),
+            // External: the test's own server decides; no rule.
+            Behavior::Accept | Behavior::External => Ok(()),
             Behavior::Delay(d_) if d_.is_zero() => Ok(()),
             Behavior::Delay(_) => writeln!(
                 mangle,
@@ -82,6 +83,7 @@ mod tests {
             ("198.18.0.12".parse().unwrap(), Behavior::Unreachable),
             ("2001:db8::13".parse().unwrap(), Behavior::BlackHole),
             ("2001:db8::14".parse().unwrap(), Behavior::Refuse),
+            ("2001:db8::15".parse().unwrap(), Behavior::External),
         ];
         let v4 = ruleset(&servers, false).unwrap();
         assert!(v4.contains("-A INPUT -d 198.18.0.11/32 -p tcp --tcp-flags SYN,ACK SYN -j NFQUEUE"));
@@ -93,6 +95,7 @@ mod tests {
         assert!(v6.contains("-A INPUT -d 2001:db8::13/128 -j DROP"));
         assert!(v6.contains("-d 2001:db8::14/128 -p tcp -j REJECT --reject-with tcp-reset"));
         assert!(v6.contains("neighbour-solicitation -j ACCEPT"));
+        assert!(!v6.contains("2001:db8::15"), "no rule for External");
         assert!(ruleset(&servers[..1], false).is_none());
     }
 }

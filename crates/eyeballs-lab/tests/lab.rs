@@ -641,6 +641,71 @@ fn run_in_client_is_in_the_client_namespace() {
 }
 
 #[test]
+fn external_addresses_are_served_by_the_test() {
+    if !eyeballs_lab::require_root("external_addresses_are_served_by_the_test") {
+        return;
+    }
+    let (v4, v6) = (ip("198.18.0.20"), ip("2001:db8::20"));
+    let lab = Lab::builder()
+        .server(v4, Behavior::External)
+        .server(v6, Behavior::External)
+        .server(ip("198.18.0.10"), Behavior::Accept)
+        .port(PORT)
+        .start()
+        .unwrap();
+    // The addresses are the server namespace's only: not bindable out here.
+    assert!(std::net::TcpListener::bind(SocketAddr::new(v4, 0)).is_err());
+    // A server of the test's own. The lab listens on neither address (the binds succeed),
+    // and no rule stands between it and the client.
+    let (ready_tx, ready) = std::sync::mpsc::channel();
+    let server = lab
+        .spawn_in_server(move || {
+            let listeners: Vec<_> = [v4, v6]
+                .into_iter()
+                .map(|a| std::net::TcpListener::bind(SocketAddr::new(a, PORT)).unwrap())
+                .collect();
+            ready_tx.send(()).unwrap();
+            for listener in &listeners {
+                let (mut conn, _) = listener.accept().unwrap();
+                let local = conn.local_addr().unwrap().ip();
+                conn.write_all(format!("external {local}").as_bytes())
+                    .unwrap();
+            }
+        })
+        .unwrap();
+    ready.recv().unwrap();
+    let greetings = lab
+        .run_in_client(move || {
+            let greetings: Vec<String> = [v4, v6]
+                .into_iter()
+                .map(|a| {
+                    let mut conn = TcpStream::connect(SocketAddr::new(a, PORT)).unwrap();
+                    let mut greeting = String::new();
+                    conn.read_to_string(&mut greeting).unwrap();
+                    greeting
+                })
+                .collect();
+            // No listener on another port: refused at once (no DROP rule).
+            let (refused, took) =
+                timed_connect(SocketAddr::new(v4, PORT + 1), Duration::from_secs(2));
+            assert_eq!(refused.unwrap_err().kind(), ErrorKind::ConnectionRefused);
+            assert!(took < TOLERANCE, "{took:?}");
+            // The lab's own Accept address is unaffected.
+            assert!(TcpStream::connect(sa("198.18.0.10")).is_ok());
+            greetings
+        })
+        .unwrap();
+    server.join().unwrap();
+    assert_eq!(greetings, ["external 198.18.0.20", "external 2001:db8::20"]);
+    // The lab's counters leave External addresses alone.
+    wait_until(
+        || lab.accepted_count(ip("198.18.0.10")) == 1,
+        "the Accept address counted",
+    );
+    assert_eq!(lab.accepted_count(v4) + lab.accepted_count(v6), 0);
+}
+
+#[test]
 fn invalid_configurations_are_rejected() {
     // Checked before anything needs root.
     let out_of_range = Lab::builder()
@@ -678,8 +743,13 @@ fn client_command_sees_the_lab_dns_server() {
         .find(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
         .unwrap();
     let stale = std::path::PathBuf::from(format!("/etc/netns/eyeballs-lab-{dead_pid}-7-client"));
-    std::fs::create_dir_all(&stale).unwrap();
-    std::fs::write(stale.join("resolv.conf"), "nameserver 198.18.0.53\n").unwrap();
+    // A lab starting in a parallel test may sweep the directory between the two calls.
+    let written = (0..100).any(|_| {
+        std::fs::create_dir_all(&stale)
+            .and_then(|()| std::fs::write(stale.join("resolv.conf"), "nameserver 198.18.0.53\n"))
+            .is_ok()
+    });
+    assert!(written, "could not write {}", stale.display());
 
     let lab = Lab::builder()
         .dns("dual.test", DnsRecords::default())

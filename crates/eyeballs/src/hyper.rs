@@ -1,1 +1,0 @@
-//! The hyper connector (being written).

@@ -1,0 +1,296 @@
+//! [`HttpsConnector`]: TLS inside the race (feature `rustls`).
+
+use std::fmt;
+use std::io;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::uri::Scheme;
+use http::Uri;
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::{ClientConfig, ClientConnection};
+use tokio_rustls::TlsConnector;
+use tower_service::Service;
+
+use super::{destination, ConnectError, Connecting, HttpStream, RaceInfo};
+use crate::connector::Connector;
+
+/// The rustls version this connector takes its [`ClientConfig`] from (re-exported from
+/// tokio-rustls), to build one without depending on rustls yourself.
+pub use tokio_rustls::rustls;
+
+/// A hyper connector for `http` and `https` URIs whose race counts an `https` attempt as
+/// connected only once its TLS handshake is done (V3-6.1.3): an address whose TCP handshake
+/// completes but whose TLS never does (a TCP-terminating middlebox, a wrong service on the
+/// port) loses to the next address instead of winning and failing the request.
+///
+/// `https` URIs get TLS with the URI's host as the server name (SNI and certificate check;
+/// an IP literal is checked as an IP address), under the given rustls [`ClientConfig`];
+/// `http` URIs get plain TCP, as from [`HttpConnector`](super::HttpConnector); other
+/// schemes are refused. No root certificates are built in: the configuration brings its
+/// own (webpki-roots, rustls-native-certs, a private CA). To negotiate HTTP/2, offer `h2`
+/// in the configuration's `alpn_protocols` (and enable hyper-util's `http2`): the
+/// connection then says so to the client.
+///
+/// Cheap to clone.
+///
+/// ```no_run
+/// # async fn example(roots: eyeballs::hyper::rustls::RootCertStore)
+/// # -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// use std::sync::Arc;
+/// use eyeballs::hyper::rustls::{self, ClientConfig};
+/// use http_body_util::Empty;
+/// use hyper::body::Bytes;
+/// use hyper_util::client::legacy::Client;
+/// use hyper_util::rt::TokioExecutor;
+///
+/// let provider = Arc::new(rustls::crypto::ring::default_provider());
+/// let tls = ClientConfig::builder_with_provider(provider)
+///     .with_safe_default_protocol_versions()?
+///     .with_root_certificates(roots)
+///     .with_no_client_auth();
+/// let connector = eyeballs::hyper::HttpsConnector::new(eyeballs::Connector::new(), tls);
+/// let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(connector);
+/// let response = client.get("https://example.com/".parse()?).await?;
+/// let race = response.extensions().get::<eyeballs::hyper::RaceInfo>();
+/// println!("TLS done with {:?}", race.map(|r| r.winner()));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct HttpsConnector {
+    connector: Connector,
+    tls: Arc<ClientConfig>,
+}
+
+impl fmt::Debug for HttpsConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpsConnector")
+            .field("connector", &self.connector)
+            .field("alpn_protocols", &self.tls.alpn_protocols)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpsConnector {
+    /// A connector whose races `connector` runs, with TLS under `tls`.
+    pub fn new(connector: Connector, tls: impl Into<Arc<ClientConfig>>) -> Self {
+        HttpsConnector {
+            connector,
+            tls: tls.into(),
+        }
+    }
+
+    /// The connector that runs the races.
+    pub fn connector(&self) -> &Connector {
+        &self.connector
+    }
+
+    /// The TLS configuration.
+    pub fn tls_config(&self) -> &Arc<ClientConfig> {
+        &self.tls
+    }
+
+    /// Connects to `uri`'s host and port: the same as the `Service` call.
+    pub fn connect(&self, uri: Uri) -> Connecting<HttpsStream> {
+        let connector = self.connector.clone();
+        let tls = TlsConnector::from(Arc::clone(&self.tls));
+        let destination = destination(
+            &uri,
+            |s| s == &Scheme::HTTP || s == &Scheme::HTTPS,
+            "http or https",
+        );
+        Connecting::new(async move {
+            let (host, port) = destination?;
+            if uri.scheme() != Some(&Scheme::HTTPS) {
+                let plain = super::HttpConnector::new(connector).connect(uri);
+                return Ok(HttpsStream::plain(plain.await?));
+            }
+            let server_name = server_name(&host).ok_or(ConnectError::InvalidServerName { uri })?;
+            let tcp = connector.clone();
+            let won = connector
+                .race(&host, port, move |addr| {
+                    let attempt = tcp.tcp_connect(addr);
+                    let (tls, server_name) = (tls.clone(), server_name.clone());
+                    async move {
+                        let stream = tls.connect(server_name, attempt.await?).await?;
+                        Ok::<_, io::Error>((addr, stream))
+                    }
+                })
+                .await
+                .map_err(ConnectError::Connect)?;
+            let ((winner, stream), report) = won.into_parts();
+            Ok(HttpsStream {
+                inner: Inner::Tls(TokioIo::new(Box::new(stream))),
+                info: RaceInfo::new(winner, report),
+            })
+        })
+    }
+}
+
+impl Service<Uri> for HttpsConnector {
+    type Response = HttpsStream;
+    type Error = ConnectError;
+    type Future = Connecting<HttpsStream>;
+
+    /// Always ready.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        self.connect(uri)
+    }
+}
+
+/// The TLS server name of a URI host: an IP literal (brackets removed) or a DNS name.
+fn server_name(host: &str) -> Option<ServerName<'static>> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => Some(ServerName::from(ip)),
+        Err(_) => ServerName::try_from(bare.to_owned()).ok(),
+    }
+}
+
+/// A connection [`HttpsConnector`] opened: TLS over TCP for `https`, plain TCP for `http`.
+/// Implements [`hyper::rt::Read`], [`Write`](hyper::rt::Write) and [`Connection`], whose
+/// [`connected`](Connection::connected) reports a [`RaceInfo`], hyper-util's `HttpInfo`, and
+/// HTTP/2 when ALPN chose `h2`.
+#[derive(Debug)]
+pub struct HttpsStream {
+    inner: Inner,
+    info: RaceInfo,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Tcp(TokioIo<TcpStream>),
+    Tls(TokioIo<Box<TlsStream<TcpStream>>>),
+}
+
+impl HttpsStream {
+    fn plain(stream: HttpStream) -> Self {
+        let (tcp, info) = stream.into_parts();
+        HttpsStream {
+            inner: Inner::Tcp(TokioIo::new(tcp)),
+            info,
+        }
+    }
+
+    /// The winning address and the race's report.
+    pub fn info(&self) -> &RaceInfo {
+        &self.info
+    }
+
+    /// The TCP stream (under TLS, for `https`).
+    pub fn tcp(&self) -> &TcpStream {
+        match &self.inner {
+            Inner::Tcp(io) => io.inner(),
+            Inner::Tls(io) => io.inner().get_ref().0,
+        }
+    }
+
+    /// The TLS session (protocol version, ALPN, peer certificates), for `https`.
+    pub fn tls(&self) -> Option<&ClientConnection> {
+        match &self.inner {
+            Inner::Tcp(_) => None,
+            Inner::Tls(io) => Some(io.inner().get_ref().1),
+        }
+    }
+}
+
+impl Connection for HttpsStream {
+    fn connected(&self) -> Connected {
+        let connected = self.tcp().connected().extra(self.info.clone());
+        match self.tls().and_then(|tls| tls.alpn_protocol()) {
+            Some(b"h2") => connected.negotiated_h2(),
+            _ => connected,
+        }
+    }
+}
+
+impl Read for HttpsStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().inner {
+            Inner::Tcp(io) => Pin::new(io).poll_read(cx, buf),
+            Inner::Tls(io) => Pin::new(io).poll_read(cx, buf),
+        }
+    }
+}
+
+impl Write for HttpsStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match &mut self.get_mut().inner {
+            Inner::Tcp(io) => Pin::new(io).poll_write(cx, buf),
+            Inner::Tls(io) => Pin::new(io).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().inner {
+            Inner::Tcp(io) => Pin::new(io).poll_flush(cx),
+            Inner::Tls(io) => Pin::new(io).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().inner {
+            Inner::Tcp(io) => Pin::new(io).poll_shutdown(cx),
+            Inner::Tls(io) => Pin::new(io).poll_shutdown(cx),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match &self.inner {
+            Inner::Tcp(io) => io.is_write_vectored(),
+            Inner::Tls(io) => io.is_write_vectored(),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match &mut self.get_mut().inner {
+            Inner::Tcp(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            Inner::Tls(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_names_of_hosts() {
+        let ip: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(server_name("[2001:db8::1]"), Some(ServerName::from(ip)));
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(server_name("192.0.2.1"), Some(ServerName::from(ip)));
+        assert_eq!(
+            server_name("example.com"),
+            Some(ServerName::try_from("example.com").unwrap())
+        );
+        assert_eq!(server_name("bad..name"), None);
+    }
+}
