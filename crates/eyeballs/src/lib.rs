@@ -29,6 +29,11 @@
 //!   address binding, an interface, a hook to set up each socket.
 //! - [`resolver`]: the system resolver (one `getaddrinfo` per family, in parallel), a static
 //!   map, hickory-resolver (feature `hickory`), or your own [`resolver::Resolver`].
+//! - [`Connector::race`]: the same schedule for any kind of attempt (TCP then TLS, QUIC, a
+//!   protocol greeting): the first attempt whose future succeeds wins.
+//! - `hyper` (feature `hyper`; HTTPS with `rustls`): tower `Service<Uri>` connectors for
+//!   hyper-util's client and tonic.
+//! - `blocking` (feature `blocking`): the same races with `std::net::TcpStream`, no runtime.
 //! - [`Report`]: which address won, when each query and attempt started and ended and why.
 //! - [`Error`]: the network's verdict (every attempt with its address, start offset and OS
 //!   error; each query's outcome) kept apart from invalid input; converts to [`std::io::Error`].
