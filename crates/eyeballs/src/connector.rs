@@ -263,12 +263,7 @@ impl Connector {
         F: FnMut(SocketAddr) -> Fut,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let label = match ports {
-            [port] => format!("{host}:{port}"),
-            _ => format!("{host} (ports {ports:?})"),
-        };
-        let target = Target::host_with_ports(host, ports)
-            .map_err(|e| Error::invalid(label.clone(), SetupError::Target(e)))?;
+        let (target, label) = host_target(host, ports)?;
         self.run(target, label, attempt).await
     }
 
@@ -285,6 +280,16 @@ impl Connector {
         F: FnMut(SocketAddr) -> Fut,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
+        let (target, label) = self.addrs_target(addrs)?;
+        self.run(target, label, attempt).await
+    }
+
+    /// The target of pre-resolved addresses, with the source each would use (RFC 6724), and
+    /// its label for messages.
+    pub(crate) fn addrs_target(
+        &self,
+        addrs: impl IntoIterator<Item = SocketAddr>,
+    ) -> Result<(Target, String), Error> {
         let addrs: Vec<SocketAddr> = addrs.into_iter().collect();
         let label = match addrs.as_slice() {
             [one] => one.to_string(),
@@ -296,7 +301,7 @@ impl Connector {
         for ip in target.ips() {
             target = target.with_source(ip, self.socket.probe_source(ip));
         }
-        self.run(target, label, attempt).await
+        Ok((target, label))
     }
 
     /// One TCP connection attempt to `addr` with this connector's socket set-up (local
@@ -341,6 +346,17 @@ impl Connector {
     }
 }
 
+/// The target of a host name (or IP literal) on ports, and its label for messages.
+pub(crate) fn host_target(host: &str, ports: &[u16]) -> Result<(Target, String), Error> {
+    let label = match ports {
+        [port] => format!("{host}:{port}"),
+        _ => format!("{host} (ports {ports:?})"),
+    };
+    let target = Target::host_with_ports(host, ports)
+        .map_err(|e| Error::invalid(label.clone(), SetupError::Target(e)))?;
+    Ok((target, label))
+}
+
 /// An attempt's error as an [`io::Error`]: itself if it is one, else wrapped.
 fn into_io<E: Into<Box<dyn StdError + Send + Sync>>>(e: E) -> io::Error {
     match e.into().downcast::<io::Error>() {
@@ -358,6 +374,12 @@ pub struct Connection<S = TcpStream> {
 }
 
 impl<S> Connection<S> {
+    /// What a race won and its report, for other drivers (the blocking one).
+    #[allow(dead_code)]
+    pub(crate) fn new(stream: S, report: Report) -> Self {
+        Connection { stream, report }
+    }
+
     /// The connected stream.
     pub fn stream(&self) -> &S {
         &self.stream

@@ -55,6 +55,7 @@ mod connector;
 mod error;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+mod outcomes;
 mod race;
 mod report;
 pub mod resolver;

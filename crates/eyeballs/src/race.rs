@@ -12,15 +12,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use eyeballs_proto::{
-    Action, AttemptId, AttemptResult, Destination, DnsResult, Engine, Failure, FailureKind,
-    Outcome, QueryId,
-};
+use eyeballs_proto::{Action, AttemptId, Destination, DnsResult, Engine, Outcome, QueryId};
 use futures_util::future::{AbortHandle, Abortable};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
+use crate::outcomes::Outcomes;
 use crate::report::Report;
 use crate::resolver::Resolver;
 use crate::socket::SocketOptions;
@@ -54,8 +52,7 @@ where
         lookups: FuturesUnordered::new(),
         attempts: FuturesUnordered::new(),
         handles: HashMap::new(),
-        connected: HashMap::new(),
-        errors: Vec::new(),
+        outcomes: Outcomes::default(),
     }
     .run()
     .await
@@ -78,10 +75,7 @@ struct Driver<T, A> {
     lookups: FuturesUnordered<Pending<LookupDone>>,
     attempts: FuturesUnordered<Pending<AttemptDone<T>>>,
     handles: HashMap<Task, AbortHandle>,
-    /// What attempts that succeeded made, until the engine says which one wins.
-    connected: HashMap<AttemptId, T>,
-    /// Per attempt, the OS error it failed with.
-    errors: Vec<Option<Arc<io::Error>>>,
+    outcomes: Outcomes<T>,
 }
 
 impl<T, A> Driver<T, A>
@@ -151,11 +145,11 @@ where
                 Action::Abort { id } => {
                     tracing::debug!(target: "eyeballs", attempt = %id, "attempt aborted");
                     self.stop(Task::Attempt(id));
-                    self.connected.remove(&id);
+                    self.outcomes.discard(id);
                 }
                 Action::Close { id } => {
                     tracing::debug!(target: "eyeballs", attempt = %id, "late connection closed");
-                    self.connected.remove(&id);
+                    self.outcomes.discard(id);
                 }
                 Action::Done(o) => outcome = Some(o),
                 _ => {}
@@ -200,70 +194,24 @@ where
 
     fn on_attempt(&mut self, id: AttemptId, result: io::Result<T>) {
         self.handles.remove(&Task::Attempt(id));
-        let input = match result {
-            Ok(stream) => {
-                tracing::debug!(target: "eyeballs", attempt = %id, "attempt connected");
-                self.connected.insert(id, stream);
-                AttemptResult::Connected
-            }
-            Err(e) => {
-                tracing::debug!(target: "eyeballs", attempt = %id, error = %e, "attempt failed");
-                let kind = failure_kind(&e);
-                let slot = id.index();
-                if self.errors.len() <= slot {
-                    self.errors.resize(slot + 1, None);
-                }
-                self.errors[slot] = Some(Arc::new(e));
-                AttemptResult::Failed(kind)
-            }
-        };
+        let input = self.outcomes.record(id, result);
         // The id came from the engine's own action.
         let _ = self.engine.handle_attempt(now(), id, input);
     }
 
-    fn finish(mut self, outcome: Outcome) -> Result<(T, Report), Error> {
-        let winner = match outcome {
-            Outcome::Connected { id, .. } => self.connected.remove(&id),
-            Outcome::Failed(_) => None,
-        };
-        // Everything else still in flight is dropped with `self`: sockets close.
-        let report = Report::new(
-            self.engine.report().clone(),
-            std::mem::take(&mut self.errors),
-        );
-        match (outcome, winner) {
-            (Outcome::Connected { .. }, Some(stream)) => {
-                tracing::debug!(target: "eyeballs", winner = ?report.winner(), "connected");
-                Ok((stream, report))
-            }
-            (Outcome::Failed(Failure::NoAddresses), _) => {
-                Err(Error::network(ErrorKind::NoAddresses, self.target, report))
-            }
-            (Outcome::Failed(Failure::TimedOut), _) => {
-                Err(Error::network(ErrorKind::TimedOut, self.target, report))
-            }
-            _ => Err(Error::network(
-                ErrorKind::AllAttemptsFailed,
-                self.target,
-                report,
-            )),
-        }
+    fn finish(self, outcome: Outcome) -> Result<(T, Report), Error> {
+        // Everything still in flight is dropped with `self`: sockets close.
+        let Driver {
+            engine,
+            outcomes,
+            target,
+            ..
+        } = self;
+        outcomes.finish(outcome, engine.report(), target)
     }
 }
 
 /// The engine's clock: tokio's, so paused-time tests and the engine agree.
 fn now() -> std::time::Instant {
     Instant::now().into_std()
-}
-
-/// How the race sees an OS error.
-pub(crate) fn failure_kind(e: &io::Error) -> FailureKind {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => FailureKind::Refused,
-        io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
-            FailureKind::Unreachable
-        }
-        io::ErrorKind::TimedOut => FailureKind::TimedOut,
-        _ => FailureKind::Other,
-    }
 }

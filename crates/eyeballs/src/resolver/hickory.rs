@@ -78,6 +78,12 @@ use super::{DnsResult, Lookup, RecordType, Resolver};
 /// particular) are tasks spawned on the runtime of the first lookup that needs them: use one
 /// resolver (and its clones) from one runtime. Dropping a lookup's future stops its query.
 ///
+/// [`lookup_blocking`](Resolver::lookup_blocking) (the blocking connector's) needs no
+/// runtime: each call builds a current-thread tokio runtime and a hickory resolver of its own
+/// with this configuration, and drops both when the answer is in. Blocking lookups therefore
+/// share no cache and no connection with each other or with [`lookup`](Resolver::lookup), and
+/// must not be made from within an async runtime (tokio panics there).
+///
 /// [hickory-resolver]: https://docs.rs/hickory-resolver/0.25
 #[derive(Clone)]
 pub struct HickoryResolver {
@@ -224,6 +230,32 @@ impl Resolver for HickoryResolver {
                 }
             }
         })
+    }
+
+    fn lookup_blocking(&self, name: &str, record: RecordType) -> DnsResult {
+        if let Ok(ip) = name.parse::<IpAddr>() {
+            return literal(ip, record.family());
+        }
+        // hickory's connections are tasks on the runtime that opened them, and this runtime
+        // ends with the call: a resolver of its own, so that no later lookup finds a
+        // connection whose task is gone.
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                tracing::warn!(error = %e, "no runtime for a blocking hickory lookup");
+                return DnsResult::Error;
+            }
+        };
+        let own = Self::build(
+            self.config.clone(),
+            self.options.clone(),
+            self.timeout,
+            self.attempts,
+        );
+        runtime.block_on(own.lookup(name, record))
     }
 }
 

@@ -6,7 +6,10 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
 
 pub use eyeballs_proto::{DnsResult, RecordType};
 
@@ -33,4 +36,47 @@ pub type Lookup = Pin<Box<dyn Future<Output = DnsResult> + Send + 'static>>;
 pub trait Resolver: Send + Sync + fmt::Debug {
     /// Looks up `record` records of `name`.
     fn lookup(&self, name: &str, record: RecordType) -> Lookup;
+
+    /// Looks up `record` records of `name`, blocking the calling thread until the answer: what
+    /// the blocking connector (feature `blocking`) calls, each query on a thread of its own.
+    ///
+    /// The default polls [`lookup`](Resolver::lookup)'s future to completion on the calling
+    /// thread, parking the thread between polls. That suits resolvers whose futures need no
+    /// runtime: answers from memory, or I/O done on threads of their own that wake the
+    /// future. A future that needs a runtime (tokio's timers or sockets) panics or never
+    /// completes there: such resolvers override this method, as [`SystemResolver`] (a direct
+    /// `getaddrinfo`) and `HickoryResolver` (a runtime per call) do.
+    ///
+    /// ```
+    /// use eyeballs::resolver::{DnsResult, RecordType, Resolver, StaticResolver};
+    /// let resolver = StaticResolver::new().host("v4.test", ["192.0.2.1".parse().unwrap()]);
+    /// assert_eq!(resolver.lookup_blocking("v4.test", RecordType::Aaaa), DnsResult::NoData);
+    /// ```
+    fn lookup_blocking(&self, name: &str, record: RecordType) -> DnsResult {
+        block_on(self.lookup(name, record))
+    }
+}
+
+/// Polls `future` to completion on this thread, parked until its waker is called.
+fn block_on<F: Future>(future: F) -> F::Output {
+    /// Wakes the thread that polls.
+    struct Unpark(Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        // A wake before this park makes it return at once; a spurious return polls again.
+        thread::park();
+    }
 }

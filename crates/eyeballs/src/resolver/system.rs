@@ -63,6 +63,8 @@ use super::{DnsResult, Lookup, RecordType, Resolver};
 /// [`lookup`](Resolver::lookup) must be called within a tokio runtime (it spawns the blocking
 /// task at once, so the query starts even before the future is first polled). Called outside
 /// one, it logs an error and the lookup answers [`DnsResult::Error`].
+/// [`lookup_blocking`](Resolver::lookup_blocking) needs no runtime: it calls `getaddrinfo` on
+/// the calling thread, with the same mapping.
 #[derive(Debug, Clone, Copy, Default)]
 #[non_exhaustive]
 pub struct SystemResolver;
@@ -98,6 +100,13 @@ impl Resolver for SystemResolver {
                 }
             }
         })
+    }
+
+    fn lookup_blocking(&self, name: &str, record: RecordType) -> DnsResult {
+        match name.parse::<IpAddr>() {
+            Ok(ip) => literal(ip, record.family()),
+            Err(_) => getaddrinfo(name, record.family()),
+        }
     }
 }
 

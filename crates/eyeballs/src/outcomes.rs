@@ -1,0 +1,98 @@
+//! What the attempts of one race gave, kept by either driver (tokio or blocking) until the
+//! engine decides: the values of attempts that succeeded and the errors of those that failed.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+
+use eyeballs_proto::{AttemptId, AttemptResult, Failure, FailureKind, Outcome};
+
+use crate::error::{Error, ErrorKind};
+use crate::report::Report;
+
+/// Per race: successes waiting for the engine's verdict, and every failure's error.
+#[derive(Debug)]
+pub(crate) struct Outcomes<T> {
+    /// What attempts that succeeded made, until the engine says which one wins.
+    connected: HashMap<AttemptId, T>,
+    /// Per attempt (by index), the error it failed with.
+    errors: Vec<Option<Arc<io::Error>>>,
+}
+
+impl<T> Default for Outcomes<T> {
+    fn default() -> Self {
+        Outcomes {
+            connected: HashMap::new(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+impl<T> Outcomes<T> {
+    /// Keeps an attempt's result; returns what to tell the engine.
+    pub(crate) fn record(&mut self, id: AttemptId, result: io::Result<T>) -> AttemptResult {
+        match result {
+            Ok(value) => {
+                tracing::debug!(target: "eyeballs", attempt = %id, "attempt connected");
+                self.connected.insert(id, value);
+                AttemptResult::Connected
+            }
+            Err(e) => {
+                tracing::debug!(target: "eyeballs", attempt = %id, error = %e, "attempt failed");
+                let kind = failure_kind(&e);
+                let slot = id.index();
+                if self.errors.len() <= slot {
+                    self.errors.resize(slot + 1, None);
+                }
+                self.errors[slot] = Some(Arc::new(e));
+                AttemptResult::Failed(kind)
+            }
+        }
+    }
+
+    /// Drops what attempt `id` made, if anything (it lost, or succeeded too late).
+    pub(crate) fn discard(&mut self, id: AttemptId) {
+        self.connected.remove(&id);
+    }
+
+    /// The race's result from the engine's outcome and report: the winner's value, or the
+    /// error naming every attempt. Every other value is dropped (its socket closed).
+    pub(crate) fn finish(
+        mut self,
+        outcome: Outcome,
+        race: &eyeballs_proto::Report,
+        target: String,
+    ) -> Result<(T, Report), Error> {
+        let winner = match outcome {
+            Outcome::Connected { id, .. } => self.connected.remove(&id),
+            Outcome::Failed(_) => None,
+        };
+        self.connected.clear();
+        let report = Report::new(race.clone(), self.errors);
+        match (outcome, winner) {
+            (Outcome::Connected { .. }, Some(value)) => {
+                tracing::debug!(target: "eyeballs", winner = ?report.winner(), "connected");
+                Ok((value, report))
+            }
+            (Outcome::Failed(Failure::NoAddresses), _) => {
+                Err(Error::network(ErrorKind::NoAddresses, target, report))
+            }
+            (Outcome::Failed(Failure::TimedOut), _) => {
+                Err(Error::network(ErrorKind::TimedOut, target, report))
+            }
+            _ => Err(Error::network(ErrorKind::AllAttemptsFailed, target, report)),
+        }
+    }
+}
+
+/// How the race sees an OS error.
+pub(crate) fn failure_kind(e: &io::Error) -> FailureKind {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => FailureKind::Refused,
+        io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
+            FailureKind::Unreachable
+        }
+        io::ErrorKind::TimedOut => FailureKind::TimedOut,
+        _ => FailureKind::Other,
+    }
+}
