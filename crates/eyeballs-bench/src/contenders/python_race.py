@@ -1,0 +1,95 @@
+# Times Python connections to HOST:PORT inside one interpreter (start-up is not counted).
+# Run by eyeballs-bench in the lab's client namespace, where getaddrinfo asks the lab DNS.
+#
+#   python python_race.py MODE DELAY HOST PORT RUNS TIMEOUT LONG
+#
+# MODE   asyncio           loop.create_connection(host, port, happy_eyeballs_delay=DELAY)
+#        aiohappyeyeballs  loop.getaddrinfo, then aiohappyeyeballs.start_connection(
+#                          infos, happy_eyeballs_delay=DELAY)  (how aiohttp uses it)
+# DELAY  seconds, or "none" for the library's default (None: one address after another)
+# TIMEOUT  seconds: the overall cap of one run (asyncio.wait_for)
+# LONG   seconds: when the first run takes at least this long, the other runs are started
+#        together (they only wait on timers) so that the benchmark stays short
+#
+# Before the first run, one untimed lookup of "localhost" (from /etc/hosts) starts the
+# executor thread that runs getaddrinfo; the executor gets one thread per run, so that runs
+# started together do not wait for each other's getaddrinfo.
+#
+# Prints one line per run: "ok MS" or "fail MS REASON", milliseconds from the call to the
+# connected socket (or the error), name resolution included.
+import asyncio
+import concurrent.futures
+import socket
+import sys
+import time
+
+if sys.argv[1] == "aiohappyeyeballs":
+    import aiohappyeyeballs
+
+
+async def one(mode, delay, host, port, timeout):
+    loop = asyncio.get_running_loop()
+    start = time.perf_counter()
+    try:
+        if mode == "asyncio":
+            transport, _ = await asyncio.wait_for(
+                loop.create_connection(
+                    asyncio.Protocol, host, port, happy_eyeballs_delay=delay
+                ),
+                timeout,
+            )
+            elapsed = time.perf_counter() - start
+            transport.close()
+        else:
+
+            async def connect():
+                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                return await aiohappyeyeballs.start_connection(
+                    infos, happy_eyeballs_delay=delay
+                )
+
+            sock = await asyncio.wait_for(connect(), timeout)
+            elapsed = time.perf_counter() - start
+            sock.close()
+        return "ok %.3f" % (elapsed * 1e3)
+    except asyncio.TimeoutError:
+        elapsed = time.perf_counter() - start
+        return "fail %.3f timed out after %gs" % (elapsed * 1e3, timeout)
+    except Exception as e:  # every failure is a result to report, not a crash
+        elapsed = time.perf_counter() - start
+        reason = (type(e).__name__ + ": " + str(e)).replace("\n", " ")
+        return "fail %.3f %s" % (elapsed * 1e3, reason)
+
+
+async def main():
+    mode, delay, host, port, runs, timeout, long_run = sys.argv[1:8]
+    delay = None if delay == "none" else float(delay)
+    port, runs = int(port), int(runs)
+    timeout, long_run = float(timeout), float(long_run)
+    loop = asyncio.get_running_loop()
+    # One executor thread per run: runs started together must not queue for getaddrinfo
+    # behind each other (the default pool has min(32, CPUs + 4) threads). A lone call is
+    # unaffected.
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=runs + 4))
+    # Untimed warm-up: the executor thread that runs getaddrinfo, answered from /etc/hosts
+    # (no DNS query, no connection).
+    await loop.getaddrinfo("localhost", port, type=socket.SOCK_STREAM)
+    first = await one(mode, delay, host, port, timeout)
+    print(first, flush=True)
+    rest = runs - 1
+    if rest <= 0:
+        return
+    if float(first.split()[1]) >= long_run * 1e3:
+        results = await asyncio.gather(
+            *(one(mode, delay, host, port, timeout) for _ in range(rest))
+        )
+    else:
+        results = []
+        for _ in range(rest):
+            results.append(await one(mode, delay, host, port, timeout))
+            await asyncio.sleep(0.01)
+    for line in results:
+        print(line, flush=True)
+
+
+asyncio.run(main())
