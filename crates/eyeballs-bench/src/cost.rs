@@ -128,7 +128,7 @@ pub fn run(connections: usize, rounds: usize) -> Result<Cost, String> {
 
 /// Accepts and closes connections on a loopback listener until `stop`.
 fn accept_until(stop: Arc<AtomicBool>, port: mpsc::Sender<Result<u16, String>>) {
-    let listener = match TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| {
+    let listener = match listen_long().and_then(|l| {
         let port = l.local_addr()?.port();
         Ok((l, port))
     }) {
@@ -147,6 +147,17 @@ fn accept_until(stop: Arc<AtomicBool>, port: mpsc::Sender<Result<u16, String>>) 
             return;
         }
     }
+}
+
+/// A listener on 127.0.0.1 with a long backlog (4096, Linux's default `somaxconn`; std's is
+/// 128): when the accepting thread falls behind (2 cores, other work), a full accept queue
+/// drops a SYN and that connect waits a second for it to be sent again, which turns the
+/// connections-per-second figure into a count of such waits.
+fn listen_long() -> std::io::Result<TcpListener> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())?;
+    socket.listen(4096)?;
+    Ok(socket.into())
 }
 
 /// The measuring thread's side.

@@ -5,7 +5,8 @@
 //! for a fast check). It installs its peers, then measures:
 //! - time to connect per network scenario in the lab, against the ideal ([`scenarios`],
 //!   [`contenders`]);
-//! - cost per connection on loopback ([`cost`]);
+//! - cost per connection on loopback ([`cost`]), and in instructions under callgrind
+//!   ([`callgrind`]);
 //! - the engine alone ([`engine`]);
 //! - 10,000 concurrent races: memory and descriptors ([`swarm`]).
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod callgrind;
 mod chart;
 mod contenders;
 mod cost;
@@ -87,6 +89,8 @@ enum Part {
     Scenarios,
     /// Cost per connection on loopback.
     Cost,
+    /// Instructions per connection under callgrind (needs valgrind).
+    Callgrind,
     /// The engine alone.
     Engine,
     /// 10,000 concurrent races.
@@ -149,6 +153,7 @@ struct Plan {
     runs: usize,
     cost_connections: usize,
     cost_rounds: usize,
+    callgrind_connections: usize,
     swarm_races: usize,
     swarm_hold: Duration,
 }
@@ -168,6 +173,7 @@ fn run(cli: &Cli) -> Result<(), String> {
             .map_or(if cli.quick { 5 } else { 20 }, |r| r as usize),
         cost_connections: if cli.quick { 300 } else { 2000 },
         cost_rounds: if cli.quick { 3 } else { 5 },
+        callgrind_connections: if cli.quick { 200 } else { 1000 },
         swarm_races: cli
             .swarm_races
             .unwrap_or(if cli.quick { 2000 } else { 10_000 }),
@@ -221,6 +227,30 @@ fn run(cli: &Cli) -> Result<(), String> {
                 .join("\n")
         });
         cost
+    } else {
+        skipped_part()
+    };
+
+    let callgrind = if wants(Part::Callgrind) {
+        step(&format!(
+            "instructions per connect under callgrind: {}",
+            callgrind::BUILD
+        ));
+        let counted = callgrind::run(&root, plan.callgrind_connections);
+        print_outcome(&counted, |c| {
+            c.rows
+                .iter()
+                .map(|r| {
+                    format!(
+                        "  {:<66} {:>8.0} instructions/conn",
+                        r.way.label(),
+                        r.per_connect
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        counted
     } else {
         skipped_part()
     };
@@ -295,6 +325,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         contenders,
         scenarios: scenario_results,
         cost,
+        callgrind,
         engine,
         swarm,
         chart: None,

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::callgrind::Callgrind;
 use crate::contenders::Contender;
 use crate::cost::Cost;
 use crate::engine::EngineRow;
@@ -43,6 +44,8 @@ pub struct Results {
     pub scenarios: Vec<ScenarioResult>,
     /// Cost on loopback.
     pub cost: Result<Cost, String>,
+    /// Instructions per connect under callgrind.
+    pub callgrind: Result<Callgrind, String>,
     /// The engine alone.
     pub engine: Result<Vec<EngineRow>, String>,
     /// Concurrent races.
@@ -267,6 +270,7 @@ pub fn markdown(r: &Results) -> String {
     write_how_to_run(&mut out);
     write_time_to_connect(&mut out, r);
     write_cost(&mut out, r);
+    write_callgrind(&mut out, r);
     write_engine(&mut out, r);
     write_swarm(&mut out, r);
     write_not_measured(&mut out, r);
@@ -482,7 +486,8 @@ fn write_cost(out: &mut String, r: &Results) {
             let _ = writeln!(
                 out,
                 "Sequential connections to a listener on 127.0.0.1 in a network namespace of \
-                 its own (an accepting thread closes each one); {} connections per contender \
+                 its own (an accepting thread closes each one; its backlog of 4096 keeps a \
+                 full accept queue from dropping SYNs); {} connections per contender \
                  and round, {} rounds in rotating order, median round shown. Each connection \
                  is closed with `SO_LINGER` 0 as soon as it is made, the same way for every \
                  contender, so that no TIME_WAIT entries pile up and slow later rounds. CPU \
@@ -522,6 +527,64 @@ fn write_cost(out: &mut String, r: &Results) {
                     "CPU µs/connection",
                     "connections/s vs baseline",
                     "CPU vs baseline",
+                ],
+                &rows,
+            ));
+            out.push('\n');
+        }
+    }
+}
+
+fn write_callgrind(out: &mut String, r: &Results) {
+    let _ = writeln!(out, "### Instructions per connect (callgrind)\n");
+    match &r.callgrind {
+        Err(e) => {
+            let _ = writeln!(out, "Not measured: {e}.\n");
+        }
+        Ok(cg) => {
+            let _ = writeln!(
+                out,
+                "User-space instructions of the connecting thread per connect, counted by \
+                 {} (`Ir`): stable from run to run on a shared machine, but without the \
+                 kernel's share, which is most of a plain connect's CPU time (a `std` \
+                 connect is three system calls), so a ratio here is not a ratio of CPU time. \
+                 The eyeballs crate's `connect_cost` example makes {} sequential connects to \
+                 listeners on 127.0.0.1 and [::1] (accepting threads that reset each \
+                 connection once the client closes it) inside one function, \
+                 `connect_cost::measured`, after a warm-up outside it; callgrind counts that \
+                 function only, on the main thread. The two-address rows race [::1] and \
+                 127.0.0.1, both listening: the first wins, so their baseline is a plain \
+                 connect to [::1].\n\n\
+                 ```sh\n{}\n{}\n```\n",
+                cg.valgrind,
+                cg.connections,
+                crate::callgrind::BUILD,
+                cg.command()
+            );
+            let rows: Vec<Vec<String>> = cg
+                .rows
+                .iter()
+                .map(|row| {
+                    let base = row.way.baseline().and_then(|b| cg.row(b));
+                    vec![
+                        row.way.label().to_owned(),
+                        format!("{:.0}", row.per_connect),
+                        base.map_or_else(
+                            || "baseline".to_owned(),
+                            |b| fmt_ratio(row.per_connect / b.per_connect),
+                        ),
+                        base.map_or_else(String::new, |b| {
+                            format!("{:.0}", row.per_connect - b.per_connect)
+                        }),
+                    ]
+                })
+                .collect();
+            out.push_str(&table(
+                &[
+                    "way",
+                    "instructions/connect",
+                    "vs baseline",
+                    "instructions over baseline",
                 ],
                 &rows,
             ));
@@ -700,6 +763,7 @@ fn write_not_measured(out: &mut String, r: &Results) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::callgrind::{CallgrindRow, Way as CgWay};
     use crate::contenders;
     use crate::cost::{CostRow, Way};
     use crate::scenarios;
@@ -789,6 +853,20 @@ mod tests {
                     },
                 ],
             }),
+            callgrind: Ok(Callgrind {
+                valgrind: "valgrind-3.19.0".to_owned(),
+                connections: 1000,
+                rows: vec![
+                    CallgrindRow {
+                        way: CgWay::Tokio,
+                        per_connect: 4000.0,
+                    },
+                    CallgrindRow {
+                        way: CgWay::EyeballsAddrs,
+                        per_connect: 18_500.0,
+                    },
+                ],
+            }),
             engine: Err("cargo not found".to_owned()),
             swarm: Err("not root".to_owned()),
             chart: Some("docs/benchmarks.png".to_owned()),
@@ -843,6 +921,9 @@ mod tests {
             "timed out \\| after 3s",
             "## Cost on loopback",
             "| eyeballs `Connector::connect_addrs([addr])` | 10000 | 80.0 | 0.50× | 2.00× |",
+            "### Instructions per connect (callgrind)",
+            "'--toggle-collect=*connect_cost::measured*'",
+            "| eyeballs `Connector::connect_addrs([v4])` | 18500 | 4.62× | 14500 |",
             "## The engine alone",
             "Not measured: cargo not found.",
             "Not measured: not root.",

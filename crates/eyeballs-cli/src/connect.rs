@@ -1,37 +1,41 @@
 //! `eyeballs connect`: race a real connection and show what happened.
 
+use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
-use eyeballs::ErrorKind;
+use eyeballs::{Connector, ErrorKind};
 
 use crate::options::{parse_dns_server, RaceOptions};
 use crate::output::{report_of, RaceView};
-use crate::{exit, usage_error};
+use crate::target::HostPort;
+use crate::{exit, show_race, usage_error};
 
-/// Race a connection to HOST PORT and print the timeline: each DNS query with when it was
-/// answered and what came back, each attempt with its address, start, end and outcome, the
-/// winner and the total time.
+/// Race a connection to HOST PORT (or HOST:PORT, [IPv6]:PORT) and print the timeline: each
+/// DNS query with when it was answered and what came back, each attempt with its address,
+/// start, end and outcome, the winner and the total time. A failure is told once, on the
+/// timeline's last line.
 ///
-/// Exit status: 0 connected, 1 could not connect, 2 usage error.
+/// With --count N, N races run one after another and each is printed, then one line with the
+/// minimum, median and maximum connect time of those that connected.
 ///
-/// With --json, one object on stdout: {"host", "port", "outcome": "connected"|"failed",
-/// "elapsed_ms", "winner": {"address", "port", "family": "ipv6"|"ipv4"} | null,
+/// Exit status: 0 connected (every race, with --count), 1 could not connect, 2 usage error.
+///
+/// With --json, one object per race on its own line of stdout (and a failure's message on
+/// stderr): {"host", "port", "outcome": "connected"|"failed", "elapsed_ms",
+/// "winner": {"address", "port", "family": "ipv6"|"ipv4"} | null,
 /// "dns": [{"query": "AAAA"|"A", "started_ms", "answered_ms" | null,
 /// "result": "ok"|"nodata"|"nxdomain"|"servfail"|"error"|"timeout"|"cancelled",
 /// "addresses": [..]}], "attempts": [{"address", "port", "family", "started_ms", "ended_ms",
 /// "outcome": "connected"|"refused"|"unreachable"|"timeout"|"aborted"|"error",
 /// "error": string | null}], "error": string | null}; times in milliseconds since the race
-/// started.
+/// started. No summary object follows --count races.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// Host name or IP address to connect to.
-    pub host: String,
-
-    /// TCP port.
-    pub port: u16,
+    #[command(flatten)]
+    pub target: HostPort,
 
     /// Pre-resolved address to race instead of resolving HOST (repeatable; no DNS).
     #[arg(long = "addr", value_name = "IP")]
@@ -42,7 +46,12 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "IP[:PORT]", value_parser = parse_dns_server, conflicts_with = "addrs")]
     pub dns: Option<SocketAddr>,
 
-    /// Print one JSON object instead of the timeline.
+    /// Run N races one after another, print each, then the min/median/max connect time.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub count: u32,
+
+    /// Print one JSON object per race instead of the timeline.
     #[arg(long)]
     pub json: bool,
 
@@ -51,6 +60,10 @@ pub struct ConnectArgs {
 }
 
 pub fn run(args: ConnectArgs) -> ExitCode {
+    let (host, port) = match args.target.split() {
+        Ok(hp) => hp,
+        Err(e) => return usage_error(&e),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -58,23 +71,97 @@ pub fn run(args: ConnectArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return exit::failure(&format!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(race(args))
+    let connector = args.race.connector(args.dns);
+    let mut times = Vec::new();
+    let mut failed = 0;
+    for i in 0..args.count {
+        if i > 0 && !args.json {
+            // A blank line between two races' timelines.
+            let _ = writeln!(io::stdout());
+        }
+        match runtime.block_on(race(&connector, &args, &host, port)) {
+            Ok(Some(elapsed)) => times.push(elapsed),
+            Ok(None) => failed += 1,
+            Err(code) => return code,
+        }
+    }
+    if args.count > 1 && !args.json {
+        let _ = writeln!(io::stdout(), "\n{}", summary(&mut times, failed));
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(exit::FAILED)
+    }
 }
 
-async fn race(args: ConnectArgs) -> ExitCode {
-    let connector = args.race.connector(args.dns);
+/// Runs and prints one race: how long it took to connect, `None` if it failed, or the exit
+/// status to stop with (invalid input: nothing was raced).
+async fn race(
+    connector: &Connector,
+    args: &ConnectArgs,
+    host: &str,
+    port: u16,
+) -> Result<Option<Duration>, ExitCode> {
     let origin = Instant::now();
     let result = if args.addrs.is_empty() {
-        connector.connect(&args.host, args.port).await
+        connector.connect(host, port).await
     } else {
-        let addrs = args.addrs.iter().map(|&ip| SocketAddr::new(ip, args.port));
+        let addrs = args.addrs.iter().map(|&ip| SocketAddr::new(ip, port));
         connector.connect_addrs(addrs).await
     };
     let (report, error) = match report_of(result) {
         Ok(outcome) => outcome,
-        Err(e) if e.kind() == ErrorKind::InvalidInput => return usage_error(&e.to_string()),
-        Err(e) => return exit::failure(&e.to_string()),
+        Err(e) if e.kind() == ErrorKind::InvalidInput => return Err(usage_error(&e.to_string())),
+        Err(e) => return Err(exit::failure(&e.to_string())),
     };
-    RaceView::of_driver(args.host.clone(), args.port, &report, error, origin)
-        .emit(args.json, RaceView::timeline)
+    let view = RaceView::of_driver(host.to_owned(), port, &report, error, origin);
+    // The status is decided from `view.error`, over every race.
+    let _ = show_race(&view, args.json, RaceView::timeline);
+    let connected = view.error.is_none();
+    let elapsed = view
+        .race
+        .finished
+        .map_or(Duration::ZERO, |t| t.saturating_duration_since(origin));
+    Ok(connected.then_some(elapsed))
+}
+
+/// The last line of `--count`: how many connected, and the min/median/max connect time.
+fn summary(times: &mut [Duration], failed: usize) -> String {
+    let races = times.len() + failed;
+    let head = format!("{races} races: {} connected, {failed} failed", times.len());
+    times.sort_unstable();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let median = match times.len() {
+        0 => return format!("{head}; no connect time"),
+        n if n % 2 == 1 => ms(times[n / 2]),
+        n => (ms(times[n / 2 - 1]) + ms(times[n / 2])) / 2.0,
+    };
+    format!(
+        "{head}; connect time min {:.1} ms, median {median:.1} ms, max {:.1} ms",
+        ms(times[0]),
+        ms(times[times.len() - 1]),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_gives_min_median_max() {
+        let ms = Duration::from_millis;
+        assert_eq!(
+            summary(&mut [ms(3), ms(1), ms(2)], 0),
+            "3 races: 3 connected, 0 failed; connect time min 1.0 ms, median 2.0 ms, max 3.0 ms"
+        );
+        assert_eq!(
+            summary(&mut [ms(4), ms(1)], 1),
+            "3 races: 2 connected, 1 failed; connect time min 1.0 ms, median 2.5 ms, max 4.0 ms"
+        );
+        assert_eq!(
+            summary(&mut [], 2),
+            "2 races: 0 connected, 2 failed; no connect time"
+        );
+    }
 }

@@ -12,8 +12,8 @@ use eyeballs::resolver::{Lookup, Resolver};
 use eyeballs::Connector;
 use socket2::{Domain, Socket, Type};
 
-use crate::exit;
 use crate::output::{report_of, use_color, RaceView};
+use crate::{exit, show_race};
 
 /// The name the demo resolves (answered by the demo's own resolver, never sent anywhere).
 const NAME: &str = "dual-stack.demo";
@@ -162,8 +162,8 @@ pub fn run(args: DemoArgs) -> ExitCode {
         Ok(outcome) => outcome,
         Err(e) => return exit::failure(&e.to_string()),
     };
-    RaceView::of_driver(NAME.to_owned(), stage.port, &report, error, origin)
-        .emit(args.json, |out, view| print_story(out, &stage, view))
+    let view = RaceView::of_driver(NAME.to_owned(), stage.port, &report, error, origin);
+    show_race(&view, args.json, |out, view| print_story(out, &stage, view))
 }
 
 fn print_story(out: &mut impl Write, stage: &Stage, view: &RaceView<'_>) -> io::Result<()> {

@@ -1,4 +1,7 @@
 //! Options shared by every command that races: timing, families, DNS server, local addresses.
+//!
+//! Every default shown in `--help` is read from [`Config::default`] when the command runs,
+//! so the CLI and the library cannot disagree about them.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -7,32 +10,39 @@ use clap::Args;
 use eyeballs::resolver::HickoryResolver;
 use eyeballs::{Config, Connector, FamilyPreference};
 
-use crate::duration;
+use crate::duration::{self, Dur};
 
 /// How the race is run.
 #[derive(Debug, Clone, Args)]
 pub struct RaceOptions {
-    /// IPv4 only: ask for A records and attempt IPv4 addresses only.
+    /// IPv4 only: ask for A records and attempt IPv4 addresses only (HE-2.2).
     #[arg(short = '4', conflicts_with = "ipv6_only")]
     pub ipv4_only: bool,
 
-    /// IPv6 only: ask for AAAA records and attempt IPv6 addresses only.
+    /// IPv6 only: ask for AAAA records and attempt IPv6 addresses only (HE-2.2).
     #[arg(short = '6')]
     pub ipv6_only: bool,
 
-    /// Time between the starts of two attempts (Connection Attempt Delay, RFC 8305 §5).
-    #[arg(long, value_name = "DUR", default_value = "250ms", value_parser = duration::parse)]
-    pub attempt_delay: Duration,
+    /// Time between the starts of two attempts (Connection Attempt Delay, RFC 8305 §5,
+    /// HE-5.7). Used as given; the engine refuses less than 10 ms (HE-5.10).
+    #[arg(long, value_name = "DUR", value_parser = Dur::parse,
+          default_value_t = Dur(Config::default().connection_attempt_delay))]
+    pub attempt_delay: Dur,
 
-    /// How long to wait for AAAA after A answered first (Resolution Delay, RFC 8305 §3).
-    #[arg(long, value_name = "DUR", default_value = "50ms", value_parser = duration::parse)]
-    pub resolution_delay: Duration,
+    /// How long to wait for AAAA after A answered first (Resolution Delay, RFC 8305 §3,
+    /// HE-3.6).
+    #[arg(long, value_name = "DUR", value_parser = Dur::parse,
+          default_value_t = Dur(Config::default().resolution_delay))]
+    pub resolution_delay: Dur,
 
-    /// How many addresses of the first family go before the families alternate (RFC 8305 §4).
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    pub family_count: u32,
+    /// How many addresses of the first family go before the families alternate (First
+    /// Address Family Count, RFC 8305 §4, HE-4.8).
+    #[arg(long, value_name = "N", value_parser = parse_count,
+          default_value_t = Config::default().first_address_family_count)]
+    pub family_count: usize,
 
-    /// Give up on one attempt after this long and start the next (default: the OS's timeout).
+    /// Give up on one attempt after this long and start the next (default: none, the OS's
+    /// connect timeout).
     #[arg(long, value_name = "DUR", value_parser = duration::parse)]
     pub attempt_timeout: Option<Duration>,
 
@@ -40,10 +50,41 @@ pub struct RaceOptions {
     #[arg(long, value_name = "DUR", value_parser = duration::parse)]
     pub timeout: Option<Duration>,
 
-    /// Bind each socket to this local address (repeatable; the first of the right family
-    /// that binds is used).
+    /// Bind each socket to this local address (repeatable; the first of the destination's
+    /// family that binds is used; a family with none fails at once).
     #[arg(long = "bind", value_name = "IP")]
     pub bind: Vec<IpAddr>,
+
+    /// Bind each socket to this network interface (Linux SO_BINDTODEVICE; ignored
+    /// elsewhere).
+    #[arg(long, value_name = "NAME", value_parser = parse_interface)]
+    pub interface: Option<String>,
+}
+
+/// A count of at least 1.
+fn parse_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a whole number")),
+    }
+}
+
+/// An interface name as the kernel takes it: not empty, shorter than IFNAMSIZ (16), no `/`,
+/// whitespace or NUL.
+fn parse_interface(text: &str) -> Result<String, String> {
+    let bad = text.is_empty()
+        || text.len() >= 16
+        || text
+            .chars()
+            .any(|c| c == '/' || c == '\0' || c.is_whitespace());
+    if bad {
+        Err(format!(
+            "{text:?} is not an interface name (1 to 15 characters, no '/' or spaces)"
+        ))
+    } else {
+        Ok(text.to_owned())
+    }
 }
 
 /// A DNS server given as `IP` or `IP:PORT` (`[IPv6]:PORT`); port 53 by default.
@@ -61,24 +102,22 @@ pub fn parse_dns_server(text: &str) -> Result<SocketAddr, String> {
 }
 
 impl RaceOptions {
-    /// The engine configuration these options describe. The attempt delay is used as given
-    /// (the minimum and maximum widen to include it), so `--attempt-delay 50ms` means 50 ms.
+    /// The engine configuration these options describe: [`Config::default`] with each
+    /// option given on the command line set. The attempt delay goes into
+    /// `connection_attempt_delay` alone: the engine's rule decides how it relates to the
+    /// minimum and maximum (HE-5.10, HE-5.11).
     pub fn config(&self) -> Config {
         let mut c = Config::default();
-        c.resolution_delay = self.resolution_delay;
-        c.connection_attempt_delay = self.attempt_delay;
-        c.min_connection_attempt_delay = c.min_connection_attempt_delay.min(self.attempt_delay);
-        c.max_connection_attempt_delay = c.max_connection_attempt_delay.max(self.attempt_delay);
-        c.first_address_family_count = self.family_count as usize;
+        c.resolution_delay = self.resolution_delay.0;
+        c.connection_attempt_delay = self.attempt_delay.0;
+        c.first_address_family_count = self.family_count;
         c.attempt_timeout = self.attempt_timeout;
         c.overall_timeout = self.timeout;
-        c.family = if self.ipv4_only {
-            FamilyPreference::Ipv4Only
+        if self.ipv4_only {
+            c.family = FamilyPreference::Ipv4Only;
         } else if self.ipv6_only {
-            FamilyPreference::Ipv6Only
-        } else {
-            FamilyPreference::PreferIpv6
-        };
+            c.family = FamilyPreference::Ipv6Only;
+        }
         c
     }
 
@@ -91,6 +130,9 @@ impl RaceOptions {
         }
         if !self.bind.is_empty() {
             connector = connector.local_addrs(self.bind.iter().copied());
+        }
+        if let Some(interface) = &self.interface {
+            connector = connector.bind_device(interface.clone());
         }
         connector
     }

@@ -1,11 +1,14 @@
-//! How a race is shown: a timeline for people, one JSON object for programs.
+//! How a race is shown: a timeline for people, one JSON object for programs. Both come from
+//! the library's [`eyeballs::Report`]: its timeline lines (`Display`) and its `Serialize`
+//! (feature `serde`); this module only adds color and the command's own fields.
 
 use std::io::{self, IsTerminal, Write};
-use std::net::IpAddr;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
-use eyeballs_proto::{AttemptEnd, Event, Family, Outcome, Report};
+use eyeballs::{AttemptEnd, Outcome, TimelineEntry, TimelineEvent};
+use eyeballs_proto::Report;
 use serde_json::{json, Value};
 
 /// A finished (or abandoned) race, ready to print.
@@ -23,17 +26,6 @@ pub struct RaceView<'a> {
     pub error: Option<String>,
     /// When the command started the race: the zero of every time shown.
     pub origin: Instant,
-}
-
-fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-fn family(ip: IpAddr) -> &'static str {
-    match Family::of(ip) {
-        Family::V6 => "ipv6",
-        Family::V4 => "ipv4",
-    }
 }
 
 /// The report of a driver race and, if it failed, the error's text. A failure without a
@@ -100,65 +92,38 @@ impl<'a> RaceView<'a> {
 }
 
 impl RaceView<'_> {
-    fn at(&self, t: Instant) -> f64 {
-        millis(t.saturating_duration_since(self.origin))
+    /// The library's report of this race, its times counted from [`RaceView::origin`], with
+    /// each attempt's error text.
+    fn report(&self) -> eyeballs::Report {
+        let mut race = self.race.clone();
+        race.started = self.origin;
+        let errors = self
+            .errors
+            .iter()
+            .map(|e| {
+                e.as_ref()
+                    .map(|text| Arc::new(io::Error::other(text.clone())))
+            })
+            .collect();
+        eyeballs::Report::new(race, errors)
     }
 
-    fn elapsed(&self) -> f64 {
-        self.race.finished.map_or(0.0, |t| self.at(t))
-    }
-
-    /// The JSON object of the `--json` schema (README, `eyeballs connect --help`).
+    /// The JSON object of the `--json` schema (README, `eyeballs connect --help`): the
+    /// library's `Serialize` of the report, with the host and port as the user wrote them
+    /// and the race's error.
     pub fn json(&self) -> Value {
-        let winner = self.race.winner().map(|w| {
-            json!({
-                "address": w.endpoint.addr.ip().to_string(),
-                "port": w.endpoint.addr.port(),
-                "family": family(w.endpoint.addr.ip()),
-            })
-        });
-        let dns: Vec<Value> = self
-            .race
-            .queries
-            .iter()
-            .map(|q| {
-                json!({
-                    "query": q.record.to_string(),
-                    "started_ms": self.at(q.sent),
-                    "answered_ms": q.answered().map(|t| self.at(t)),
-                    "result": q.outcome.map_or("timeout", |o| o.as_str()),
-                    "addresses": q.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let attempts: Vec<Value> = self
-            .race
-            .attempts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                json!({
-                    "address": a.endpoint.addr.ip().to_string(),
-                    "port": a.endpoint.addr.port(),
-                    "family": family(a.endpoint.addr.ip()),
-                    "started_ms": self.at(a.started),
-                    "ended_ms": a.ended.map(|t| self.at(t)),
-                    "outcome": a.end.map_or("aborted", AttemptEnd::as_str),
-                    "error": self.errors.get(i).cloned().flatten(),
-                })
-            })
-            .collect();
-        let connected = matches!(self.race.outcome, Some(Outcome::Connected { .. }));
-        json!({
-            "host": self.host,
-            "port": self.port,
-            "outcome": if connected { "connected" } else { "failed" },
-            "elapsed_ms": self.elapsed(),
-            "winner": winner,
-            "dns": dns,
-            "attempts": attempts,
-            "error": self.error,
-        })
+        let mut v = match serde_json::to_value(self.report()) {
+            Ok(v) => v,
+            // The report serializes to an object of strings, numbers and lists: this is
+            // not reached, but a broken object must not pass for a report.
+            Err(e) => json!({ "outcome": "failed", "serialize_error": e.to_string() }),
+        };
+        if let Value::Object(map) = &mut v {
+            map.insert("host".into(), self.host.clone().into());
+            map.insert("port".into(), self.port.into());
+            map.insert("error".into(), self.error.clone().into());
+        }
+        v
     }
 
     /// Prints the JSON object on one line.
@@ -166,72 +131,42 @@ impl RaceView<'_> {
         writeln!(out, "{}", self.json())
     }
 
-    /// Prints the timeline table, in color if `color`.
+    /// Prints the timeline table (the library's [`eyeballs::Report`] `Display`, line by
+    /// line), in color if `color`; a failure's last line gives the race's error.
     pub fn print_text(&self, out: &mut impl Write, color: bool) -> io::Result<()> {
         let paint = Paint(color);
-        let race = self.race;
+        let report = self.report();
         writeln!(out, "{}", paint.bold(&format!("{:>10}  event", "time")))?;
-        for (_, event) in race.timeline() {
-            let (t, line) = match event {
-                Event::QuerySent(id) => {
-                    let q = &race.queries[id.index()];
-                    (q.sent, paint.cyan(&format!("{} query sent", q.record)))
-                }
-                Event::QueryEnded(id) => {
-                    let q = &race.queries[id.index()];
-                    let outcome = q.outcome.map_or("pending", |o| o.as_str());
-                    let addrs: Vec<String> = q.addresses.iter().map(|a| a.to_string()).collect();
-                    let text = if addrs.is_empty() {
-                        format!("{} {outcome}", q.record)
-                    } else {
-                        format!("{} {outcome}: {}", q.record, addrs.join(", "))
-                    };
-                    (q.ended.unwrap_or(q.sent), paint.cyan(&text))
-                }
-                Event::AttemptStarted(id) => {
-                    let a = &race.attempts[id.index()];
-                    (a.started, format!("{id} connect {}", a.endpoint))
-                }
-                Event::AttemptEnded(id) => {
-                    let a = &race.attempts[id.index()];
-                    let end = a.end.map_or("pending", AttemptEnd::as_str);
-                    let text = match self.errors.get(id.index()).cloned().flatten() {
-                        Some(e) => format!("{id} {end} ({e})"),
-                        None => format!("{id} {end}"),
-                    };
-                    let text = match a.end {
-                        Some(AttemptEnd::Connected) => paint.green(&text),
-                        Some(AttemptEnd::Aborted) => paint.dim(&text),
-                        _ => paint.red(&text),
-                    };
-                    (a.ended.unwrap_or(a.started), text)
-                }
-                Event::Finished => continue,
-                _ => continue,
-            };
-            writeln!(out, "{:>7.1} ms  {line}", self.at(t))?;
+        for entry in report.timeline() {
+            writeln!(out, "{}", paint_entry(&entry, color))?;
         }
-        match race.winner() {
-            Some(w) => writeln!(
-                out,
-                "{}",
-                paint.green(&paint.bold(&format!(
-                    "connected to {} ({}) in {:.1} ms",
-                    w.endpoint.addr,
-                    family(w.endpoint.addr.ip()),
-                    self.elapsed()
-                )))
-            ),
-            None => writeln!(
-                out,
-                "{}",
-                paint.red(&paint.bold(&format!(
-                    "failed after {:.1} ms: {}",
-                    self.elapsed(),
-                    self.error.as_deref().unwrap_or("no attempt connected")
-                )))
-            ),
-        }
+        let verdict = match (&self.error, report.outcome()) {
+            (Some(error), Some(Outcome::Failed(_)) | None) => {
+                // The library's verdict says why in general terms; the command has the
+                // error's own message, naming each attempt.
+                let took = report.span().as_secs_f64() * 1e3;
+                paint.red(&format!("failed after {took:.1} ms: {error}"))
+            }
+            (_, Some(Outcome::Connected { .. })) => paint.green(&report.verdict().to_string()),
+            _ => paint.red(&report.verdict().to_string()),
+        };
+        writeln!(out, "{}", paint.bold(&verdict))
+    }
+}
+
+/// One timeline line (the library's text), colored by what happened if `color`: queries
+/// cyan, a connected attempt green, an aborted one dim, a failed one red.
+pub fn paint_entry(entry: &TimelineEntry<'_>, color: bool) -> String {
+    let paint = Paint(color);
+    let line = entry.to_string();
+    match entry.event {
+        TimelineEvent::QuerySent(_) | TimelineEvent::QueryEnded(_) => paint.cyan(&line),
+        TimelineEvent::AttemptEnded { attempt, .. } => match attempt.end {
+            Some(AttemptEnd::Connected) => paint.green(&line),
+            Some(AttemptEnd::Aborted) => paint.dim(&line),
+            _ => paint.red(&line),
+        },
+        _ => line,
     }
 }
 
@@ -266,5 +201,142 @@ impl Paint {
     }
     fn cyan(self, t: &str) -> String {
         self.wrap("36", t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use eyeballs_proto::sim::{Behavior, Scenario};
+    use eyeballs_proto::Target;
+
+    use super::*;
+
+    /// A refused IPv6 attempt, then a connected IPv4 one, on loopback addresses.
+    fn race() -> Report {
+        let addrs: [SocketAddr; 2] = [
+            "[::1]:443".parse().unwrap(),
+            "127.0.0.1:443".parse().unwrap(),
+        ];
+        Scenario::target(Target::addresses(addrs).unwrap())
+            .behavior("::1", Behavior::refuses(Duration::from_millis(2)))
+            .default_behavior(Behavior::Connects(Duration::from_millis(3)))
+            .run()
+            .unwrap()
+            .report
+    }
+
+    fn view(race: &Report) -> RaceView<'_> {
+        RaceView {
+            host: "dual.test".into(),
+            port: 443,
+            race,
+            errors: vec![Some("Connection refused (os error 111)".into()), None],
+            error: None,
+            origin: race.started,
+        }
+    }
+
+    #[test]
+    fn json_is_the_librarys_with_the_commands_fields() {
+        let race = race();
+        let v = view(&race).json();
+        assert_eq!(v["host"], "dual.test");
+        assert_eq!(v["port"], 443);
+        assert_eq!(v["outcome"], "connected");
+        assert_eq!(v["error"], Value::Null);
+        assert_eq!(v["elapsed_ms"], 13.0);
+        assert_eq!(
+            v["winner"],
+            json!({"address": "127.0.0.1", "port": 443, "family": "ipv4"})
+        );
+        assert_eq!(v["dns"], json!([]));
+        assert_eq!(
+            v["attempts"][0],
+            json!({
+                "address": "::1", "port": 443, "family": "ipv6",
+                "started_ms": 0.0, "ended_ms": 2.0, "outcome": "refused",
+                "error": "Connection refused (os error 111)",
+            })
+        );
+        assert_eq!(v["attempts"][1]["outcome"], "connected");
+        assert_eq!(v["attempts"][1]["started_ms"], 10.0);
+        assert!(v["elapsed_ms"].is_f64() && v["attempts"][1]["ended_ms"].is_f64());
+    }
+
+    #[test]
+    fn times_count_from_the_origin() {
+        let race = race();
+        let mut view = view(&race);
+        view.origin = race.started - Duration::from_millis(5);
+        let v = view.json();
+        assert_eq!(v["attempts"][0]["started_ms"], 5.0);
+        assert_eq!(v["elapsed_ms"], 18.0);
+    }
+
+    #[test]
+    fn text_is_the_librarys_timeline_and_colors_only_on_request() {
+        let race = race();
+        let view = view(&race);
+        let mut plain = Vec::new();
+        view.print_text(&mut plain, false).unwrap();
+        let plain = String::from_utf8(plain).unwrap();
+        assert_eq!(
+            plain,
+            "      time  event\n\
+             \x20   0.0 ms  #0 connect [::1]:443\n\
+             \x20   2.0 ms  #0 refused (Connection refused (os error 111))\n\
+             \x20  10.0 ms  #1 connect 127.0.0.1:443\n\
+             \x20  13.0 ms  #1 connected\n\
+             connected to 127.0.0.1:443 (ipv4) in 13.0 ms\n"
+        );
+        let mut colored = Vec::new();
+        view.print_text(&mut colored, true).unwrap();
+        let colored = String::from_utf8(colored).unwrap();
+        assert!(
+            colored.contains("\x1b[31m    2.0 ms  #0 refused"),
+            "{colored}"
+        );
+        assert!(
+            colored.contains("\x1b[32m   13.0 ms  #1 connected"),
+            "{colored}"
+        );
+    }
+
+    #[test]
+    fn a_failure_ends_with_the_races_error() {
+        let addrs: [SocketAddr; 1] = ["127.0.0.1:1".parse().unwrap()];
+        let race = Scenario::target(Target::addresses(addrs).unwrap())
+            .default_behavior(Behavior::refuses(Duration::from_millis(1)))
+            .run()
+            .unwrap()
+            .report;
+        let view = RaceView {
+            host: "127.0.0.1".into(),
+            port: 1,
+            race: &race,
+            errors: vec![None],
+            error: Some("could not connect to 127.0.0.1:1: every attempt failed".into()),
+            origin: race.started,
+        };
+        let mut out = Vec::new();
+        view.print_text(&mut out, false).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.ends_with(
+                "failed after 1.0 ms: could not connect to 127.0.0.1:1: every attempt failed\n"
+            ),
+            "{out}"
+        );
+        let v = view.json();
+        assert_eq!(v["outcome"], "failed");
+        assert_eq!(v["cause"], "refused");
+        assert_eq!(v["winner"], Value::Null);
+        assert_eq!(
+            v["error"],
+            "could not connect to 127.0.0.1:1: every attempt failed"
+        );
     }
 }

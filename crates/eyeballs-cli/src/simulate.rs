@@ -1,16 +1,22 @@
 //! `eyeballs simulate`: the engine on virtual time, no sockets; the exact timeline at once.
 
+use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use eyeballs_proto::sim::{Behavior, Scenario};
-use eyeballs_proto::{DnsResult, FailureKind, Outcome, RecordType, Target};
+use eyeballs_proto::{
+    Destination, DnsResult, FailureKind, Family, Outcome, RecordType, Report, SourceAddr, Target,
+};
+use serde_json::Value;
 
+use crate::duration::{self, Dur};
 use crate::options::RaceOptions;
-use crate::output::RaceView;
-use crate::{duration, usage_error};
+use crate::output::{use_color, RaceView};
+use crate::target::HostPort;
+use crate::{exit, usage_error};
 
 /// Simulate a race on virtual time: describe when each DNS answer comes and how each address
 /// behaves, and get the exact timeline at once (no network, no sockets). Same timing options
@@ -24,21 +30,30 @@ use crate::{duration, usage_error};
 /// default --handshake), `blackhole`, `refuse[:DUR]`, `unreachable[:DUR]`. Addresses not
 /// named accept after --handshake. Example: --server 2001:db8::1=blackhole
 ///
+/// Text that does not parse, an address of the wrong family for its record type, and a
+/// --server address that no answer or --addr gives are usage errors.
+///
+/// --bind is honoured as `connect` honours it: each destination's source address (RFC 6724
+/// sorting) is the first --bind address of its family, and an attempt to a family with no
+/// --bind address fails at once. --interface has no meaning here and is refused.
+///
+/// A race that would wait forever (an attempt or a query that never ends, and no timeout)
+/// stops where nothing more can happen: what is still in flight is called "pending" (in the
+/// --json "outcome" of an attempt and "result" of a query) and the message says what it
+/// waits for. Its elapsed time is that of the last event.
+///
 /// Exit status: 0 connected, 1 could not connect, 2 usage error.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// Host name (or IP literal) to connect to.
-    pub host: String,
-
-    /// TCP port.
-    pub port: u16,
+    #[command(flatten)]
+    pub target: HostPort,
 
     /// The AAAA answer: `IP[,IP...][@DUR]`, `nodata|nxdomain|servfail|timeout[@DUR]` or `never`.
-    #[arg(long, value_name = "ANSWER", value_parser = parse_answer)]
+    #[arg(long, value_name = "ANSWER", value_parser = parse_aaaa)]
     pub aaaa: Option<Answer>,
 
     /// The A answer, in the same form as --aaaa.
-    #[arg(long, value_name = "ANSWER", value_parser = parse_answer)]
+    #[arg(long, value_name = "ANSWER", value_parser = parse_a)]
     pub a: Option<Answer>,
 
     /// Pre-resolved address instead of DNS (repeatable).
@@ -46,13 +61,13 @@ pub struct SimulateArgs {
     pub addrs: Vec<IpAddr>,
 
     /// How an address behaves: `IP=accept[:DUR]|blackhole|refuse[:DUR]|unreachable[:DUR]`
-    /// (repeatable).
+    /// (repeatable, once per address).
     #[arg(long = "server", value_name = "IP=BEHAVIOR", value_parser = parse_server)]
     pub servers: Vec<(IpAddr, Server)>,
 
     /// Handshake time of addresses that accept without a duration of their own.
-    #[arg(long, value_name = "DUR", default_value = "10ms", value_parser = duration::parse)]
-    pub handshake: Duration,
+    #[arg(long, value_name = "DUR", default_value = "10ms", value_parser = Dur::parse)]
+    pub handshake: Dur,
 
     /// Print one JSON object instead of the timeline.
     #[arg(long)]
@@ -65,17 +80,38 @@ pub struct SimulateArgs {
 /// A scripted DNS answer.
 #[derive(Debug, Clone)]
 pub enum Answer {
-    /// This result, this long after the query.
+    /// These addresses, this long after the query.
+    Addresses(Vec<IpAddr>, Duration),
+    /// This negative result, this long after the query.
     At(DnsResult, Duration),
     /// No answer ever.
     Never,
 }
 
-fn parse_answer(text: &str) -> Result<Answer, String> {
+impl Answer {
+    fn addresses(&self) -> &[IpAddr] {
+        match self {
+            Answer::Addresses(ips, _) => ips,
+            _ => &[],
+        }
+    }
+}
+
+fn parse_aaaa(text: &str) -> Result<Answer, String> {
+    parse_answer(text, Family::V6)
+}
+
+fn parse_a(text: &str) -> Result<Answer, String> {
+    parse_answer(text, Family::V4)
+}
+
+/// An answer of a query for `family`'s record type.
+fn parse_answer(text: &str, family: Family) -> Result<Answer, String> {
     if text == "never" {
         return Ok(Answer::Never);
     }
     let (what, at) = match text.split_once('@') {
+        Some(("never", _)) => return Err("\"never\" takes no @DUR: it is never".into()),
         Some((what, at)) => (what, duration::parse(at)?),
         None => (text, Duration::ZERO),
     };
@@ -87,16 +123,26 @@ fn parse_answer(text: &str) -> Result<Answer, String> {
         list => {
             let ips = list
                 .split(',')
-                .map(|ip| {
-                    ip.trim().parse::<IpAddr>().map_err(|_| {
-                        format!("{ip:?} is not an IP address (nor nodata, nxdomain, servfail, timeout, never)")
-                    })
-                })
+                .map(|ip| parse_answer_ip(ip.trim(), family))
                 .collect::<Result<Vec<_>, _>>()?;
-            DnsResult::addresses(ips)
+            return Ok(Answer::Addresses(ips, at));
         }
     };
     Ok(Answer::At(result, at))
+}
+
+/// One address of an answer: an IP literal of the query's family.
+fn parse_answer_ip(text: &str, family: Family) -> Result<IpAddr, String> {
+    let ip = text.parse::<IpAddr>().map_err(|_| {
+        format!("{text:?} is not an IP address (nor nodata, nxdomain, servfail, timeout, never)")
+    })?;
+    if Family::of(ip.to_canonical()) == family {
+        return Ok(ip);
+    }
+    Err(match family {
+        Family::V6 => format!("{text:?} is an IPv4 address: give it in the A answer (--a)"),
+        Family::V4 => format!("{text:?} is an IPv6 address: give it in the AAAA answer (--aaaa)"),
+    })
 }
 
 /// How a simulated address behaves, as written on the command line.
@@ -112,23 +158,28 @@ fn parse_server(text: &str) -> Result<(IpAddr, Server), String> {
     let (ip, behavior) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?}: write IP=BEHAVIOR, like 2001:db8::1=blackhole"))?;
-    let ip: IpAddr = ip
-        .trim_matches(|c| c == '[' || c == ']')
-        .parse()
-        .map_err(|_| format!("{ip:?} is not an IP address"))?;
+    let bare = ip
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(ip);
+    // The engine treats an IPv4-mapped IPv6 address as the IPv4 address it maps.
+    let ip = bare
+        .parse::<IpAddr>()
+        .map_err(|_| format!("{ip:?} is not an IP address"))?
+        .to_canonical();
     let (kind, after) = match behavior.split_once(':') {
         Some((kind, after)) => (kind, Some(duration::parse(after)?)),
         None => (behavior, None),
     };
-    let server = match kind {
-        "accept" => Server::Accept(after),
-        "blackhole" => Server::Fixed(Behavior::BlackHole),
-        "refuse" => Server::Fixed(Behavior::Fails(FailureKind::Refused, after.unwrap_or_default())),
-        "unreachable" => Server::Fixed(Behavior::Fails(
-            FailureKind::Unreachable,
-            after.unwrap_or_default(),
-        )),
-        other => {
+    let server = match (kind, after) {
+        ("accept", after) => Server::Accept(after),
+        ("blackhole", None) => Server::Fixed(Behavior::BlackHole),
+        ("blackhole", Some(_)) => {
+            return Err("blackhole takes no :DUR: nothing ever comes back".into())
+        }
+        ("refuse", after) => Server::Fixed(Behavior::refuses(after.unwrap_or_default())),
+        ("unreachable", after) => Server::Fixed(Behavior::unreachable(after.unwrap_or_default())),
+        (other, _) => {
             return Err(format!(
                 "unknown behaviour {other:?}: use accept[:DUR], blackhole, refuse[:DUR] or unreachable[:DUR]"
             ))
@@ -137,26 +188,101 @@ fn parse_server(text: &str) -> Result<(IpAddr, Server), String> {
     Ok((ip, server))
 }
 
+/// A scenario ready to run, with what the view needs to know about it.
+#[derive(Debug)]
+struct Plan {
+    scenario: Scenario,
+    /// Addresses whose attempts fail at once because no --bind address has their family.
+    unbound: Vec<IpAddr>,
+}
+
 impl SimulateArgs {
-    fn scenario(&self) -> Result<Scenario, String> {
-        let target = if self.addrs.is_empty() {
-            Target::host(&self.host, self.port)
+    fn plan(&self, host: &str, port: u16) -> Result<Plan, String> {
+        if let Some(interface) = &self.race.interface {
+            return Err(format!(
+                "--interface {interface}: the simulator has no network interfaces"
+            ));
+        }
+        let mut target = if self.addrs.is_empty() {
+            Target::host(host, port)
         } else {
-            Target::addresses(self.addrs.iter().map(|&ip| SocketAddr::new(ip, self.port)))
+            Target::addresses(self.addrs.iter().map(|&ip| SocketAddr::new(ip, port)))
         }
         .map_err(|e| e.to_string())?;
         let is_name = target.host_name().is_some();
         if is_name && self.aaaa.is_none() && self.a.is_none() {
             return Err(format!(
-                "the simulator has no DNS: give --aaaa and/or --a answers for {}, or --addr",
-                self.host
+                "the simulator has no DNS: give --aaaa and/or --a answers for {host}, or --addr"
             ));
         }
+        if !is_name && self.addrs.is_empty() && (self.aaaa.is_some() || self.a.is_some()) {
+            return Err(format!(
+                "{host} is an IP address: no DNS query is sent, so --aaaa and --a cannot apply"
+            ));
+        }
+        if self.race.ipv4_only && self.aaaa.is_some() {
+            return Err("--aaaa with -4: no AAAA query is sent".into());
+        }
+        if self.race.ipv6_only && self.a.is_some() {
+            return Err("--a with -6: no A query is sent".into());
+        }
+        // Every address the race can try: the answers', or the target's own.
+        let mut ips: Vec<IpAddr> = target.ips();
+        for answer in [&self.aaaa, &self.a].into_iter().flatten() {
+            ips.extend(answer.addresses());
+        }
+        let ips: Vec<IpAddr> = ips.into_iter().map(|ip| ip.to_canonical()).collect();
+        for (i, (ip, _)) in self.servers.iter().enumerate() {
+            if !ips.contains(ip) {
+                return Err(format!(
+                    "--server {ip}: no answer or --addr gives {ip}, so it is never tried"
+                ));
+            }
+            if self.servers[..i].iter().any(|(other, _)| other == ip) {
+                return Err(format!("--server {ip} is given twice"));
+            }
+        }
+        // --bind, as the driver applies it: the source of each destination, and no attempt
+        // to a family with no local address.
+        let bound = |ip: IpAddr| -> Option<Option<IpAddr>> {
+            if self.race.bind.is_empty() {
+                return None; // Not binding: the OS chooses (unknown here).
+            }
+            let family = Family::of(ip);
+            Some(
+                self.race
+                    .bind
+                    .iter()
+                    .map(|b| b.to_canonical())
+                    .find(|b| Family::of(*b) == family),
+            )
+        };
+        let source = |ip: IpAddr| match bound(ip) {
+            Some(Some(local)) => SourceAddr::Addr(local),
+            _ => SourceAddr::Unknown,
+        };
+        for ip in target.ips() {
+            target = target.with_source(ip, source(ip.to_canonical()));
+        }
+        let unbound: Vec<IpAddr> = ips
+            .iter()
+            .copied()
+            .filter(|&ip| bound(ip) == Some(None))
+            .collect();
+
+        let handshake = self.handshake.0;
         let mut scenario = Scenario::target(target)
             .config(self.race.config())
-            .default_behavior(Behavior::Connects(self.handshake));
+            .default_behavior(Behavior::Connects(handshake));
         for (record, answer) in [(RecordType::Aaaa, &self.aaaa), (RecordType::A, &self.a)] {
             match answer {
+                Some(Answer::Addresses(ips, at)) => {
+                    let destinations = ips
+                        .iter()
+                        .map(|&ip| Destination::with_source(ip, source(ip.to_canonical())))
+                        .collect();
+                    scenario = scenario.dns(record, *at, DnsResult::Addresses(destinations));
+                }
                 Some(Answer::At(result, at)) => {
                     scenario = scenario.dns(record, *at, result.clone())
                 }
@@ -164,43 +290,156 @@ impl SimulateArgs {
                 None => scenario = scenario.dns(record, Duration::ZERO, DnsResult::NoData),
             }
         }
+        // The first behaviour given for an address wins: a failed bind comes before the
+        // handshake.
+        for ip in &unbound {
+            let fails = Behavior::Fails(FailureKind::Other, Duration::ZERO);
+            scenario = scenario.behavior(&ip.to_string(), fails);
+        }
         for (ip, server) in &self.servers {
             let behavior = match *server {
-                Server::Accept(after) => Behavior::Connects(after.unwrap_or(self.handshake)),
+                Server::Accept(after) => Behavior::Connects(after.unwrap_or(handshake)),
                 Server::Fixed(behavior) => behavior,
             };
             scenario = scenario.behavior(&ip.to_string(), behavior);
         }
-        Ok(scenario)
+        Ok(Plan { scenario, unbound })
     }
 }
 
 pub fn run(args: SimulateArgs) -> ExitCode {
-    let scenario = match args.scenario() {
-        Ok(s) => s,
+    let (host, port) = match args.target.split() {
+        Ok(hp) => hp,
         Err(e) => return usage_error(&e),
     };
-    let sim = match scenario.run() {
+    let plan = match args.plan(&host, port) {
+        Ok(p) => p,
+        Err(e) => return usage_error(&e),
+    };
+    let sim = match plan.scenario.run() {
         Ok(sim) => sim,
         Err(e) => return usage_error(&e.to_string()),
     };
-    let report = &sim.report;
+    let mut report = sim.report;
     let error = match report.outcome {
         Some(Outcome::Connected { .. }) => None,
         Some(Outcome::Failed(why)) => Some(why.to_string()),
         None => {
-            Some("the race waits forever: a query is never answered and no timeout is set".into())
+            // The race waits for what never comes: it is shown up to its last event.
+            report.finished = Some(last_event(&report));
+            Some(stuck(&report))
         }
     };
+    let errors = report
+        .attempts
+        .iter()
+        .map(|a| {
+            let ip = a.endpoint.addr.ip();
+            plan.unbound.contains(&ip).then(|| {
+                format!(
+                    "no local address of the family of {} to bind to (--bind)",
+                    a.endpoint.addr
+                )
+            })
+        })
+        .collect();
     let view = RaceView {
-        host: args.host.clone(),
-        port: args.port,
-        race: report,
-        errors: vec![None; report.attempts.len()],
+        host,
+        port,
+        race: &report,
+        errors,
         error,
         origin: report.started,
     };
-    view.emit(args.json, RaceView::timeline)
+    let mut out = io::stdout().lock();
+    let printed = if args.json {
+        writeln!(out, "{}", json(&view))
+    } else {
+        view.print_text(&mut out, use_color())
+    };
+    // A closed stdout (a pipe into `head`) is not the race's failure.
+    let _ = printed.and_then(|()| out.flush());
+    match &view.error {
+        None => ExitCode::SUCCESS,
+        // The JSON is for programs: the message goes to stderr too. The timeline's last line
+        // already tells it.
+        Some(e) if args.json => exit::failure(e),
+        Some(_) => ExitCode::from(exit::FAILED),
+    }
+}
+
+/// The `connect --json` object, with "pending" for what is still in flight in a race that
+/// waits forever (which only a simulation can show: a real race is still running).
+fn json(view: &RaceView<'_>) -> Value {
+    let mut v = view.json();
+    for (i, a) in view.race.attempts.iter().enumerate() {
+        if a.end.is_none() {
+            v["attempts"][i]["outcome"] = "pending".into();
+        }
+    }
+    for (i, q) in view.race.queries.iter().enumerate() {
+        if q.outcome.is_none() {
+            v["dns"][i]["result"] = "pending".into();
+        }
+    }
+    v
+}
+
+/// When the last thing happened in a race.
+fn last_event(report: &Report) -> Instant {
+    let queries = report.queries.iter().flat_map(|q| [Some(q.sent), q.ended]);
+    let attempts = report
+        .attempts
+        .iter()
+        .flat_map(|a| [Some(a.started), a.ended]);
+    queries
+        .chain(attempts)
+        .flatten()
+        .max()
+        .unwrap_or(report.started)
+}
+
+/// Why a race has no outcome: what it still waits for.
+fn stuck(report: &Report) -> String {
+    let mut waits = Vec::new();
+    let queries: Vec<String> = report
+        .queries
+        .iter()
+        .filter(|q| q.outcome.is_none())
+        .map(|q| q.record.to_string())
+        .collect();
+    match queries.as_slice() {
+        [] => {}
+        [one] => waits.push(format!("the {one} query is never answered")),
+        many => waits.push(format!(
+            "the {} queries are never answered",
+            many.join(" and ")
+        )),
+    }
+    let attempts: Vec<String> = report
+        .attempts
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.end.is_none())
+        .map(|(i, a)| format!("#{i} to {}", a.endpoint))
+        .collect();
+    match attempts.as_slice() {
+        [] => {}
+        [one] => waits.push(format!("attempt {one} never completes")),
+        many => waits.push(format!("attempts {} never complete", many.join(", "))),
+    }
+    if waits.is_empty() {
+        return "the race stopped with no outcome and nothing in flight".into();
+    }
+    let timeouts = if attempts.is_empty() {
+        "--timeout"
+    } else {
+        "--timeout or --attempt-timeout"
+    };
+    format!(
+        "from here the race waits forever: {}, and no timeout ends the wait ({timeouts})",
+        waits.join(", and ")
+    )
 }
 
 #[cfg(test)]
@@ -209,26 +448,46 @@ mod tests {
 
     #[test]
     fn answers_parse() {
-        assert!(matches!(parse_answer("never"), Ok(Answer::Never)));
+        assert!(matches!(parse_aaaa("never"), Ok(Answer::Never)));
         assert!(matches!(
-            parse_answer("nxdomain@10ms"),
+            parse_aaaa("nxdomain@10ms"),
             Ok(Answer::At(DnsResult::NxDomain, d)) if d == Duration::from_millis(10)
         ));
-        match parse_answer("2001:db8::1, 2001:db8::2@1.5s") {
-            Ok(Answer::At(DnsResult::Addresses(a), d)) => {
+        match parse_aaaa("2001:db8::1, 2001:db8::2@1.5s") {
+            Ok(Answer::Addresses(a, d)) => {
                 assert_eq!(a.len(), 2);
                 assert_eq!(d, Duration::from_millis(1500));
             }
             other => panic!("{other:?}"),
         }
-        assert!(parse_answer("example.com").is_err());
-        assert!(parse_answer("192.0.2.1@soon").is_err());
+        assert!(matches!(parse_a("192.0.2.1"), Ok(Answer::Addresses(..))));
+        for bad in [
+            "example.com",
+            "192.0.2.1@soon",
+            "192.0.2.1",
+            "::ffff:192.0.2.1",
+            "never@5ms",
+            "",
+            "2001:db8::1,",
+            "2001:db8::1@",
+            "nodata@1e30s",
+        ] {
+            assert!(parse_aaaa(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(parse_a("2001:db8::1").is_err());
     }
 
     #[test]
     fn servers_parse() {
         assert_eq!(
             parse_server("2001:db8::1=blackhole"),
+            Ok((
+                "2001:db8::1".parse().unwrap(),
+                Server::Fixed(Behavior::BlackHole)
+            ))
+        );
+        assert_eq!(
+            parse_server("[2001:db8::1]=blackhole"),
             Ok((
                 "2001:db8::1".parse().unwrap(),
                 Server::Fixed(Behavior::BlackHole)
@@ -242,11 +501,19 @@ mod tests {
             ))
         );
         assert_eq!(
-            parse_server("192.0.2.1=accept"),
+            parse_server("::ffff:192.0.2.1=accept"),
             Ok(("192.0.2.1".parse().unwrap(), Server::Accept(None)))
         );
-        assert!(parse_server("192.0.2.1").is_err());
-        assert!(parse_server("192.0.2.1=explode").is_err());
-        assert!(parse_server("nonsense=accept").is_err());
+        for bad in [
+            "192.0.2.1",
+            "192.0.2.1=explode",
+            "nonsense=accept",
+            "192.0.2.1=blackhole:5ms",
+            "192.0.2.1=accept:",
+            "192.0.2.1=refuse:5ms:6ms",
+            "192.0.2.1:443=refuse",
+        ] {
+            assert!(parse_server(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

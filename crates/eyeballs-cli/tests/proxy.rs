@@ -455,9 +455,11 @@ fn race_failures_get_their_reply_codes() {
     assert_closed(&mut s, "after a failure reply");
     let line = proxy.wait_log(&[&format!("target={refused} reply=0x05")]);
     assert!(line.contains("attempts=1"), "{line}");
+    assert!(line.contains(" cause=refused "), "{line}");
 
     let (_, code, _) = socks_connect(&proxy, &name("missing.test", 80));
     assert_eq!(code, 0x04, "a name that does not resolve: host unreachable");
+    proxy.wait_log(&["target=missing.test:80 reply=0x04", " cause=no_such_name "]);
 
     let start = Instant::now();
     let (_, code, _) = socks_connect(&proxy, &name("slow.test", 80));
@@ -467,7 +469,7 @@ fn race_failures_get_their_reply_codes() {
         took >= Duration::from_millis(280) && took < Duration::from_millis(1500),
         "{took:?}"
     );
-    proxy.wait_log(&["target=slow.test:80 reply=0x06"]);
+    proxy.wait_log(&["target=slow.test:80 reply=0x06", " cause=timed_out "]);
 
     // IPv4 only: an IPv6 address cannot be reached.
     let v4_only = Proxy::start(&["-4"]);

@@ -1,8 +1,8 @@
 //! The candidate list: every endpoint known so far, and the order the untried ones will be
 //! attempted in (RFC 8305 §4 and §6).
 
-use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 
 use crate::config::{Config, FamilyPreference};
 use crate::dns::{Destination, QueryId};
@@ -24,6 +24,8 @@ enum State {
 struct Entry {
     dest: Destination,
     port: u16,
+    /// The IPv6 scope id (zone) to connect with; 0 for none, and for every DNS answer.
+    scope_id: u32,
     /// The rank of the port among the target's ports: lower ranks are tried first.
     port_rank: usize,
     /// The query whose answer brought it; `None` for the caller's own addresses.
@@ -34,6 +36,18 @@ struct Entry {
 impl Entry {
     fn family(&self) -> Family {
         Family::of(self.dest.ip)
+    }
+
+    fn addr(&self) -> SocketAddr {
+        socket_addr(self.dest.ip, self.port, self.scope_id)
+    }
+}
+
+/// The socket address of an endpoint: an IPv6 one carries its scope id (zone).
+fn socket_addr(ip: IpAddr, port: u16, scope_id: u32) -> SocketAddr {
+    match ip {
+        IpAddr::V6(v6) => SocketAddr::V6(SocketAddrV6::new(v6, port, 0, scope_id)),
+        IpAddr::V4(_) => SocketAddr::new(ip, port),
     }
 }
 
@@ -50,15 +64,17 @@ pub(crate) struct Candidates {
 
 impl Candidates {
     /// Adds an endpoint unless it is known already; an endpoint withdrawn by an earlier answer
-    /// comes back. One dropped by the endpoint cap stays dropped.
+    /// comes back. One dropped by the endpoint cap stays dropped. `scope_id` is the IPv6 zone
+    /// (0 for none); endpoints that differ only in it are different endpoints.
     pub(crate) fn add(
         &mut self,
         dest: Destination,
         port: u16,
+        scope_id: u32,
         port_rank: usize,
         query: Option<QueryId>,
     ) {
-        let addr = SocketAddr::new(dest.ip, port);
+        let addr = socket_addr(dest.ip, port, scope_id);
         match self.index.get(&addr) {
             Some(&i) => {
                 let e = &mut self.entries[i];
@@ -73,6 +89,7 @@ impl Candidates {
                 self.entries.push(Entry {
                     dest,
                     port,
+                    scope_id,
                     port_rank,
                     query,
                     state: State::Pending,
@@ -94,7 +111,7 @@ impl Candidates {
 
     /// A later answer to `query` replaces its earlier one: pending endpoints it brought that
     /// are not in `ips` go (HE-6.2); attempted ones stay (HE-6.1).
-    pub(crate) fn retain_answer(&mut self, query: QueryId, ips: &[IpAddr]) {
+    pub(crate) fn retain_answer(&mut self, query: QueryId, ips: &HashSet<IpAddr>) {
         for e in &mut self.entries {
             if e.query == Some(query) && e.state == State::Pending && !ips.contains(&e.dest.ip) {
                 e.state = State::Removed;
@@ -182,7 +199,7 @@ impl Candidates {
         let i = self.order.pop_front()?;
         let e = &mut self.entries[i];
         e.state = State::Attempted;
-        Some(Endpoint::tcp(SocketAddr::new(e.dest.ip, e.port)))
+        Some(Endpoint::tcp(e.addr()))
     }
 
     pub(crate) fn has_pending(&self) -> bool {

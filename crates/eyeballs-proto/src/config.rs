@@ -67,6 +67,9 @@ impl FamilyPreference {
 /// `Config { field: value, ..Config::default() }` or by assignment. The engine checks it with
 /// [`Config::validate`] when it starts. Every delay between attempt starts is bounded below by
 /// [`ATTEMPT_DELAY_FLOOR`] whatever this says.
+///
+/// Every duration may be as long as `Duration::MAX`: a deadline too far away to add to an
+/// `Instant` is never reached, so `Some(Duration::MAX)` as a timeout behaves like `None`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
@@ -80,22 +83,27 @@ pub struct Config {
     /// The Connection Attempt Delay: the time between the start of one attempt and the start
     /// of the next while the earlier ones are still pending (HE-5.7).
     ///
-    /// Default: 250 ms. Clamped into
-    /// [`min_connection_attempt_delay`](Self::min_connection_attempt_delay) ..=
-    /// [`max_connection_attempt_delay`](Self::max_connection_attempt_delay) (HE-5.11,
-    /// HE-5.12): to use a delay below 100 ms, lower the minimum too. A value below 10 ms is
-    /// rejected (HE-5.10).
+    /// Default: 250 ms. Used exactly as given (see [`Config::attempt_delay`] for the rule):
+    /// the minimum and maximum below bound *derived* delays only. Must be at least 10 ms
+    /// ([`ATTEMPT_DELAY_FLOOR`], HE-5.10): a lower value is rejected. `Duration::MAX` (or any
+    /// delay too long to add to an `Instant`) means the next attempt starts only when an
+    /// earlier one fails.
     pub connection_attempt_delay: Duration,
 
-    /// The Minimum Connection Attempt Delay (HE-5.11).
+    /// The Minimum Connection Attempt Delay (HE-5.11): the lower bound of a Connection
+    /// Attempt Delay the engine derives itself (from RTT history, HE-5.8), applied by
+    /// [`Config::clamp_derived_attempt_delay`]. It does not raise a configured
+    /// [`connection_attempt_delay`](Self::connection_attempt_delay).
     ///
     /// Default: 100 ms. Must be at least 10 ms ([`ATTEMPT_DELAY_FLOOR`], HE-5.10) and at most
     /// the maximum.
     pub min_connection_attempt_delay: Duration,
 
-    /// The Maximum Connection Attempt Delay (HE-5.12).
+    /// The Maximum Connection Attempt Delay (HE-5.12): the upper bound of a derived
+    /// Connection Attempt Delay, applied by [`Config::clamp_derived_attempt_delay`]. It does
+    /// not lower a configured [`connection_attempt_delay`](Self::connection_attempt_delay).
     ///
-    /// Default: 2 s.
+    /// Default: 2 s. Must be at least the minimum.
     pub max_connection_attempt_delay: Duration,
 
     /// The First Address Family Count: how many addresses of the leading family go first
@@ -216,10 +224,61 @@ impl Config {
         Ok(())
     }
 
-    /// The Connection Attempt Delay in force: the configured one clamped to the minimum and
-    /// maximum (HE-5.11, HE-5.12), and never below the floor (HE-5.10).
-    pub fn effective_attempt_delay(&self) -> Duration {
-        self.connection_attempt_delay
+    /// The Connection Attempt Delay in force for a race with no derived delay: the
+    /// configured [`connection_attempt_delay`](Self::connection_attempt_delay), exactly as
+    /// given (HE-5.7), never below the 10 ms floor (HE-5.10; [`Config::validate`] rejects a
+    /// lower value, so the floor here only guards a configuration that was never validated).
+    ///
+    /// This is the rule, stated once: a caller who configures 50 ms gets attempts 50 ms apart.
+    /// The Minimum and Maximum Connection Attempt Delay (HE-5.11, HE-5.12) bound the delays
+    /// the engine *computes* (HE-5.8, from RTT history), through
+    /// [`Config::clamp_derived_attempt_delay`], because that is where RFC 8305 §5 puts the
+    /// weight of its lower bound:
+    ///
+    /// > The Connection Attempt Delay MUST have a lower bound, especially if it is computed
+    /// > using historical data. More specifically, a subsequent connection MUST NOT be started
+    /// > within 10 milliseconds of the previous attempt. The recommended minimum value is 100
+    /// > milliseconds, which is referred to as the "Minimum Connection Attempt Delay".
+    ///
+    /// The checklist reads it the same way: HE-5.9 "CAD has a lower bound, especially when
+    /// derived from history", and the test hints of HE-5.11 and HE-5.12 clamp "an
+    /// RTT-derived CAD" (20 ms to 100 ms, 5 s to 2 s). The MUST NOT of HE-5.10 binds every
+    /// delay; the recommended 100 ms minimum is a default for derived values, and a caller
+    /// who asks for 50 ms has made that choice.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eyeballs_proto::Config;
+    ///
+    /// let mut c = Config::default();
+    /// assert_eq!(c.attempt_delay(), Duration::from_millis(250));
+    /// c.connection_attempt_delay = Duration::from_millis(50);
+    /// assert_eq!(c.attempt_delay(), Duration::from_millis(50));
+    /// ```
+    pub fn attempt_delay(&self) -> Duration {
+        self.connection_attempt_delay.max(ATTEMPT_DELAY_FLOOR)
+    }
+
+    /// A Connection Attempt Delay the engine derived (HE-5.8, the retransmission timeout
+    /// computed from RTT history), bounded as RFC 8305 §5 asks: raised to the
+    /// [`min_connection_attempt_delay`](Self::min_connection_attempt_delay) (HE-5.9,
+    /// HE-5.11), lowered to the
+    /// [`max_connection_attempt_delay`](Self::max_connection_attempt_delay) (HE-5.12), and
+    /// never below the 10 ms floor (HE-5.10), whatever the configuration (even one whose
+    /// minimum is above its maximum, which [`Config::validate`] rejects: the maximum wins).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eyeballs_proto::Config;
+    ///
+    /// let ms = Duration::from_millis;
+    /// let c = Config::default();
+    /// assert_eq!(c.clamp_derived_attempt_delay(ms(20)), ms(100));
+    /// assert_eq!(c.clamp_derived_attempt_delay(ms(5000)), ms(2000));
+    /// assert_eq!(c.clamp_derived_attempt_delay(ms(300)), ms(300));
+    /// ```
+    pub fn clamp_derived_attempt_delay(&self, derived: Duration) -> Duration {
+        derived
             .max(self.min_connection_attempt_delay)
             .min(self.max_connection_attempt_delay)
             .max(ATTEMPT_DELAY_FLOOR)

@@ -127,9 +127,12 @@ impl From<IpAddr> for Destination {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DnsResult {
-    /// A positive answer. Addresses of the wrong family for the query, unspecified and
-    /// multicast addresses, and duplicates are ignored (IPv4-mapped addresses in an AAAA answer
-    /// count as IPv4); an answer with nothing usable is treated as [`DnsResult::NoData`].
+    /// A positive answer. It is screened as
+    /// [`Engine::screen_answer`](crate::Engine::screen_answer) describes: IPv6 addresses in an
+    /// A answer, addresses of a family the configuration excludes, addresses no connect can
+    /// use ([`DropReason`](crate::DropReason)) and duplicates are dropped (IPv4-mapped
+    /// addresses count as IPv4), and at most [`Config::max_endpoints`](crate::Config::max_endpoints)
+    /// addresses are used; an answer with nothing usable is treated as [`DnsResult::NoData`].
     Addresses(Vec<Destination>),
     /// NOERROR with no records of this type (NODATA).
     NoData,

@@ -1,17 +1,18 @@
 //! The engine: one Happy Eyeballs race as a deterministic state machine.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::action::{Action, Failure, Outcome};
 use crate::attempt::{AttemptEnd, AttemptId, AttemptResult};
 use crate::candidates::Candidates;
 use crate::config::{Config, ATTEMPT_DELAY_FLOOR};
-use crate::dns::{DnsOutcome, DnsResult, QueryId, RecordType};
+use crate::dns::{Destination, DnsOutcome, DnsResult, QueryId, RecordType};
 use crate::endpoint::{Endpoint, Family};
 use crate::error::{InputError, SetupError};
 use crate::report::{AttemptRecord, QueryRecord, Report};
+use crate::screen::{screen, Screened};
 use crate::target::{Target, TargetError, TargetKind};
 
 /// One Happy Eyeballs race (RFC 8305), with no I/O, no clock and no async.
@@ -28,7 +29,13 @@ use crate::target::{Target, TargetError, TargetKind};
 ///   it returns `None`, then sleep until [`poll_timeout`](Engine::poll_timeout) (an absolute
 ///   deadline) or the next input, whichever comes first.
 /// - **Getters**: [`report`](Engine::report), [`host`](Engine::host),
-///   [`is_done`](Engine::is_done), [`config`](Engine::config).
+///   [`is_done`](Engine::is_done), [`config`](Engine::config),
+///   [`endpoint`](Engine::endpoint), and [`screen_answer`](Engine::screen_answer), which tells
+///   a driver what `handle_dns` will keep of an answer before it does per-address work.
+///
+/// Every deadline (overall, per query, per attempt, the Resolution Delay, the next start)
+/// comes from one table computed from the state, which answers `poll_timeout` and decides
+/// what `handle_timeout` acts on; one that cannot be represented as an `Instant` never comes.
 ///
 /// Calling [`handle_timeout`](Engine::handle_timeout) early, late or more often than needed is
 /// harmless: the engine compares deadlines with `now` itself. Times that go backwards are
@@ -61,16 +68,14 @@ use crate::target::{Target, TargetError, TargetKind};
 #[derive(Debug, Clone)]
 pub struct Engine {
     config: Config,
-    /// The Connection Attempt Delay in force (clamped, HE-5.11, HE-5.12).
-    attempt_delay: Duration,
     /// The ports a host name is tried on.
     ports: Vec<u16>,
     phase: Phase,
     /// The latest `now` seen.
     now: Instant,
+    /// When the overall timeout runs out; `None` without one, or when it is too far away to
+    /// be represented (never).
     overall_deadline: Option<Instant>,
-    /// Set while resolving when the non-preferred family answered first (HE-3.6).
-    resolution_deadline: Option<Instant>,
     candidates: Candidates,
     /// When the latest attempt started.
     last_start: Option<Instant>,
@@ -84,11 +89,45 @@ pub struct Engine {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Waiting for DNS before the first attempt (RFC 8305 §3).
-    Resolving,
+    Resolving {
+        /// When the Resolution Delay ends (HE-3.6): set when the other family answered
+        /// positively first; `None` before that, and when the delay is too long to be
+        /// represented (it never ends: the preferred query's end decides).
+        deadline: Option<Instant>,
+    },
     /// Attempts are being made (RFC 8305 §5).
     Racing,
     /// The outcome is known.
     Done,
+}
+
+/// Every deadline the engine keeps, as in quinn-proto's timer table: one function
+/// ([`Engine::deadline`]) computes each from the state, and the same values answer
+/// [`Engine::poll_timeout`] and decide what [`Engine::handle_timeout`] acts on. A deadline
+/// that cannot be represented as an `Instant` is `None`: it never comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    /// The overall timeout ([`Config::overall_timeout`]): the race fails.
+    Overall,
+    /// The earliest pending query's [`Config::resolve_timeout`].
+    Resolve,
+    /// The earliest in-flight attempt's [`Config::attempt_timeout`].
+    Attempt,
+    /// The end of the Resolution Delay (HE-3.6), while resolving.
+    ResolutionDelay,
+    /// When the next attempt may start (HE-5.7, HE-5.10, checklist D1).
+    NextAttempt,
+}
+
+impl Timer {
+    /// Every timer, in the order [`Engine::handle_timeout`] acts on them when several are due.
+    const ALL: [Timer; 5] = [
+        Timer::Overall,
+        Timer::Resolve,
+        Timer::Attempt,
+        Timer::ResolutionDelay,
+        Timer::NextAttempt,
+    ];
 }
 
 impl Engine {
@@ -98,12 +137,10 @@ impl Engine {
         config.validate()?;
         let host = target.host_name().map(str::to_owned);
         let mut engine = Engine {
-            attempt_delay: config.effective_attempt_delay(),
             ports: Vec::new(),
-            phase: Phase::Resolving,
+            phase: Phase::Resolving { deadline: None },
             now,
-            overall_deadline: config.overall_timeout.map(|d| now + d),
-            resolution_deadline: None,
+            overall_deadline: config.overall_timeout.and_then(|d| now.checked_add(d)),
             candidates: Candidates::default(),
             last_start: None,
             failed_since_start: false,
@@ -118,22 +155,18 @@ impl Engine {
                 for &family in engine.config.family.families() {
                     let id = QueryId(engine.report.queries.len() as u32);
                     let record = RecordType::for_family(family);
-                    engine.report.queries.push(QueryRecord {
-                        record,
-                        sent: now,
-                        ended: None,
-                        outcome: None,
-                        addresses: Vec::new(),
-                    });
+                    engine.report.queries.push(QueryRecord::new(record, now));
                     engine.actions.push_back(Action::Resolve { id, record });
                 }
             }
             TargetKind::Addresses(entries) => {
                 engine.candidates.reserve(entries.len());
                 let mut any = false;
-                for (dest, port, rank) in entries {
-                    if engine.config.family.allows(Family::of(dest.ip)) {
-                        engine.candidates.add(dest, port, rank, None);
+                for e in entries {
+                    if engine.config.family.allows(Family::of(e.dest.ip)) {
+                        engine
+                            .candidates
+                            .add(e.dest, e.port, e.scope_id, e.port_rank, None);
                         any = true;
                     }
                 }
@@ -173,7 +206,45 @@ impl Engine {
         self.phase == Phase::Done
     }
 
+    /// What [`handle_dns`](Engine::handle_dns) would keep of `answer`, an answer to query
+    /// `id`: a cheap look (no state changes) for a driver to call *before* it does per-address
+    /// work such as source-address probes, so that it never probes addresses the engine
+    /// drops.
+    ///
+    /// The result is screened exactly as `handle_dns` screens an answer (one function does
+    /// both): canonical (an IPv4-mapped address becomes IPv4, its source too), of the query's
+    /// family and of a family [`Config::family`] allows, usable by a connect (see
+    /// [`DropReason`](crate::DropReason)), without duplicates, and at most
+    /// [`Config::max_endpoints`] distinct addresses, the first ones in answer order. Screening
+    /// is idempotent: handing the result (decorated with source addresses) to `handle_dns`
+    /// keeps all of it. Empty when `handle_dns` would ignore the answer (the race is over, or
+    /// the engine timed the query out or cancelled it). Linear in the answer's length.
+    ///
+    /// Passing the kept addresses to `handle_dns` loses nothing for the race, but the report
+    /// then lists no dropped addresses ([`QueryRecord::dropped`]); pass the whole answer, with
+    /// the sources of the kept addresses filled in, to keep them.
+    pub fn screen_answer<I>(&self, id: QueryId, answer: I) -> Result<Vec<Destination>, InputError>
+    where
+        I: IntoIterator,
+        I::Item: Into<Destination>,
+    {
+        let query = self
+            .report
+            .queries
+            .get(id.index())
+            .ok_or(InputError::UnknownQuery(id))?;
+        if self.ignores_answer(query, DnsOutcome::Addresses) {
+            return Ok(Vec::new());
+        }
+        Ok(self.screen(query, answer.into_iter().map(Into::into)).kept)
+    }
+
     /// The result of query `id`.
+    ///
+    /// A positive answer is screened as [`screen_answer`](Engine::screen_answer) describes;
+    /// the report keeps what was used ([`QueryRecord::addresses`]), what was dropped and why
+    /// ([`QueryRecord::dropped`]), and how many usable addresses came beyond the cap
+    /// ([`QueryRecord::beyond_cap`]). An answer with nothing usable counts as NODATA.
     ///
     /// A second result for a query that was answered is an update (a re-query or a DNS push,
     /// RFC 8305 §6): endpoints from the earlier answer that are not attempted yet and are
@@ -195,40 +266,23 @@ impl Engine {
             .get(id.index())
             .ok_or(InputError::UnknownQuery(id))?;
         let outcome = result.kind();
-        let ended_by_engine = matches!(
-            query.outcome,
-            Some(DnsOutcome::TimedOut | DnsOutcome::Cancelled)
-        );
-        // A failed re-query says nothing about which records exist: keep the earlier answer.
-        let failed_update = query.outcome.is_some()
-            && matches!(
-                outcome,
-                DnsOutcome::ServFail | DnsOutcome::Error | DnsOutcome::TimedOut
-            );
-        if self.phase == Phase::Done || ended_by_engine || failed_update {
+        if self.ignores_answer(query, outcome) {
             return Ok(());
         }
-        let family = query.record.family();
-        let mut ips: Vec<IpAddr> = Vec::new();
-        if let DnsResult::Addresses(dests) = result {
-            self.candidates.reserve(dests.len() * self.ports.len());
-            for raw in dests {
-                // An IPv4-mapped address in an AAAA answer is an IPv4 address.
-                let dest = raw.canonical();
-                let usable = (Family::of(raw.ip) == family || Family::of(dest.ip) == family)
-                    && self.config.family.allows(Family::of(dest.ip))
-                    && !dest.ip.is_unspecified()
-                    && !dest.ip.is_multicast()
-                    && !ips.contains(&dest.ip);
-                if usable {
-                    ips.push(dest.ip);
-                    for (rank, &port) in self.ports.iter().enumerate() {
-                        self.candidates.add(dest, port, rank, Some(id));
-                    }
-                }
+        let screened = match result {
+            DnsResult::Addresses(dests) => self.screen(query, dests),
+            _ => Screened::default(),
+        };
+        self.candidates
+            .reserve(screened.kept.len() * self.ports.len());
+        for &dest in &screened.kept {
+            for (rank, &port) in self.ports.iter().enumerate() {
+                self.candidates.add(dest, port, 0, rank, Some(id));
             }
         }
-        self.candidates.retain_answer(id, &ips);
+        let ips: Vec<IpAddr> = screened.kept.iter().map(|d| d.ip).collect();
+        let kept: HashSet<IpAddr> = ips.iter().copied().collect();
+        self.candidates.retain_answer(id, &kept);
         self.resort();
         let record = &mut self.report.queries[id.index()];
         record.ended = Some(now);
@@ -238,6 +292,8 @@ impl Engine {
             outcome
         });
         record.addresses = ips;
+        record.dropped = screened.dropped;
+        record.beyond_cap = screened.beyond_cap;
         self.step(now);
         Ok(())
     }
@@ -289,31 +345,19 @@ impl Engine {
         if self.phase == Phase::Done {
             return;
         }
-        if self.overall_deadline.is_some_and(|d| d <= now) {
-            self.finish(now, Outcome::Failed(Failure::TimedOut));
-            return;
-        }
-        if let Some(timeout) = self.config.resolve_timeout {
-            for i in 0..self.report.queries.len() {
-                let q = &mut self.report.queries[i];
-                if q.outcome.is_none() && q.sent + timeout <= now {
-                    q.outcome = Some(DnsOutcome::TimedOut);
-                    q.ended = Some(now);
-                    self.actions.push_back(Action::CancelResolve {
-                        id: QueryId(i as u32),
-                    });
-                }
+        for timer in Timer::ALL {
+            if !self.is_due(timer, now) {
+                continue;
             }
-        }
-        if let Some(timeout) = self.config.attempt_timeout {
-            for i in 0..self.report.attempts.len() {
-                let a = &self.report.attempts[i];
-                if a.in_flight() && a.started + timeout <= now {
-                    let id = AttemptId(i as u32);
-                    self.end_attempt(now, id, AttemptEnd::TimedOut);
-                    self.actions.push_back(Action::Abort { id });
-                    self.failed_since_start = true;
+            match timer {
+                Timer::Overall => {
+                    self.finish(now, Outcome::Failed(Failure::TimedOut));
+                    return;
                 }
+                Timer::Resolve => self.time_out_queries(now),
+                Timer::Attempt => self.time_out_attempts(now),
+                // Acted on by `step`, after this and every other input.
+                Timer::ResolutionDelay | Timer::NextAttempt => {}
             }
         }
         self.step(now);
@@ -329,46 +373,20 @@ impl Engine {
     }
 
     /// The next thing the driver must do, if any. Drain it until `None` after every input.
+    #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
 
     /// When [`handle_timeout`](Engine::handle_timeout) must be called next, if no other input
-    /// comes first; `None` when only a new input can change anything.
+    /// comes first; `None` when only a new input can change anything (a deadline too far
+    /// away to be represented never comes, so it gives `None` too).
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.phase == Phase::Done {
-            return None;
-        }
-        let queries = self.config.resolve_timeout.and_then(|timeout| {
-            self.report
-                .queries
-                .iter()
-                .filter(|q| q.outcome.is_none())
-                .map(|q| q.sent + timeout)
-                .min()
-        });
-        // Attempts start in time order, so the first one in flight times out first.
-        let attempts = self.config.attempt_timeout.and_then(|timeout| {
-            self.report
-                .attempts
-                .iter()
-                .find(|a| a.in_flight())
-                .map(|a| a.started + timeout)
-        });
-        let resolution = match self.phase {
-            Phase::Resolving => self.resolution_deadline,
-            _ => None,
-        };
-        [
-            self.overall_deadline,
-            queries,
-            attempts,
-            resolution,
-            self.next_start(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        Timer::ALL
+            .into_iter()
+            .filter_map(|timer| self.deadline(timer))
+            .min()
     }
 
     /// The endpoint attempt `id` connects to.
@@ -391,18 +409,121 @@ impl Engine {
         self.now
     }
 
+    /// Whether `handle_dns` ignores a result of kind `outcome` for `query`: the race is
+    /// over, the engine ended the query itself, or it is a failed update.
+    fn ignores_answer(&self, query: &QueryRecord, outcome: DnsOutcome) -> bool {
+        let ended_by_engine = matches!(
+            query.outcome,
+            Some(DnsOutcome::TimedOut | DnsOutcome::Cancelled)
+        );
+        // A failed re-query says nothing about which records exist: keep the earlier answer.
+        let failed_update = query.outcome.is_some()
+            && matches!(
+                outcome,
+                DnsOutcome::ServFail | DnsOutcome::Error | DnsOutcome::TimedOut
+            );
+        self.phase == Phase::Done || ended_by_engine || failed_update
+    }
+
+    /// The one screening of an answer to `query`, for `handle_dns` and `screen_answer`.
+    fn screen(
+        &self,
+        query: &QueryRecord,
+        answer: impl IntoIterator<Item = Destination>,
+    ) -> Screened {
+        screen(
+            answer,
+            query.record.family(),
+            self.config.family,
+            self.config.max_endpoints,
+        )
+    }
+
+    /// The deadline of `timer`, computed from the state: the one source of every deadline.
+    fn deadline(&self, timer: Timer) -> Option<Instant> {
+        match (timer, self.phase) {
+            (_, Phase::Done) => None,
+            (Timer::Overall, _) => self.overall_deadline,
+            (Timer::Resolve, _) => self
+                .report
+                .queries
+                .iter()
+                .filter_map(|q| self.query_deadline(q))
+                .min(),
+            // Attempts start in time order with one timeout, so the first one in flight times
+            // out first.
+            (Timer::Attempt, _) => self
+                .report
+                .attempts
+                .iter()
+                .find(|a| a.in_flight())
+                .and_then(|a| self.attempt_deadline(a)),
+            (Timer::ResolutionDelay, Phase::Resolving { deadline }) => deadline,
+            (Timer::ResolutionDelay, _) => None,
+            (Timer::NextAttempt, _) => self.next_start(),
+        }
+    }
+
+    /// Whether `timer`'s deadline is at or before `now`.
+    fn is_due(&self, timer: Timer, now: Instant) -> bool {
+        self.deadline(timer).is_some_and(|d| d <= now)
+    }
+
+    /// When a pending query times out ([`Config::resolve_timeout`]).
+    fn query_deadline(&self, q: &QueryRecord) -> Option<Instant> {
+        match q.outcome {
+            None => q.sent.checked_add(self.config.resolve_timeout?),
+            Some(_) => None,
+        }
+    }
+
+    /// When an attempt in flight times out ([`Config::attempt_timeout`]).
+    fn attempt_deadline(&self, a: &AttemptRecord) -> Option<Instant> {
+        if a.in_flight() {
+            a.started.checked_add(self.config.attempt_timeout?)
+        } else {
+            None
+        }
+    }
+
+    /// Ends every pending query whose [`Timer::Resolve`] deadline has come.
+    fn time_out_queries(&mut self, now: Instant) {
+        for i in 0..self.report.queries.len() {
+            if self
+                .query_deadline(&self.report.queries[i])
+                .is_some_and(|d| d <= now)
+            {
+                let q = &mut self.report.queries[i];
+                q.outcome = Some(DnsOutcome::TimedOut);
+                q.ended = Some(now);
+                self.actions.push_back(Action::CancelResolve {
+                    id: QueryId(i as u32),
+                });
+            }
+        }
+    }
+
+    /// Ends every attempt whose [`Timer::Attempt`] deadline has come (checklist D4).
+    fn time_out_attempts(&mut self, now: Instant) {
+        for i in 0..self.report.attempts.len() {
+            if self
+                .attempt_deadline(&self.report.attempts[i])
+                .is_some_and(|d| d <= now)
+            {
+                let id = AttemptId(i as u32);
+                self.end_attempt(now, id, AttemptEnd::TimedOut);
+                self.actions.push_back(Action::Abort { id });
+                self.failed_since_start = true;
+            }
+        }
+    }
+
     /// After any input: leave the resolution phase when RFC 8305 §3 says so, start an attempt
     /// if the schedule allows, and finish if nothing is left to wait for.
     fn step(&mut self, now: Instant) {
-        if self.phase == Phase::Resolving {
-            self.check_resolution(now);
-        }
-        if self.phase == Phase::Racing {
-            if let Some(at) = self.next_start() {
-                if at <= now {
-                    self.start_attempt(now);
-                }
-            }
+        self.check_resolution(now);
+        if self.is_due(Timer::NextAttempt, now) {
+            self.start_attempt(now);
         }
         self.check_exhausted(now);
     }
@@ -411,10 +532,13 @@ impl Engine {
     /// addresses of the other family only, wait the Resolution Delay (HE-3.6) unless the
     /// preferred query has ended without addresses (HE-3.8).
     fn check_resolution(&mut self, now: Instant) {
+        let Phase::Resolving { deadline } = self.phase else {
+            return;
+        };
         if !self.candidates.has_pending() {
             // Every address seen so far was withdrawn by a later answer (HE-6.2): the delay
             // starts again with the next positive answer.
-            self.resolution_deadline = None;
+            self.phase = Phase::Resolving { deadline: None };
             return;
         }
         let preferred = self.config.family.preferred();
@@ -424,16 +548,22 @@ impl Engine {
             .iter()
             .filter(|q| q.record.family() == preferred)
             .all(|q| q.outcome.is_some());
-        let deadline = *self
-            .resolution_deadline
-            .get_or_insert(now + self.config.resolution_delay);
-        if self.candidates.has_pending_of(preferred) || preferred_ended || deadline <= now {
+        // The delay starts with the first positive answer; one too long to represent never
+        // ends.
+        let deadline = deadline.or_else(|| now.checked_add(self.config.resolution_delay));
+        self.phase = Phase::Resolving { deadline };
+        if self.candidates.has_pending_of(preferred)
+            || preferred_ended
+            || deadline.is_some_and(|d| d <= now)
+        {
             self.phase = Phase::Racing;
-            self.resolution_deadline = None;
         }
     }
 
-    /// When the next attempt may start, if there is one to start (RFC 8305 §5).
+    /// When the next attempt may start, if there is one to start (RFC 8305 §5): at once for
+    /// the first, the Connection Attempt Delay after the latest start ([`Config::attempt_delay`],
+    /// HE-5.7), or the 10 ms floor after it when an attempt failed since (checklist D1,
+    /// HE-5.10). `None` when that time cannot be represented: it never comes.
     fn next_start(&self) -> Option<Instant> {
         if self.phase != Phase::Racing || !self.candidates.has_pending() {
             return None;
@@ -449,11 +579,11 @@ impl Engine {
                 return None;
             }
         }
-        Some(match self.last_start {
-            None => self.now,
-            Some(last) if self.failed_since_start => last + ATTEMPT_DELAY_FLOOR,
-            Some(last) => last + self.attempt_delay,
-        })
+        match self.last_start {
+            None => Some(self.now),
+            Some(last) if self.failed_since_start => last.checked_add(ATTEMPT_DELAY_FLOOR),
+            Some(last) => last.checked_add(self.config.attempt_delay()),
+        }
     }
 
     fn start_attempt(&mut self, now: Instant) {
@@ -461,12 +591,7 @@ impl Engine {
             return;
         };
         let id = AttemptId(self.report.attempts.len() as u32);
-        self.report.attempts.push(AttemptRecord {
-            endpoint,
-            started: now,
-            ended: None,
-            end: None,
-        });
+        self.report.attempts.push(AttemptRecord::new(endpoint, now));
         self.last_start = Some(now);
         self.failed_since_start = false;
         self.actions.push_back(Action::Connect { id, endpoint });
@@ -517,7 +642,6 @@ impl Engine {
             }
         }
         self.phase = Phase::Done;
-        self.resolution_deadline = None;
         self.report.outcome = Some(outcome);
         self.report.finished = Some(now);
         self.actions.push_back(Action::Done(outcome));

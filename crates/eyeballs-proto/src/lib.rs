@@ -17,7 +17,16 @@
 //! - attempts (RFC 8305 §5): the staggered schedule, never two starts within 10 ms
 //!   ([`ATTEMPT_DELAY_FLOOR`], HE-5.10), the first success wins, per-attempt and overall
 //!   timeouts, a cap on attempts in flight and on endpoints (HE-5.x);
+//! - screening of DNS answers: addresses no connect can use are dropped with a reason
+//!   ([`DropReason`]), and [`Engine::screen_answer`] tells a driver what will be kept before it
+//!   probes source addresses;
 //! - the [`Report`]: the timeline of the race.
+//!
+//! The crate also holds the workspace's one IP-literal parser, [`parse_ip_literal`].
+//!
+//! No input makes the engine panic, durations included: any `Duration` up to
+//! `Duration::MAX` is accepted, and a deadline too far away to be represented as an `Instant`
+//! is never reached (a `Some(Duration::MAX)` timeout is no timeout).
 //!
 //! [eyeballs]: https://crates.io/crates/eyeballs
 #![forbid(unsafe_code)]
@@ -34,8 +43,10 @@ mod endpoint;
 mod engine;
 mod error;
 mod interleave;
+mod literal;
 mod report;
-pub mod rfc6724;
+mod rfc6724;
+mod screen;
 pub mod sim;
 mod target;
 
@@ -46,6 +57,8 @@ pub use dns::{Destination, DnsOutcome, DnsResult, QueryId, RecordType, SourceAdd
 pub use endpoint::{Endpoint, Family, Protocol};
 pub use engine::Engine;
 pub use error::{InputError, SetupError};
+pub use literal::{parse_ip_literal, IpLiteral, IpLiteralError};
 pub use report::{AttemptRecord, Event, QueryRecord, Report};
-pub use rfc6724::{PolicyEntry, PolicyTable};
+pub use rfc6724::{sort_destinations, PolicyEntry, PolicyTable};
+pub use screen::DropReason;
 pub use target::{Target, TargetError};

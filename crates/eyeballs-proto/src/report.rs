@@ -7,6 +7,7 @@ use crate::action::Outcome;
 use crate::attempt::{AttemptEnd, AttemptId};
 use crate::dns::{DnsOutcome, QueryId, RecordType};
 use crate::endpoint::Endpoint;
+use crate::screen::DropReason;
 
 /// Everything that happened in one race: each query, each attempt, and the outcome.
 ///
@@ -14,6 +15,7 @@ use crate::endpoint::Endpoint;
 /// cheap enough to keep always. Times are the `now` values the driver passed in; use
 /// [`Report::offset`] for offsets from the start.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Report {
     /// When the race started.
     pub started: Instant,
@@ -27,12 +29,16 @@ pub struct Report {
     pub outcome: Option<Outcome>,
     /// When the race ended, once it has.
     pub finished: Option<Instant>,
-    /// Endpoints dropped because [`crate::Config::max_endpoints`] was reached.
+    /// Endpoints dropped because [`crate::Config::max_endpoints`] was reached when the
+    /// candidate list was sorted: the lowest-ranked ones, each counted once. Addresses of an
+    /// answer beyond the cap never become endpoints; they are counted in
+    /// [`QueryRecord::beyond_cap`].
     pub dropped_endpoints: usize,
 }
 
 /// One DNS query.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct QueryRecord {
     /// What was asked.
     pub record: RecordType,
@@ -42,8 +48,16 @@ pub struct QueryRecord {
     pub ended: Option<Instant>,
     /// How it ended, if it has.
     pub outcome: Option<DnsOutcome>,
-    /// The usable addresses of its latest answer.
+    /// The usable addresses of its latest answer, canonical (IPv4-mapped made IPv4),
+    /// distinct, in answer order, at most [`crate::Config::max_endpoints`] of them.
     pub addresses: Vec<IpAddr>,
+    /// The addresses of its latest answer that were dropped, each distinct one once, as the
+    /// answer gave them, with why (see [`DropReason`]). Duplicates of used addresses are not
+    /// listed.
+    pub dropped: Vec<(IpAddr, DropReason)>,
+    /// How many distinct usable addresses of its latest answer came after the first
+    /// [`crate::Config::max_endpoints`] and were not used.
+    pub beyond_cap: usize,
 }
 
 impl QueryRecord {
@@ -59,6 +73,7 @@ impl QueryRecord {
 
 /// One connection attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AttemptRecord {
     /// Where it connected to.
     pub endpoint: Endpoint,
@@ -70,7 +85,30 @@ pub struct AttemptRecord {
     pub end: Option<AttemptEnd>,
 }
 
+impl QueryRecord {
+    pub(crate) fn new(record: RecordType, sent: Instant) -> Self {
+        QueryRecord {
+            record,
+            sent,
+            ended: None,
+            outcome: None,
+            addresses: Vec::new(),
+            dropped: Vec::new(),
+            beyond_cap: 0,
+        }
+    }
+}
+
 impl AttemptRecord {
+    pub(crate) fn new(endpoint: Endpoint, started: Instant) -> Self {
+        AttemptRecord {
+            endpoint,
+            started,
+            ended: None,
+            end: None,
+        }
+    }
+
     pub(crate) fn in_flight(&self) -> bool {
         self.end.is_none()
     }
@@ -119,41 +157,54 @@ impl Report {
     }
 
     /// Every event in time order, with its offset. Events of one instant come in causal order:
-    /// sends, then answers and attempt results, then the attempts they started, then what the
-    /// end of the race stopped, then the end.
+    /// sends, then answers and the results of attempts started earlier, then the attempts they
+    /// started (each followed by its own end when it ended at the same instant: a refusal that
+    /// comes back at once), then what the end of the race stopped, then the end.
     pub fn timeline(&self) -> Vec<(Duration, Event)> {
-        let mut events = Vec::with_capacity(2 * (self.queries.len() + self.attempts.len()) + 1);
+        /// Ranks of the events of one instant, in causal order.
+        const SENT: u8 = 0;
+        const ANSWERED: u8 = 1;
+        const STARTED: u8 = 2;
+        const STOPPED: u8 = 3;
+        const FINISHED: u8 = 4;
+        // Key: (time, rank, attempt, 0 for a start and 1 for an end). The attempt and the
+        // start-before-end number matter only among attempts started at one instant.
+        let mut events: Vec<(Instant, u8, u32, u8, Event)> =
+            Vec::with_capacity(2 * (self.queries.len() + self.attempts.len()) + 1);
         for (i, q) in self.queries.iter().enumerate() {
             let id = QueryId(i as u32);
-            events.push((q.sent, 0, Event::QuerySent(id)));
+            events.push((q.sent, SENT, 0, 0, Event::QuerySent(id)));
             if let Some(t) = q.ended {
                 let rank = if q.outcome == Some(DnsOutcome::Cancelled) {
-                    3
+                    STOPPED
                 } else {
-                    1
+                    ANSWERED
                 };
-                events.push((t, rank, Event::QueryEnded(id)));
+                events.push((t, rank, 0, 0, Event::QueryEnded(id)));
             }
         }
         for (i, a) in self.attempts.iter().enumerate() {
             let id = AttemptId(i as u32);
-            events.push((a.started, 2, Event::AttemptStarted(id)));
+            events.push((a.started, STARTED, id.0, 0, Event::AttemptStarted(id)));
             if let Some(t) = a.ended {
                 let rank = if a.end == Some(AttemptEnd::Aborted) {
-                    3
+                    STOPPED
+                } else if t == a.started {
+                    // It ended the instant it started: after its own start.
+                    STARTED
                 } else {
-                    1
+                    ANSWERED
                 };
-                events.push((t, rank, Event::AttemptEnded(id)));
+                events.push((t, rank, id.0, 1, Event::AttemptEnded(id)));
             }
         }
         if let Some(t) = self.finished {
-            events.push((t, 4, Event::Finished));
+            events.push((t, FINISHED, 0, 0, Event::Finished));
         }
-        events.sort_by_key(|&(t, rank, _)| (t, rank));
+        events.sort_by_key(|&(t, rank, n, end, _)| (t, rank, n, end));
         events
             .into_iter()
-            .map(|(t, _, e)| (self.offset(t), e))
+            .map(|(t, _, _, _, e)| (self.offset(t), e))
             .collect()
     }
 }

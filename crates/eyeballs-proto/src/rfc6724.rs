@@ -26,6 +26,14 @@ pub struct PolicyEntry {
 
 /// A policy table: longest-prefix match gives each address a precedence and a label
 /// (R6724-2, R6724-3).
+///
+/// The engine sorts destinations by RFC 6724 §6 (HE-4.2, R6724-1 … R6724-7; see also
+/// [`sort_destinations`](crate::sort_destinations)). Rules 1, 2, 5, 6, 8, 9 and 10 are
+/// applied. Rule 3 (deprecated sources) and rule 4 (home addresses) need facts about the
+/// source address that no portable API gives, and treat every source as preferred, as R6724-6
+/// says for IPv4; rule 7 (native transport) cannot be told from an address and is left to the
+/// policy table, whose 6to4 and Teredo rows already rank those transports low. Rule 9 applies
+/// to IPv6 pairs only, as in Go (checklist D7).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PolicyTable {
     /// Sorted longest prefix first, so the first match is the longest.

@@ -7,6 +7,9 @@
 //! scripted cancel, then the engine's timeout. After every input the engine's actions are
 //! drained and acted on, as a real driver would.
 //!
+//! Any duration is accepted, up to `Duration::MAX`: an answer, a behaviour or a cancel too far
+//! away to be represented as an `Instant` never happens, and the run still ends.
+//!
 //! ```
 //! use std::time::Duration;
 //! use eyeballs_proto::sim::{Behavior, Scenario};
@@ -197,6 +200,7 @@ impl Scenario {
 
 /// What a simulated race did.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Simulation {
     /// Every action the engine emitted, with its offset from the start.
     pub log: Vec<(Duration, Action)>,
@@ -216,12 +220,16 @@ impl Simulation {
     }
 }
 
-/// Milliseconds, with a fraction only when there is one.
+/// Milliseconds, with a fraction only when there is one, exact to the nanosecond (`"250"`,
+/// `"0.5"`, `"20.000001"`), for any duration up to `Duration::MAX`.
 pub fn fmt_ms(t: Duration) -> String {
-    if t.subsec_nanos() % 1_000_000 == 0 {
-        format!("{}", t.as_millis())
+    let ms = t.as_millis();
+    let ns = t.subsec_nanos() % 1_000_000;
+    if ns == 0 {
+        format!("{ms}")
     } else {
-        format!("{}", t.as_secs_f64() * 1000.0)
+        let frac = format!("{ns:06}");
+        format!("{ms}.{}", frac.trim_end_matches('0'))
     }
 }
 
@@ -255,7 +263,8 @@ impl World<'_> {
                 return;
             }
             let next_event = self.events.iter().map(|e| (e.0, e.1)).min();
-            let cancel = self.scenario.cancel_at.map(|d| self.t0 + d);
+            // A cancel too far away to represent never comes.
+            let cancel = self.scenario.cancel_at.and_then(|d| self.t0.checked_add(d));
             let next = [
                 next_event.map(|e| e.0),
                 cancel.filter(|&c| c >= self.now),
@@ -284,7 +293,8 @@ impl World<'_> {
             let logged = self.log.len();
             self.engine.handle_timeout(self.now);
             self.drain();
-            if self.log.len() == logged && self.engine.poll_timeout() <= Some(self.now) {
+            if self.log.len() == logged && self.engine.poll_timeout().is_some_and(|t| t <= self.now)
+            {
                 // The engine asks to be woken at a time that has passed without doing
                 // anything: a bug, which a real driver would spin on. Stop here.
                 return;
@@ -301,9 +311,12 @@ impl World<'_> {
         self.drain();
     }
 
+    /// Schedules `input` `after` from now; an input too far away to represent never comes.
     fn schedule(&mut self, after: Duration, input: Input) {
-        self.seq += 1;
-        self.events.push((self.now + after, self.seq, input));
+        if let Some(at) = self.now.checked_add(after) {
+            self.seq += 1;
+            self.events.push((at, self.seq, input));
+        }
     }
 
     fn drain(&mut self) {
@@ -341,7 +354,8 @@ impl World<'_> {
                 Action::Close { .. } => {}
                 Action::Done(_) => self.done = true,
             }
-            self.log.push((self.now - self.t0, action));
+            self.log
+                .push((self.now.saturating_duration_since(self.t0), action));
         }
     }
 }

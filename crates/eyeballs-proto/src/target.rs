@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::dns::{Destination, SourceAddr};
 use crate::endpoint::canonical;
+use crate::literal::parse_ip_literal;
 
 /// The longest host name DNS can carry, without the trailing dot (RFC 1035 §2.3.4).
 const MAX_NAME_LEN: usize = 253;
@@ -15,8 +16,9 @@ const MAX_LABEL_LEN: usize = 63;
 /// What a race connects to.
 ///
 /// - [`Target::host`] / [`Target::host_with_ports`]: a name to resolve (AAAA and A), tried on
-///   each port; a name that is an IP literal (`192.0.2.1`, `2001:db8::1`, `[2001:db8::1]`) is
-///   used as it is, with no DNS.
+///   each port; a name that is an IP literal (`192.0.2.1`, `2001:db8::1`, `[2001:db8::1]`,
+///   `fe80::1%3`, as [`parse_ip_literal`](crate::parse_ip_literal) reads them) is used as it
+///   is, with no DNS.
 /// - [`Target::addresses`]: socket addresses the caller resolved already, the way
 ///   aiohappyeyeballs takes `getaddrinfo` results.
 ///
@@ -29,12 +31,19 @@ pub struct Target {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TargetKind {
-    Host {
-        name: String,
-        ports: Vec<u16>,
-    },
-    /// Each entry with the rank of its port among the target's ports (0 = first).
-    Addresses(Vec<(Destination, u16, usize)>),
+    Host { name: String, ports: Vec<u16> },
+    Addresses(Vec<TargetAddr>),
+}
+
+/// One address of an address target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TargetAddr {
+    pub(crate) dest: Destination,
+    pub(crate) port: u16,
+    /// The IPv6 scope id (zone) to connect with, 0 for none.
+    pub(crate) scope_id: u32,
+    /// The rank of its port among the target's ports (0 = first).
+    pub(crate) port_rank: usize,
 }
 
 impl Target {
@@ -45,18 +54,45 @@ impl Target {
 
     /// A host name (or IP literal) on several ports, in order of preference. Repeated ports
     /// count once.
+    ///
+    /// A link-local IPv6 literal may carry a numeric zone (`fe80::1%3`, `[fe80::1%3]`): the
+    /// endpoints carry it as their scope id. A zone that is an interface name (`fe80::1%eth0`)
+    /// is refused with [`TargetError::ZoneName`]: mapping it to an index is I/O, the driver's
+    /// job; give the resulting socket address to [`Target::addresses`].
     pub fn host_with_ports(name: &str, ports: &[u16]) -> Result<Self, TargetError> {
         let ports = check_ports(ports)?;
-        if let Some(ip) = parse_literal(name) {
-            let dest = Destination::new(canonical(ip));
-            let entries = ports
-                .iter()
-                .enumerate()
-                .map(|(rank, &port)| (dest, port, rank))
-                .collect();
-            return Ok(Target {
-                kind: TargetKind::Addresses(entries),
-            });
+        match parse_ip_literal(name) {
+            Ok(lit) => {
+                let scope_id = match lit.zone {
+                    None => 0,
+                    Some(zone) => lit.scope_id().ok_or_else(|| TargetError::ZoneName {
+                        zone: zone.to_owned(),
+                    })?,
+                };
+                let dest = Destination::new(canonical(lit.ip));
+                let entries = ports
+                    .iter()
+                    .enumerate()
+                    .map(|(port_rank, &port)| TargetAddr {
+                        dest,
+                        port,
+                        scope_id,
+                        port_rank,
+                    })
+                    .collect();
+                return Ok(Target {
+                    kind: TargetKind::Addresses(entries),
+                });
+            }
+            // Brackets, a zone or two colons: meant as an IP literal, so say what is wrong
+            // with it as one.
+            Err(e) if looks_like_ip_literal(name) => {
+                return Err(TargetError::InvalidHost {
+                    name: name.chars().take(80).collect(),
+                    reason: e.as_str(),
+                })
+            }
+            Err(_) => {}
         }
         check_host_name(name)?;
         Ok(Target {
@@ -70,19 +106,29 @@ impl Target {
     /// Addresses the caller already has, in the caller's order (which RFC 6724 sorting keeps
     /// among equals). Repeated addresses count once; IPv4-mapped IPv6 addresses become IPv4.
     /// The caller's addresses are used as given, even unspecified or multicast ones that a DNS
-    /// answer would not be trusted with. Their ports share one rank, so an address's port does
-    /// not move it in the order.
+    /// answer would not be trusted with, and an IPv6 address keeps its scope id (zone): the
+    /// endpoint connects with it. Their ports share one rank, so an address's port does not
+    /// move it in the order.
     pub fn addresses<I: IntoIterator<Item = SocketAddr>>(addrs: I) -> Result<Self, TargetError> {
         let addrs = addrs.into_iter();
-        let mut entries: Vec<(Destination, u16, usize)> = Vec::with_capacity(addrs.size_hint().0);
+        let mut entries: Vec<TargetAddr> = Vec::with_capacity(addrs.size_hint().0);
         let mut seen = HashSet::with_capacity(addrs.size_hint().0);
         for addr in addrs {
             if addr.port() == 0 {
                 return Err(TargetError::PortZero);
             }
             let dest = Destination::new(canonical(addr.ip()));
-            if seen.insert((dest.ip, addr.port())) {
-                entries.push((dest, addr.port(), 0));
+            let scope_id = match (addr, dest.ip) {
+                (SocketAddr::V6(v6), IpAddr::V6(_)) => v6.scope_id(),
+                _ => 0,
+            };
+            if seen.insert((dest.ip, addr.port(), scope_id)) {
+                entries.push(TargetAddr {
+                    dest,
+                    port: addr.port(),
+                    scope_id,
+                    port_rank: 0,
+                });
             }
         }
         if entries.is_empty() {
@@ -98,8 +144,8 @@ impl Target {
     pub fn with_source(mut self, ip: IpAddr, source: SourceAddr) -> Self {
         let ip = canonical(ip);
         if let TargetKind::Addresses(entries) = &mut self.kind {
-            for (d, _, _) in entries.iter_mut().filter(|(d, _, _)| d.ip == ip) {
-                d.source = source;
+            for e in entries.iter_mut().filter(|e| e.dest.ip == ip) {
+                e.dest.source = source;
             }
         }
         self
@@ -118,9 +164,10 @@ impl Target {
     pub fn ips(&self) -> Vec<IpAddr> {
         let mut ips = Vec::new();
         if let TargetKind::Addresses(entries) = &self.kind {
-            for (d, _, _) in entries {
-                if !ips.contains(&d.ip) {
-                    ips.push(d.ip);
+            let mut seen = HashSet::with_capacity(entries.len());
+            for e in entries {
+                if seen.insert(e.dest.ip) {
+                    ips.push(e.dest.ip);
                 }
             }
         }
@@ -144,14 +191,10 @@ fn check_ports(ports: &[u16]) -> Result<Vec<u16>, TargetError> {
     Ok(out)
 }
 
-fn parse_literal(name: &str) -> Option<IpAddr> {
-    let inner = name
-        .strip_prefix('[')
-        .and_then(|s| s.strip_suffix(']'))
-        .unwrap_or(name);
-    let ip: IpAddr = inner.parse().ok()?;
-    // Brackets belong to IPv6 only.
-    (inner.len() == name.len() || ip.is_ipv6()).then_some(ip)
+/// Whether `name` was meant as an IP literal: brackets, a zone, or at least two colons (a
+/// host name has none, and `host:port` has one).
+fn looks_like_ip_literal(name: &str) -> bool {
+    name.contains(['[', ']', '%']) || name.matches(':').nth(1).is_some()
 }
 
 fn check_host_name(name: &str) -> Result<(), TargetError> {
@@ -214,6 +257,13 @@ pub enum TargetError {
     NoAddresses,
     /// The configuration allows one family only and the target has no address of it.
     NoAddressOfFamily,
+    /// An IPv6 literal's zone is an interface name (`fe80::1%eth0`): the engine does no I/O
+    /// to map it to an interface index. Map it (`if_nametoindex`) and give the address with
+    /// that scope id to [`Target::addresses`].
+    ZoneName {
+        /// The zone given (at most 64 visible ASCII characters, as the parser accepts).
+        zone: String,
+    },
 }
 
 impl fmt::Display for TargetError {
@@ -229,6 +279,11 @@ impl fmt::Display for TargetError {
             TargetError::NoAddressOfFamily => {
                 f.write_str("no address of the only family the configuration allows")
             }
+            TargetError::ZoneName { zone } => write!(
+                f,
+                "the zone {zone:?} is an interface name: map it to its index and give a socket \
+                 address with that scope id"
+            ),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Invariants over random races: at most one winner, every attempt ends, no endpoint twice,
-//! never two starts within 10 ms (HE-5.10), nothing after the end, no panic on any input.
+//! never two starts within 10 ms (HE-5.10), nothing after the end, no panic on any input,
+//! extreme durations included (0, 1 ns, `Duration::MAX`, `MAX - 1ns`, `u64::MAX` seconds … in
+//! every duration field of `Config` and every scenario time).
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -15,6 +17,44 @@ use proptest::prelude::*;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
+}
+
+/// Durations at the edges of the type, none below 10 ms: 10 ms itself (the floor), and ones
+/// too long to add to an `Instant`.
+fn huge() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        Just(Duration::MAX),
+        Just(Duration::MAX - Duration::from_nanos(1)),
+        Just(Duration::from_secs(u64::MAX)),
+        Just(Duration::from_secs(i64::MAX as u64)),
+        Just(Duration::from_secs(1 << 62)),
+        Just(Duration::from_nanos(u64::MAX)),
+    ]
+}
+
+/// Every extreme duration: zero, one nanosecond, the floor, and the huge ones.
+fn extreme() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        Just(Duration::ZERO),
+        Just(Duration::from_nanos(1)),
+        Just(ms(10)),
+        huge(),
+    ]
+}
+
+/// A duration in milliseconds from `range`, now and then an extreme one (`floor`: only values
+/// of at least `floor`).
+fn duration(range: std::ops::Range<u64>, floor: Duration) -> BoxedStrategy<Duration> {
+    prop_oneof![
+        6 => range.prop_map(ms),
+        1 => extreme().prop_filter("at least the floor", move |d| *d >= floor),
+    ]
+    .boxed()
+}
+
+/// A timeout: a normal one, none, or an extreme one (never zero, which is rejected).
+fn timeout(range: std::ops::Range<u64>) -> impl Strategy<Value = Option<Duration>> {
+    prop::option::of(duration(range, Duration::from_nanos(1)))
 }
 
 /// Addresses from a small pool, so that answers overlap and repeat.
@@ -58,9 +98,9 @@ fn dns_result() -> impl Strategy<Value = DnsResult> {
 
 fn behavior() -> impl Strategy<Value = Behavior> {
     prop_oneof![
-        (0u64..800).prop_map(|t| Behavior::Connects(ms(t))),
-        (0u64..800).prop_map(|t| Behavior::refuses(ms(t))),
-        (0u64..800).prop_map(|t| Behavior::unreachable(ms(t))),
+        at(0..800).prop_map(Behavior::Connects),
+        at(0..800).prop_map(Behavior::refuses),
+        at(0..800).prop_map(Behavior::unreachable),
         Just(Behavior::BlackHole),
     ]
 }
@@ -74,43 +114,76 @@ fn family() -> impl Strategy<Value = FamilyPreference> {
     ]
 }
 
-/// Valid configurations over the whole range of every field, the 10 ms edges included.
-fn config() -> impl Strategy<Value = Config> {
+/// Valid configurations over the whole range of every field, the 10 ms edges and extreme
+/// durations included.
+fn config() -> BoxedStrategy<Config> {
     (
-        (0u64..200, 10u64..600, 10u64..150, 0u64..3000),
-        (1usize..4, family()),
         (
-            prop::option::of(1u64..1500),
-            prop::option::of(1u64..3000),
-            prop::option::of(1u64..2000),
+            duration(0..200, Duration::ZERO),
+            duration(10..600, ms(10)),
+            duration(10..150, ms(10)),
+            duration(0..3000, Duration::ZERO),
         ),
+        (1usize..4, family()),
+        (timeout(1..1500), timeout(1..3000), timeout(1..2000)),
         (prop::option::of(1usize..4), 1usize..12),
     )
         .prop_map(
             |((rd, cad, min, max_extra), (count, family), (at, ot, rt), (cap, max_ep))| {
                 let mut c = Config::default();
-                c.resolution_delay = ms(rd);
-                c.connection_attempt_delay = ms(cad);
-                c.min_connection_attempt_delay = ms(min);
-                c.max_connection_attempt_delay = ms(min + max_extra);
+                c.resolution_delay = rd;
+                c.connection_attempt_delay = cad;
+                c.min_connection_attempt_delay = min;
+                c.max_connection_attempt_delay = min.saturating_add(max_extra);
                 c.first_address_family_count = count;
                 c.family = family;
-                c.attempt_timeout = at.map(ms);
-                c.overall_timeout = ot.map(ms);
-                c.resolve_timeout = rt.map(ms);
+                c.attempt_timeout = at;
+                c.overall_timeout = ot;
+                c.resolve_timeout = rt;
                 c.max_attempts_in_flight = cap;
                 c.max_endpoints = max_ep;
                 c
             },
         )
+        .boxed()
 }
 
-fn scenario() -> impl Strategy<Value = Scenario> {
+/// Any configuration, valid or not: every duration field from the extremes or a small range.
+fn any_config() -> BoxedStrategy<Config> {
+    let d = || prop_oneof![extreme(), (0u64..300).prop_map(ms)];
+    (
+        (d(), d(), d(), d()),
+        (
+            prop::option::of(d()),
+            prop::option::of(d()),
+            prop::option::of(d()),
+        ),
+    )
+        .prop_map(|((rd, cad, min, max), (at, ot, rt))| {
+            let mut c = Config::default();
+            c.resolution_delay = rd;
+            c.connection_attempt_delay = cad;
+            c.min_connection_attempt_delay = min;
+            c.max_connection_attempt_delay = max;
+            c.attempt_timeout = at;
+            c.overall_timeout = ot;
+            c.resolve_timeout = rt;
+            c
+        })
+        .boxed()
+}
+
+/// A scenario time: mostly within the race, now and then an extreme one.
+fn at(range: std::ops::Range<u64>) -> impl Strategy<Value = Duration> {
+    duration(range, Duration::ZERO)
+}
+
+fn scenario() -> BoxedStrategy<Scenario> {
     let host = (
         prop::collection::vec(
             (
                 prop_oneof![Just(RecordType::Aaaa), Just(RecordType::A)],
-                0u64..600,
+                at(0..600),
                 dns_result(),
             ),
             0..5,
@@ -121,7 +194,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             let target = Target::host_with_ports("example.test", &ports);
             let mut s = Scenario::target(target.expect("valid name and ports"));
             for (record, after, result) in answers {
-                s = s.dns(record, ms(after), result);
+                s = s.dns(record, after, result);
             }
             s
         });
@@ -135,7 +208,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         config(),
         prop::collection::vec((ip(), behavior()), 0..10),
         behavior(),
-        prop::option::of(0u64..2000),
+        prop::option::of(at(0..2000)),
     )
         .prop_map(|(s, config, behaviors, default, cancel)| {
             let mut s = s.config(config).default_behavior(default);
@@ -143,10 +216,11 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 s = s.behavior(&ip.to_string(), b);
             }
             if let Some(at) = cancel {
-                s = s.cancel_at(ms(at));
+                s = s.cancel_at(at);
             }
             s
         })
+        .boxed()
 }
 
 /// Runs a generated scenario; `None` only for a single-family configuration with addresses of
@@ -237,6 +311,21 @@ proptest! {
         check_invariants(&sim, true)?;
     }
 
+    /// Any configuration, extreme durations in every field: `Engine::new` refuses exactly
+    /// what `validate` refuses, and a valid one runs a random scenario to its end (or to a
+    /// wait for an input that never comes) without a panic.
+    #[test]
+    fn any_config_is_refused_or_runs(c in any_config(), s in scenario()) {
+        let valid = c.validate();
+        let s = s.config(c);
+        match (valid, s.run()) {
+            (Ok(()), Ok(sim)) => check_invariants(&sim, false)?,
+            (Ok(()), Err(SetupError::Target(TargetError::NoAddressOfFamily))) => {}
+            (Err(e), Err(got)) => prop_assert_eq!(got, SetupError::Config(e)),
+            (v, got) => prop_assert!(false, "validate {:?} but run {:?}", v, got.err()),
+        }
+    }
+
     #[test]
     fn same_scenario_same_log(s in scenario()) {
         let (Some(a), Some(b)) = (run(&s), run(&s)) else { return Ok(()) };
@@ -264,6 +353,23 @@ enum Kind {
     Other,
 }
 
+/// How the time moves between two inputs.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Forward(Duration),
+    Back(Duration),
+}
+
+/// Mostly small steps either way, now and then an extreme jump forward (to the far end of
+/// `Instant`'s range, where most deadlines can no longer be represented).
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        20 => (0u64..400).prop_map(|n| Step::Forward(ms(n))),
+        5 => (1u64..50).prop_map(|n| Step::Back(ms(n))),
+        1 => extreme().prop_map(Step::Forward),
+    ]
+}
+
 fn raw_input() -> impl Strategy<Value = RawInput> {
     let attempt_result = prop_oneof![
         Just(AttemptResult::Connected),
@@ -289,7 +395,7 @@ proptest! {
     fn arbitrary_inputs_never_break_the_engine(
         config in config(),
         host in any::<bool>(),
-        inputs in prop::collection::vec((raw_input(), -50i64..400), 0..60),
+        inputs in prop::collection::vec((raw_input(), step()), 0..60),
     ) {
         let t0 = Instant::now() + Duration::from_secs(1);
         let target = if host {
@@ -341,10 +447,10 @@ proptest! {
         };
         drain(&mut engine, &mut queries, &mut attempts, &mut done, latest)?;
         for (input, step) in inputs {
-            now = if step >= 0 {
-                now + ms(step as u64)
-            } else {
-                now - ms(step.unsigned_abs())
+            // A jump too far for an Instant leaves the time as it is.
+            now = match step {
+                Step::Forward(d) => now.checked_add(d).unwrap_or(now),
+                Step::Back(d) => now.checked_sub(d).unwrap_or(now),
             };
             let input_kind = match input {
                 RawInput::Timeout => Kind::Timeout,

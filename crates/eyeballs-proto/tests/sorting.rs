@@ -1,6 +1,6 @@
 //! RFC 8305 §4 (sorting addresses) and RFC 6724 §6 (destination address selection).
 //!
-//! The first half drives the public `rfc6724::sort_destinations` with the checklist's vectors
+//! The first half drives the public `sort_destinations` with the checklist's vectors
 //! (V1–V5) and one test per rule; the second half runs the engine on virtual time and compares
 //! its complete action log, exactly. Test names carry the requirement IDs of
 //! the RFC checklist (`shared/spec/rfc-checklist.md`).
@@ -11,11 +11,10 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use common::*;
-use eyeballs_proto::rfc6724::sort_destinations;
 use eyeballs_proto::sim::{Behavior, Scenario};
 use eyeballs_proto::{
-    Config, Destination, DnsOutcome, DnsResult, FamilyPreference, PolicyEntry, PolicyTable,
-    RecordType, SourceAddr, Target,
+    sort_destinations, Config, Destination, DnsOutcome, DnsResult, FamilyPreference, PolicyEntry,
+    PolicyTable, RecordType, SourceAddr, Target,
 };
 
 fn ip(s: &str) -> IpAddr {
@@ -1123,7 +1122,32 @@ fn max_endpoints_drops_from_the_last_port_first() {
 
 #[test]
 fn max_endpoints_counts_each_dropped_endpoint_once() {
-    // One endpoint (6b) is beyond the cap of 1; two unchanged updates repeat the answer.
+    // AAAA fills the cap of 2; the A answer makes three, interleaved [6a, 4a, 6b]: 6b goes.
+    // Two unchanged updates of the AAAA answer bring 6b again; it stays dropped, counted once.
+    let scenario = Scenario::host("example.test", 443)
+        .answer(RecordType::Aaaa, ms(0), ["2001:db8::a", "2001:db8::b"])
+        .answer(RecordType::A, ms(0), ["192.0.2.1"])
+        .answer(RecordType::Aaaa, ms(100), ["2001:db8::a", "2001:db8::b"])
+        .answer(RecordType::Aaaa, ms(200), ["2001:db8::a", "2001:db8::b"])
+        .config(config(|c| c.max_endpoints = 2));
+    let sim = expect(
+        scenario,
+        &[
+            "0 resolve q0 AAAA",
+            "0 resolve q1 A",
+            "0 connect #0 [2001:db8::a]:443",
+            "250 connect #1 192.0.2.1:443",
+        ],
+    );
+    assert_eq!(sim.report.dropped_endpoints, 1);
+    assert_eq!(sim.report.queries[0].beyond_cap, 0);
+}
+
+#[test]
+fn max_endpoints_caps_each_answer_before_sorting() {
+    // An answer with more usable addresses than the cap keeps the first ones in answer order
+    // (so that a driver probes no more than that); the rest are counted per query, once per
+    // answer, and never become endpoints.
     let scenario = Scenario::host("example.test", 443)
         .answer(RecordType::Aaaa, ms(0), ["2001:db8::a", "2001:db8::b"])
         .answer(RecordType::Aaaa, ms(100), ["2001:db8::a", "2001:db8::b"])
@@ -1138,7 +1162,9 @@ fn max_endpoints_counts_each_dropped_endpoint_once() {
             "0 connect #0 [2001:db8::a]:443",
         ],
     );
-    assert_eq!(sim.report.dropped_endpoints, 1);
+    assert_eq!(sim.report.dropped_endpoints, 0);
+    assert_eq!(sim.report.queries[0].addresses, [ip("2001:db8::a")]);
+    assert_eq!(sim.report.queries[0].beyond_cap, 1);
 }
 
 #[test]

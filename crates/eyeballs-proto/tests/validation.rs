@@ -119,7 +119,7 @@ fn he_5_10_connection_attempt_delay_below_floor() {
             })
         );
     }
-    // Exactly the floor is allowed (and clamped up to the minimum).
+    // Exactly the floor is allowed, and used as given (HE-5.7).
     assert_eq!(
         config(|c| c.connection_attempt_delay = ms(10)).validate(),
         Ok(())
@@ -248,30 +248,65 @@ fn config_error_messages() {
 }
 
 #[test]
-fn he_5_11_he_5_12_effective_attempt_delay_clamping() {
-    let delay = |f: fn(&mut Config)| config(f).effective_attempt_delay();
+fn he_5_7_configured_attempt_delay_is_used_as_given() {
+    let delay = |f: fn(&mut Config)| config(f).attempt_delay();
     assert_eq!(delay(|_| {}), ms(250));
-    assert_eq!(delay(|c| c.connection_attempt_delay = ms(50)), ms(100));
-    assert_eq!(delay(|c| c.connection_attempt_delay = ms(5000)), ms(2000));
+    // The minimum and maximum bound derived delays only (HE-5.11, HE-5.12).
+    assert_eq!(delay(|c| c.connection_attempt_delay = ms(50)), ms(50));
+    assert_eq!(delay(|c| c.connection_attempt_delay = ms(10)), ms(10));
+    assert_eq!(delay(|c| c.connection_attempt_delay = ms(5000)), ms(5000));
+    assert_eq!(delay(|c| c.max_connection_attempt_delay = ms(200)), ms(250));
     assert_eq!(
-        delay(|c| {
-            c.connection_attempt_delay = ms(50);
-            c.min_connection_attempt_delay = ms(10);
-        }),
-        ms(50)
+        delay(|c| c.connection_attempt_delay = Duration::MAX),
+        Duration::MAX
     );
-    assert_eq!(
-        delay(|c| {
-            c.connection_attempt_delay = ms(10);
-            c.min_connection_attempt_delay = ms(10);
-        }),
-        ms(10)
-    );
-    assert_eq!(delay(|c| c.max_connection_attempt_delay = ms(200)), ms(200));
+    // An unvalidated configuration below the floor still never goes under it (HE-5.10).
+    assert_eq!(delay(|c| c.connection_attempt_delay = ms(1)), ms(10));
 }
 
 #[test]
-fn he_5_11_engine_uses_the_clamped_delay() {
+fn he_5_11_he_5_12_derived_attempt_delay_is_clamped() {
+    let clamp = |f: fn(&mut Config), derived| config(f).clamp_derived_attempt_delay(derived);
+    // The checklist's hints: an RTT-derived 20 ms becomes 100 ms, 5 s becomes 2 s.
+    assert_eq!(clamp(|_| {}, ms(20)), ms(100));
+    assert_eq!(clamp(|_| {}, ms(5000)), ms(2000));
+    assert_eq!(clamp(|_| {}, ms(300)), ms(300));
+    assert_eq!(clamp(|_| {}, Duration::ZERO), ms(100));
+    assert_eq!(clamp(|_| {}, Duration::MAX), ms(2000));
+    // The minimum can be lowered to the floor, never below it (HE-5.9, HE-5.10).
+    assert_eq!(
+        clamp(|c| c.min_connection_attempt_delay = ms(10), ms(20)),
+        ms(20)
+    );
+    assert_eq!(
+        clamp(|c| c.min_connection_attempt_delay = ms(10), ms(1)),
+        ms(10)
+    );
+    assert_eq!(
+        clamp(|c| c.min_connection_attempt_delay = ms(1), ms(1)),
+        ms(10)
+    );
+    // A configuration with the minimum above the maximum (rejected by validate) does not
+    // panic: the maximum wins.
+    assert_eq!(
+        clamp(
+            |c| {
+                c.min_connection_attempt_delay = ms(3000);
+                c.max_connection_attempt_delay = ms(200);
+            },
+            ms(20)
+        ),
+        ms(200)
+    );
+    // The configured delay plays no part in the clamp.
+    assert_eq!(
+        clamp(|c| c.connection_attempt_delay = ms(50), ms(20)),
+        ms(100)
+    );
+}
+
+#[test]
+fn he_5_7_engine_uses_the_configured_delay_exactly() {
     let three = || {
         Target::addresses([
             sa("192.0.2.1:443"),
@@ -280,12 +315,13 @@ fn he_5_11_engine_uses_the_clamped_delay() {
         ])
         .expect("valid addresses")
     };
+    // 50 ms with the default minimum of 100 ms: 50 ms apart.
     expect(
         Scenario::target(three()).config(config(|c| c.connection_attempt_delay = ms(50))),
         &[
             "0 connect #0 192.0.2.1:443",
-            "100 connect #1 192.0.2.2:443",
-            "200 connect #2 192.0.2.3:443",
+            "50 connect #1 192.0.2.2:443",
+            "100 connect #2 192.0.2.3:443",
         ],
     );
     expect(
@@ -299,12 +335,13 @@ fn he_5_11_engine_uses_the_clamped_delay() {
             "100 connect #2 192.0.2.3:443",
         ],
     );
+    // 5 s with the default maximum of 2 s: 5 s apart.
     expect(
         Scenario::target(three()).config(config(|c| c.connection_attempt_delay = ms(5000))),
         &[
             "0 connect #0 192.0.2.1:443",
-            "2000 connect #1 192.0.2.2:443",
-            "4000 connect #2 192.0.2.3:443",
+            "5000 connect #1 192.0.2.2:443",
+            "10000 connect #2 192.0.2.3:443",
         ],
     );
 }
@@ -415,9 +452,6 @@ fn target_bad_characters() {
         "host:443",
         "user@example.test",
         "a/b",
-        "[192.0.2.1]",
-        "[example.test]",
-        "fe80::1%eth0",
         "192.0.2.1:443",
         "example.test\0",
     ] {
@@ -595,8 +629,73 @@ fn literal_ipv4_mapped_is_ipv4() {
 
 #[test]
 fn literal_ipv4_in_brackets_is_invalid() {
-    assert_eq!(host("[192.0.2.1]"), Err(invalid("[192.0.2.1]", BAD_CHAR)));
-    assert_eq!(host("[2001:db8::1"), Err(invalid("[2001:db8::1", BAD_CHAR)));
+    // Text meant as an IP literal (brackets, a zone, two colons) is refused as one.
+    let cases = [
+        ("[192.0.2.1]", "puts brackets around an IPv4 address"),
+        ("[2001:db8::1", "has unbalanced or misplaced brackets"),
+        ("[1.2.3.4", "has unbalanced or misplaced brackets"),
+        ("2001:db8::1]", "has unbalanced or misplaced brackets"),
+        ("[example.test]", "is not an IP address"),
+        (
+            "2001:db8::1%eth0",
+            "has a zone id on an address that is not link-local IPv6",
+        ),
+        ("fe80::1%", "has an invalid zone id"),
+        ("2001:db8:::1", "is not an IP address"),
+    ];
+    for (name, reason) in cases {
+        assert_eq!(host(name), Err(invalid(name, reason)), "{name:?}");
+    }
+}
+
+#[test]
+fn literal_link_local_with_numeric_zone_carries_the_scope_id() {
+    for name in ["fe80::1%3", "[fe80::1%3]"] {
+        let target = host(name).expect("valid literal");
+        let sim = expect(
+            Scenario::target(target).behavior("[fe80::1%3]:443", Behavior::Connects(ms(5))),
+            &["0 connect #0 [fe80::1%3]:443", "5 done connected #0"],
+        );
+        let addr = sim.report.attempts[0].endpoint.addr;
+        let SocketAddr::V6(v6) = addr else {
+            panic!("{addr} is not IPv6")
+        };
+        assert_eq!(v6.scope_id(), 3, "{name}");
+    }
+}
+
+#[test]
+fn literal_link_local_with_zone_name_needs_an_index() {
+    let e = host("fe80::1%eth0").expect_err("a zone name needs I/O");
+    assert_eq!(
+        e,
+        TargetError::ZoneName {
+            zone: "eth0".to_owned()
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "the zone \"eth0\" is an interface name: map it to its index and give a socket address \
+         with that scope id"
+    );
+}
+
+#[test]
+fn addresses_target_keeps_the_scope_id() {
+    // Two interfaces, one address: two endpoints.
+    let target = Target::addresses([
+        sa("[fe80::1%2]:443"),
+        sa("[fe80::1%3]:443"),
+        sa("[fe80::1%2]:443"),
+    ])
+    .expect("valid addresses");
+    expect(
+        Scenario::target(target),
+        &[
+            "0 connect #0 [fe80::1%2]:443",
+            "250 connect #1 [fe80::1%3]:443",
+        ],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

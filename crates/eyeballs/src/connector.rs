@@ -13,11 +13,14 @@ use eyeballs_proto::{Config, Engine, FamilyPreference, SetupError, Target};
 use socket2::Socket;
 use tokio::net::TcpStream;
 
+use crate::driver::tokio::{self as driver, Pending};
+use crate::driver::Core;
 use crate::error::Error;
-use crate::race::{self, Pending};
+use crate::label::Label;
 use crate::report::Report;
 use crate::resolver::{Resolver, SystemResolver};
 use crate::socket::SocketOptions;
+use crate::source::{SourceCache, Sources};
 
 /// Opens TCP connections with Happy Eyeballs (RFC 8305).
 ///
@@ -47,6 +50,14 @@ pub struct Connector {
     config: Config,
     resolver: Arc<dyn Resolver>,
     socket: Arc<SocketOptions>,
+    /// Probed source addresses, shared by every clone (RFC 6724 sorting).
+    sources: Arc<SourceCache>,
+}
+
+/// A race ready to run, whichever driver runs it: its core, and its resolver.
+pub(crate) struct Race<T> {
+    pub(crate) core: Core<T>,
+    pub(crate) resolver: Arc<dyn Resolver>,
 }
 
 impl fmt::Debug for Connector {
@@ -77,24 +88,13 @@ impl Connector {
             config,
             resolver: Arc::new(SystemResolver::new()),
             socket: Arc::new(SocketOptions::default()),
+            sources: Arc::default(),
         }
     }
 
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
-    }
-
-    /// The resolver, for other drivers (the blocking one).
-    #[allow(dead_code)]
-    pub(crate) fn resolver_handle(&self) -> &Arc<dyn Resolver> {
-        &self.resolver
-    }
-
-    /// The socket set-up, for other drivers (the blocking one).
-    #[allow(dead_code)]
-    pub(crate) fn socket_options(&self) -> &Arc<SocketOptions> {
-        &self.socket
     }
 
     /// The configuration, to change any field. Checked when a race starts.
@@ -114,14 +114,11 @@ impl Connector {
         self
     }
 
-    /// The Connection Attempt Delay (default 250 ms, HE-5.7), used as given: the minimum and
-    /// maximum are widened to include it, so `attempt_delay(50 ms)` really staggers attempts
-    /// 50 ms apart. Below 10 ms it is rejected when the race starts (HE-5.10).
+    /// The Connection Attempt Delay (default 250 ms, HE-5.7), used as given (the rule is
+    /// [`Config::connection_attempt_delay`]'s): `attempt_delay(50 ms)` staggers attempts 50 ms
+    /// apart. Below the 10 ms floor it is rejected when the race starts (HE-5.10).
     pub fn attempt_delay(mut self, delay: Duration) -> Self {
-        let c = &mut self.config;
-        c.connection_attempt_delay = delay;
-        c.min_connection_attempt_delay = c.min_connection_attempt_delay.min(delay);
-        c.max_connection_attempt_delay = c.max_connection_attempt_delay.max(delay);
+        self.config.connection_attempt_delay = delay;
         self
     }
 
@@ -280,27 +277,18 @@ impl Connector {
         F: FnMut(SocketAddr) -> Fut,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let (target, label) = self.addrs_target(addrs)?;
+        let (target, label) = Self::addrs_target(addrs)?;
         self.run(target, label, attempt).await
     }
 
-    /// The target of pre-resolved addresses, with the source each would use (RFC 6724), and
-    /// its label for messages.
+    /// The target of pre-resolved addresses, and its label for messages.
     pub(crate) fn addrs_target(
-        &self,
         addrs: impl IntoIterator<Item = SocketAddr>,
-    ) -> Result<(Target, String), Error> {
+    ) -> Result<(Target, Label), Error> {
         let addrs: Vec<SocketAddr> = addrs.into_iter().collect();
-        let label = match addrs.as_slice() {
-            [one] => one.to_string(),
-            [first, ..] => format!("{first} and {} more", addrs.len() - 1),
-            [] => "an empty address list".to_owned(),
-        };
-        let mut target = Target::addresses(addrs)
-            .map_err(|e| Error::invalid(label.clone(), SetupError::Target(e)))?;
-        for ip in target.ips() {
-            target = target.with_source(ip, self.socket.probe_source(ip));
-        }
+        let label = Label::addrs(&addrs);
+        let target = Target::addresses(addrs)
+            .map_err(|e| Error::invalid(label.to_string(), SetupError::Target(e)))?;
         Ok((target, label))
     }
 
@@ -311,14 +299,36 @@ impl Connector {
         &self,
         addr: SocketAddr,
     ) -> impl Future<Output = io::Result<TcpStream>> + Send + 'static {
-        let socket = Arc::clone(&self.socket);
+        let socket = Arc::clone(self.socket());
         async move { socket.connect(addr).await }
+    }
+
+    /// How each attempt's socket is set up, for every driver.
+    pub(crate) fn socket(&self) -> &Arc<SocketOptions> {
+        &self.socket
+    }
+
+    /// Starts a race for `target` at `now` on the driver's clock: the engine, with the
+    /// source of each pre-resolved address, and what the driver's I/O needs.
+    pub(crate) fn begin<T>(
+        &self,
+        (target, label): (Target, Label),
+        now: std::time::Instant,
+    ) -> Result<Race<T>, Error> {
+        let sources = Sources::new(Arc::clone(&self.socket), Arc::clone(&self.sources));
+        let target = sources.annotate_target(target);
+        let engine = Engine::new(target, self.config.clone(), now)
+            .map_err(|e| Error::invalid(label.to_string(), e))?;
+        Ok(Race {
+            core: Core::new(engine, sources, label),
+            resolver: Arc::clone(&self.resolver),
+        })
     }
 
     async fn run<T, E, F, Fut>(
         &self,
         target: Target,
-        label: String,
+        label: Label,
         mut attempt: F,
     ) -> Result<Connection<T>, Error>
     where
@@ -327,38 +337,26 @@ impl Connector {
         F: FnMut(SocketAddr) -> Fut,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let start = tokio::time::Instant::now().into_std();
-        let engine = Engine::new(target, self.config.clone(), start)
-            .map_err(|e| Error::invalid(label.clone(), e))?;
+        let race = self.begin((target, label), tokio::time::Instant::now().into_std())?;
         let attempt = move |addr: SocketAddr| -> Pending<io::Result<T>> {
             let fut = attempt(addr);
             Box::pin(async move { fut.await.map_err(into_io) })
         };
-        let (stream, report) = race::run(
-            engine,
-            Arc::clone(&self.resolver),
-            Arc::clone(&self.socket),
-            attempt,
-            label,
-        )
-        .await?;
-        Ok(Connection { stream, report })
+        let (stream, report) = driver::run(race.core, race.resolver, attempt).await?;
+        Ok(Connection::new(stream, report))
     }
 }
 
 /// The target of a host name (or IP literal) on ports, and its label for messages.
-pub(crate) fn host_target(host: &str, ports: &[u16]) -> Result<(Target, String), Error> {
-    let label = match ports {
-        [port] => format!("{host}:{port}"),
-        _ => format!("{host} (ports {ports:?})"),
-    };
+pub(crate) fn host_target(host: &str, ports: &[u16]) -> Result<(Target, Label), Error> {
+    let label = Label::host(host, ports);
     let target = Target::host_with_ports(host, ports)
-        .map_err(|e| Error::invalid(label.clone(), SetupError::Target(e)))?;
+        .map_err(|e| Error::invalid(label.to_string(), SetupError::Target(e)))?;
     Ok((target, label))
 }
 
 /// An attempt's error as an [`io::Error`]: itself if it is one, else wrapped.
-fn into_io<E: Into<Box<dyn StdError + Send + Sync>>>(e: E) -> io::Error {
+pub(crate) fn into_io<E: Into<Box<dyn StdError + Send + Sync>>>(e: E) -> io::Error {
     match e.into().downcast::<io::Error>() {
         Ok(io) => *io,
         Err(other) => io::Error::other(other),
@@ -374,8 +372,7 @@ pub struct Connection<S = TcpStream> {
 }
 
 impl<S> Connection<S> {
-    /// What a race won and its report, for other drivers (the blocking one).
-    #[allow(dead_code)]
+    /// What a race won and its report.
     pub(crate) fn new(stream: S, report: Report) -> Self {
         Connection { stream, report }
     }

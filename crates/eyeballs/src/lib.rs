@@ -49,21 +49,24 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-#[cfg(feature = "blocking")]
+#[cfg(all(feature = "blocking", unix))]
 pub mod blocking;
+mod classify;
 mod connector;
+mod driver;
 mod error;
 #[cfg(feature = "hyper")]
 pub mod hyper;
-mod outcomes;
-mod race;
+mod label;
 mod report;
 pub mod resolver;
 mod socket;
+mod source;
 
+pub use classify::Cause;
 pub use connector::{connect, Connection, Connector};
 pub use error::{Error, ErrorKind};
-pub use report::{AttemptSummary, QuerySummary, Report};
+pub use report::{AttemptSummary, QuerySummary, Report, TimelineEntry, TimelineEvent};
 pub use socket::SocketHook;
 
 pub use eyeballs_proto as proto;

@@ -1,14 +1,62 @@
-//! What a race did: the engine's timeline plus each attempt's OS error.
+//! What a race did: the engine's timeline plus each attempt's OS error, and how to print it.
+//!
+//! [`Report`]'s `Display` is the timeline the `eyeballs` command prints, one event a line:
+//!
+//! ```text
+//!       time  event
+//!     0.0 ms  AAAA query sent
+//!     0.0 ms  A query sent
+//!     1.2 ms  AAAA ok: ::1
+//!     1.3 ms  #0 connect [::1]:443
+//!     1.4 ms  #0 refused (Connection refused (os error 111))
+//!     1.5 ms  A ok: 127.0.0.1
+//!     1.5 ms  #1 connect 127.0.0.1:443
+//!     1.7 ms  #1 connected
+//! connected to 127.0.0.1:443 (ipv4) in 1.7 ms
+//! ```
+//!
+//! Its pieces ([`Report::timeline`], [`TimelineEntry`], [`Report::verdict`]) are public, for
+//! a program that prints them its own way (the CLI colors them on a terminal). With the
+//! `serde` feature, the report is `Serialize` (the CLI's `--json` schema; see [`Report`]).
 
+use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eyeballs_proto::{AttemptEnd, DnsOutcome, Endpoint, Outcome, RecordType};
+use eyeballs_proto::{
+    AttemptEnd, AttemptId, DnsOutcome, Endpoint, Event, Failure, Family, Outcome, RecordType,
+};
+
+use crate::classify::Cause;
 
 /// The report of one race: every query and every attempt, with offsets from the start and
 /// the OS error of each failed attempt. Cheap to clone.
+///
+/// `Display` prints the timeline (module docs above): a header, one line per event with its
+/// offset from the start of the race, then the [verdict](Report::verdict). Text that comes
+/// from outside (OS and attempt errors) has its control characters escaped, so that every
+/// event stays on its line.
+///
+/// With the `serde` feature, `Serialize` gives one object (times in milliseconds from the
+/// start of the race, to the microsecond):
+///
+/// ```text
+/// {"host": string | null, "outcome": "connected" | "failed", "cause": string | null,
+///  "elapsed_ms", "winner": {"address", "port", "family": "ipv6" | "ipv4"} | null,
+///  "dns": [{"query": "AAAA" | "A", "started_ms", "answered_ms" | null,
+///           "result": "ok" | "nodata" | "nxdomain" | "servfail" | "error" | "timeout" | "cancelled",
+///           "addresses": [string]}],
+///  "attempts": [{"address", "port", "family", "started_ms", "ended_ms" | null,
+///                "outcome": "connected" | "refused" | "unreachable" | "timeout" | "aborted" | "error",
+///                "error": string | null}],
+///  "dropped_endpoints": number}
+/// ```
+///
+/// A race that has not ended is `"failed"` with `"cause": null`; a query not answered when the report was taken is
+/// `"timeout"`, an attempt not ended `"aborted"`; `elapsed_ms` is [`Report::span`] and
+/// `cause` [`Report::cause`].
 #[derive(Debug, Clone)]
 pub struct Report {
     race: eyeballs_proto::Report,
@@ -45,11 +93,51 @@ pub struct QuerySummary<'a> {
     /// How it ended, if it has.
     pub outcome: Option<DnsOutcome>,
     /// The addresses of its answer.
-    pub addresses: &'a [std::net::IpAddr],
+    pub addresses: &'a [IpAddr],
+}
+
+/// One line of [`Report::timeline`]: when, and what. `Display` is the line
+/// [`Report`]'s `Display` prints (`"  250.3 ms  #1 connect 192.0.2.1:443"`).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct TimelineEntry<'a> {
+    /// When, from the start of the race.
+    pub at: Duration,
+    /// What happened.
+    pub event: TimelineEvent<'a>,
+}
+
+/// What happened at one [`TimelineEntry`]. `Display` is the text after the time
+/// (`"AAAA query sent"`, `"#0 refused (Connection refused (os error 111))"`).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum TimelineEvent<'a> {
+    /// A query was sent.
+    QuerySent(QuerySummary<'a>),
+    /// A query ended (answered, timed out or cancelled).
+    QueryEnded(QuerySummary<'a>),
+    /// An attempt started.
+    AttemptStarted {
+        /// Which attempt.
+        id: AttemptId,
+        /// The attempt.
+        attempt: AttemptSummary<'a>,
+    },
+    /// An attempt ended (connected, failed or aborted).
+    AttemptEnded {
+        /// Which attempt.
+        id: AttemptId,
+        /// The attempt.
+        attempt: AttemptSummary<'a>,
+    },
 }
 
 impl Report {
-    pub(crate) fn new(race: eyeballs_proto::Report, errors: Vec<Option<Arc<io::Error>>>) -> Self {
+    /// A report from the engine's report and, per attempt (indexed like
+    /// [`eyeballs_proto::Report::attempts`]), the error it failed with: what a driver of
+    /// this crate builds at the end of a race, and what a driver of your own (or a
+    /// simulation, with no errors) can build to print its race the same way.
+    pub fn new(race: eyeballs_proto::Report, errors: Vec<Option<Arc<io::Error>>>) -> Self {
         Report { race, errors }
     }
 
@@ -78,29 +166,353 @@ impl Report {
         self.race.finished.map(|t| self.race.offset(t))
     }
 
+    /// How the race failed ([`Cause`]): `None` while it has not ended and when it connected.
+    /// The same classification as [`Error::cause`](crate::Error::cause) for the race's error.
+    pub fn cause(&self) -> Option<Cause> {
+        let Outcome::Failed(why) = self.race.outcome? else {
+            return None;
+        };
+        Some(match why {
+            Failure::NoAddresses => self.resolution_cause(),
+            Failure::TimedOut => Cause::TimedOut,
+            Failure::AllAttemptsFailed => self.attempts_cause(),
+            _ => Cause::Other,
+        })
+    }
+
     /// Every attempt, in the order they started.
     pub fn attempts(&self) -> impl Iterator<Item = AttemptSummary<'_>> + '_ {
-        self.race
-            .attempts
-            .iter()
-            .enumerate()
-            .map(move |(i, a)| AttemptSummary {
-                endpoint: a.endpoint,
-                started: self.race.offset(a.started),
-                ended: a.ended.map(|t| self.race.offset(t)),
-                end: a.end,
-                error: self.errors.get(i).and_then(|e| e.as_deref()),
-            })
+        (0..self.race.attempts.len()).filter_map(move |i| self.attempt(i))
     }
 
     /// Every DNS query, in the order they were sent.
     pub fn queries(&self) -> impl Iterator<Item = QuerySummary<'_>> + '_ {
-        self.race.queries.iter().map(move |q| QuerySummary {
+        (0..self.race.queries.len()).filter_map(move |i| self.query(i))
+    }
+
+    /// Every event in time order (the engine's [`timeline`](eyeballs_proto::Report::timeline):
+    /// causal order within one instant), without the end of the race, which
+    /// [`Report::verdict`] tells.
+    pub fn timeline(&self) -> impl Iterator<Item = TimelineEntry<'_>> + '_ {
+        self.race
+            .timeline()
+            .into_iter()
+            .filter_map(move |(at, event)| {
+                let event = match event {
+                    Event::QuerySent(id) => TimelineEvent::QuerySent(self.query(id.index())?),
+                    Event::QueryEnded(id) => TimelineEvent::QueryEnded(self.query(id.index())?),
+                    Event::AttemptStarted(id) => TimelineEvent::AttemptStarted {
+                        id,
+                        attempt: self.attempt(id.index())?,
+                    },
+                    Event::AttemptEnded(id) => TimelineEvent::AttemptEnded {
+                        id,
+                        attempt: self.attempt(id.index())?,
+                    },
+                    // `Finished` is the verdict's; events the engine adds later are not
+                    // printed until this crate knows them.
+                    _ => return None,
+                };
+                Some(TimelineEntry { at, event })
+            })
+    }
+
+    /// The last line of the timeline: `connected to ADDR (FAMILY) in T ms`,
+    /// `failed after T ms: WHY`, or `not finished after T ms` (T the last event's offset)
+    /// for a race that has not ended.
+    pub fn verdict(&self) -> impl fmt::Display + '_ {
+        Verdict(self)
+    }
+
+    /// How long the report covers: the race's [`elapsed`](Report::elapsed) time once it has
+    /// ended, else the offset of its last event (zero for none).
+    pub fn span(&self) -> Duration {
+        self.elapsed().unwrap_or_else(|| {
+            let last = self.race.timeline().last().map(|&(at, _)| at);
+            last.unwrap_or(Duration::ZERO)
+        })
+    }
+
+    fn attempt(&self, i: usize) -> Option<AttemptSummary<'_>> {
+        let a = self.race.attempts.get(i)?;
+        Some(AttemptSummary {
+            endpoint: a.endpoint,
+            started: self.race.offset(a.started),
+            ended: a.ended.map(|t| self.race.offset(t)),
+            end: a.end,
+            error: self.errors.get(i).and_then(|e| e.as_deref()),
+        })
+    }
+
+    fn query(&self, i: usize) -> Option<QuerySummary<'_>> {
+        let q = self.race.queries.get(i)?;
+        Some(QuerySummary {
             record: q.record,
             sent: self.race.offset(q.sent),
             answered: q.answered().map(|t| self.race.offset(t)),
             outcome: q.outcome,
             addresses: &q.addresses,
         })
+    }
+
+    /// The cause of a resolution that gave no address: NXDOMAIN from any query is
+    /// [`Cause::NoSuchName`], anything else [`Cause::NoAddresses`].
+    pub(crate) fn resolution_cause(&self) -> Cause {
+        if self
+            .queries()
+            .any(|q| q.outcome == Some(DnsOutcome::NxDomain))
+        {
+            Cause::NoSuchName
+        } else {
+            Cause::NoAddresses
+        }
+    }
+
+    /// The cause of a race whose every attempt failed ([`Cause::of_attempts`]).
+    pub(crate) fn attempts_cause(&self) -> Cause {
+        Cause::of_attempts(self.attempts().map(|a| a.cause()))
+    }
+}
+
+/// A report with no OS errors: the engine's report as is (a simulation's, say).
+impl From<eyeballs_proto::Report> for Report {
+    fn from(race: eyeballs_proto::Report) -> Self {
+        Report::new(race, Vec::new())
+    }
+}
+
+impl AttemptSummary<'_> {
+    /// How this attempt failed ([`Cause::of_attempt`]): `Other` for one that did not fail.
+    pub fn cause(&self) -> Cause {
+        Cause::of_attempt(self.end, self.error)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{:>10}  event", "time")?;
+        for entry in self.timeline() {
+            writeln!(f, "{entry}")?;
+        }
+        write!(f, "{}", self.verdict())
+    }
+}
+
+impl fmt::Display for TimelineEntry<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:>7.1} ms  {}", Millis(self.at), self.event)
+    }
+}
+
+impl fmt::Display for TimelineEvent<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TimelineEvent::QuerySent(q) => write!(f, "{} query sent", q.record),
+            TimelineEvent::QueryEnded(q) => {
+                let outcome = q.outcome.map_or("pending", DnsOutcome::as_str);
+                write!(f, "{} {outcome}", q.record)?;
+                let mut sep = ": ";
+                for a in q.addresses {
+                    write!(f, "{sep}{a}")?;
+                    sep = ", ";
+                }
+                Ok(())
+            }
+            TimelineEvent::AttemptStarted { id, attempt } => {
+                write!(f, "{id} connect {}", attempt.endpoint)
+            }
+            TimelineEvent::AttemptEnded { id, attempt } => {
+                let end = attempt.end.map_or("pending", AttemptEnd::as_str);
+                write!(f, "{id} {end}")?;
+                match attempt.error {
+                    Some(e) => write!(f, " ({})", Escaped(&e.to_string())),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// [`Report::verdict`].
+struct Verdict<'a>(&'a Report);
+
+impl fmt::Display for Verdict<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let report = self.0;
+        let took = Millis(report.span());
+        match report.race.outcome {
+            None => write!(f, "not finished after {took:.1} ms"),
+            Some(Outcome::Failed(why)) => write!(f, "failed after {took:.1} ms: {why}"),
+            Some(_) => match report.race.winner() {
+                Some(w) => write!(
+                    f,
+                    "connected to {} ({}) in {took:.1} ms",
+                    w.endpoint,
+                    Family::of(w.endpoint.addr.ip())
+                ),
+                None => write!(f, "connected in {took:.1} ms"),
+            },
+        }
+    }
+}
+
+/// A duration in milliseconds, for `{:.1}`.
+#[derive(Clone, Copy)]
+struct Millis(Duration);
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&(self.0.as_secs_f64() * 1e3), f)
+    }
+}
+
+/// Text from outside (a host name, an OS or attempt error) with every character that could
+/// break a log line escaped as `escape_debug` does: control characters (`\n`, `\r`, `\t`,
+/// `\u{1b}` …), Unicode line and paragraph separators and bidirectional controls. Printable
+/// text, quotes included, is left alone.
+pub(crate) struct Escaped<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        for c in self.0.chars() {
+            let breaks_lines = c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+                        | '\u{2066}'..='\u{2069}'
+                );
+            if breaks_lines {
+                write!(f, "{}", c.escape_debug())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serialize {
+    //! `Serialize` for the report types (feature `serde`): the schema in [`Report`]'s docs.
+
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use eyeballs_proto::{AttemptEnd, DnsOutcome, Family, Outcome};
+    use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+    use super::{AttemptSummary, QuerySummary, Report};
+
+    /// Milliseconds, to the microsecond.
+    fn ms(d: Duration) -> f64 {
+        (d.as_secs_f64() * 1e6).round() / 1e3
+    }
+
+    fn family(addr: SocketAddr) -> &'static str {
+        match Family::of(addr.ip()) {
+            Family::V6 => "ipv6",
+            Family::V4 => "ipv4",
+        }
+    }
+
+    /// `{"address", "port", "family"}`.
+    struct Address(SocketAddr);
+
+    impl Serialize for Address {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut s = serializer.serialize_struct("Address", 3)?;
+            s.serialize_field("address", &self.0.ip().to_string())?;
+            s.serialize_field("port", &self.0.port())?;
+            s.serialize_field("family", family(self.0))?;
+            s.end()
+        }
+    }
+
+    /// A sequence of the items an iterator gives, serialized as they come.
+    struct Seq<F>(F);
+
+    impl<F, I> Serialize for Seq<F>
+    where
+        F: Fn() -> I,
+        I: Iterator,
+        I::Item: Serialize,
+    {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq((self.0)())
+        }
+    }
+
+    impl Serialize for Report {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let connected = matches!(self.race.outcome, Some(Outcome::Connected { .. }));
+            let mut s = serializer.serialize_struct("Report", 8)?;
+            s.serialize_field("host", &self.host())?;
+            s.serialize_field("outcome", if connected { "connected" } else { "failed" })?;
+            s.serialize_field("cause", &self.cause())?;
+            s.serialize_field("elapsed_ms", &ms(self.span()))?;
+            s.serialize_field("winner", &self.winner().map(Address))?;
+            s.serialize_field("dns", &Seq(|| self.queries()))?;
+            s.serialize_field("attempts", &Seq(|| self.attempts()))?;
+            s.serialize_field("dropped_endpoints", &self.race.dropped_endpoints)?;
+            s.end()
+        }
+    }
+
+    impl Serialize for QuerySummary<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut s = serializer.serialize_struct("QuerySummary", 5)?;
+            s.serialize_field("query", &self.record.to_string())?;
+            s.serialize_field("started_ms", &ms(self.sent))?;
+            s.serialize_field("answered_ms", &self.answered.map(ms))?;
+            s.serialize_field("result", self.outcome.map_or("timeout", DnsOutcome::as_str))?;
+            let addresses = Seq(|| self.addresses.iter().map(|a| a.to_string()));
+            s.serialize_field("addresses", &addresses)?;
+            s.end()
+        }
+    }
+
+    impl Serialize for AttemptSummary<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let addr = self.endpoint.addr;
+            let mut s = serializer.serialize_struct("AttemptSummary", 7)?;
+            s.serialize_field("address", &addr.ip().to_string())?;
+            s.serialize_field("port", &addr.port())?;
+            s.serialize_field("family", family(addr))?;
+            s.serialize_field("started_ms", &ms(self.started))?;
+            s.serialize_field("ended_ms", &self.ended.map(ms))?;
+            s.serialize_field("outcome", self.end.map_or("aborted", AttemptEnd::as_str))?;
+            s.serialize_field("error", &self.error.map(|e| e.to_string()))?;
+            s.end()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_keeps_printable_text_and_escapes_line_breakers() {
+        let cases = [
+            ("example.com", "example.com"),
+            ("can't \"quote\" \\", "can't \"quote\" \\"),
+            ("a\nb\r\tc", "a\\nb\\r\\tc"),
+            ("\u{1b}[31mred", "\\u{1b}[31mred"),
+            ("x\u{2028}y\u{202e}z", "x\\u{2028}y\\u{202e}z"),
+            ("é.test", "é.test"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(Escaped(raw).to_string(), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn millis_format_to_a_tenth() {
+        assert_eq!(
+            format!("{:>7.1}", Millis(Duration::from_micros(250_340))),
+            "  250.3"
+        );
+        assert_eq!(format!("{:.1}", Millis(Duration::ZERO)), "0.0");
     }
 }

@@ -1,11 +1,10 @@
-//! Socket set-up for each attempt (socket2), and the source-address probe for RFC 6724.
+//! Socket set-up for each attempt (socket2).
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use eyeballs_proto::SourceAddr;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -14,6 +13,55 @@ use tokio::net::{TcpSocket, TcpStream};
 ///
 /// It gets the socket and the destination. An error fails that attempt only.
 pub type SocketHook = Arc<dyn Fn(&Socket, SocketAddr) -> io::Result<()> + Send + Sync>;
+
+/// Whether a socket's calls wait (a `connect` that returns once the handshake is over) or
+/// return at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Calls return at once (`O_NONBLOCK`): what a poller or a runtime waits on.
+    NonBlocking,
+    /// Calls wait: for an attempt that nothing else in the race can interrupt.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+    Blocking,
+}
+
+/// A TCP socket for `addr`'s family in `mode`, set at creation where the OS allows it
+/// (`SOCK_NONBLOCK`: one system call instead of three).
+fn new_socket(addr: SocketAddr, mode: Mode) -> io::Result<Socket> {
+    let domain = Domain::for_address(addr);
+    #[cfg(any(
+        target_os = "android",
+        target_os = "dragonfly",
+        target_os = "freebsd",
+        target_os = "fuchsia",
+        target_os = "illumos",
+        target_os = "linux",
+        target_os = "netbsd",
+        target_os = "openbsd"
+    ))]
+    {
+        let ty = match mode {
+            Mode::NonBlocking => Type::STREAM.nonblocking(),
+            Mode::Blocking => Type::STREAM,
+        };
+        Socket::new(domain, ty, Some(Protocol::TCP))
+    }
+    #[cfg(not(any(
+        target_os = "android",
+        target_os = "dragonfly",
+        target_os = "freebsd",
+        target_os = "fuchsia",
+        target_os = "illumos",
+        target_os = "linux",
+        target_os = "netbsd",
+        target_os = "openbsd"
+    )))]
+    {
+        let socket = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_nonblocking(mode == Mode::NonBlocking)?;
+        Ok(socket)
+    }
+}
 
 /// How each attempt's socket is set up.
 #[derive(Clone, Default)]
@@ -38,15 +86,14 @@ impl fmt::Debug for SocketOptions {
 impl SocketOptions {
     /// Creates, sets up and connects one socket to `addr`.
     pub(crate) async fn connect(&self, addr: SocketAddr) -> io::Result<TcpStream> {
-        let socket = self.open(addr)?;
+        let socket = self.open(addr, Mode::NonBlocking)?;
         let socket = TcpSocket::from_std_stream(socket.into());
         socket.connect(addr).await
     }
 
-    /// A non-blocking socket for `addr`, bound and set up, not yet connecting.
-    pub(crate) fn open(&self, addr: SocketAddr) -> io::Result<Socket> {
-        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-        socket.set_nonblocking(true)?;
+    /// A socket for `addr` in `mode`, bound and set up, not yet connecting.
+    pub(crate) fn open(&self, addr: SocketAddr, mode: Mode) -> io::Result<Socket> {
+        let socket = new_socket(addr, mode)?;
         self.bind(&socket, addr)?;
         #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
         if let Some(device) = &self.device {
@@ -81,32 +128,5 @@ impl SocketOptions {
                 format!("no local address of the family of {dest} to bind to"),
             )
         }))
-    }
-
-    /// The source address the host would use for `dest` (RFC 6724 §6, R6724-4): a UDP
-    /// `connect()` sends no packet but makes the kernel pick a route and a source. A bound
-    /// local address is the source; no route means [`SourceAddr::Unreachable`].
-    pub(crate) fn probe_source(&self, dest: IpAddr) -> SourceAddr {
-        let bind_ip = self
-            .local_addrs
-            .iter()
-            .copied()
-            .find(|ip| ip.is_ipv6() == dest.is_ipv6())
-            .unwrap_or(match dest {
-                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            });
-        if !self.local_addrs.is_empty() && bind_ip.is_unspecified() {
-            // Local addresses were given, none of this family: attempts will fail to bind.
-            return SourceAddr::Unreachable;
-        }
-        // Any port will do for a route lookup; 443 avoids port 0, which some stacks refuse.
-        let probe = UdpSocket::bind(SocketAddr::new(bind_ip, 0))
-            .and_then(|s| s.connect(SocketAddr::new(dest, 443)).map(|()| s))
-            .and_then(|s| s.local_addr());
-        match probe {
-            Ok(local) => SourceAddr::Addr(local.ip()),
-            Err(_) => SourceAddr::Unreachable,
-        }
     }
 }

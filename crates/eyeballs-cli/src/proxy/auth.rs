@@ -5,8 +5,8 @@ use std::fmt;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::socks5::read_vec;
-use super::HandshakeError;
+use super::error::HandshakeError;
+use super::wire::read_vec;
 
 /// The version byte of RFC 1929's sub-negotiation.
 const SUBNEGOTIATION_VERSION: u8 = 0x01;

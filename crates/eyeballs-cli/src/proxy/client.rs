@@ -6,9 +6,12 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::socks5::{self, Reply};
-use super::target::{failure_reply, Destination};
-use super::{http, log, HandshakeError, Settings};
+use super::error::HandshakeError;
+use super::log::log;
+use super::reply::{failure_reply, Reply};
+use super::settings::Settings;
+use super::target::Destination;
+use super::{http, socks5};
 
 /// After a failure reply, how long the proxy keeps reading (and discarding) what the client
 /// still sends before closing: closing with unread bytes would send a reset, which can
@@ -86,8 +89,9 @@ pub async fn serve(mut client: TcpStream, peer: SocketAddr, settings: &Settings)
             let reply = failure_reply(&error);
             let attempts = error.report().map_or(0, |r| r.attempts().count());
             log(format_args!(
-                "client={peer} target={target} reply={reply} error={:?} \
+                "client={peer} target={target} reply={reply} cause={} error={:?} \
                  elapsed_ms={elapsed_ms:.1} attempts={attempts}",
+                error.cause(),
                 error.to_string(),
             ));
             let replied = match request.protocol {

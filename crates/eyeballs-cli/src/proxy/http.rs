@@ -5,9 +5,9 @@
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::auth::Credentials;
-use super::socks5::Reply;
+use super::error::HandshakeError;
+use super::reply::Reply;
 use super::target::Destination;
-use super::HandshakeError;
 
 /// The longest request head (request line and headers) read.
 const MAX_HEAD: usize = 8 * 1024;
@@ -244,6 +244,19 @@ mod tests {
 
         let (r, _) = run(b"CONNECT a.test:80 HTTP/1.1\r\n", None).await;
         assert!(r.unwrap_err().to_string().contains("closed"));
+    }
+
+    #[test]
+    fn statuses_follow_the_reply() {
+        for (reply, status) in [
+            (Reply::NotAllowed, 403),
+            (Reply::TtlExpired, 504),
+            (Reply::ConnectionRefused, 502),
+            (Reply::HostUnreachable, 502),
+            (Reply::GeneralFailure, 502),
+        ] {
+            assert_eq!(status_for(reply), status, "{reply}");
+        }
     }
 
     #[tokio::test]

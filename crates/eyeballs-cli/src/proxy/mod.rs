@@ -1,34 +1,44 @@
 //! `eyeballs proxy`: a SOCKS5 proxy (and, optionally, HTTP CONNECT) whose every upstream
 //! connection is a Happy Eyeballs race.
 //!
-//! - [`socks5`]: RFC 1928 on the wire (greeting, request, reply codes).
+//! Modules, each depending only on those listed before it:
+//!
+//! - [`wire`]: length-prefixed reads shared by the handshakes.
+//! - [`error`]: why a handshake ended ([`error::HandshakeError`]).
+//! - [`log`]: the one-line log on stderr.
+//! - [`reply`]: SOCKS5 reply codes and a failed race's reply (from [`eyeballs::Cause`]).
 //! - [`auth`]: the `--auth USER:PASS` credentials and RFC 1929 username/password.
+//! - [`target`]: where a client wants to go and the proxy's policy on it.
+//! - [`socks5`]: RFC 1928 on the wire (greeting, request, reply).
 //! - [`http`]: HTTP CONNECT on the same port (`--http-connect`).
-//! - [`target`]: where a client wants to go, the proxy's policy and the race's failure
-//!   mapped to a reply code.
+//! - [`settings`]: what every client task shares.
 //! - [`client`]: one client, from its first byte to the end of the relay.
 //! - [`server`]: the listener, the client limit and the signals.
 
-use std::fmt;
-use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use eyeballs::Connector;
 
 use crate::duration;
 use crate::options::{parse_dns_server, RaceOptions};
 
 mod auth;
 mod client;
+mod error;
 mod http;
+mod log;
+mod reply;
 mod server;
+mod settings;
 mod socks5;
 mod target;
+mod wire;
 
 use auth::Credentials;
+use log::failure;
+use settings::Settings;
 
 /// Run a SOCKS5 proxy whose every upstream connection is a Happy Eyeballs race, so that any
 /// program gets fast IPv6/IPv4 fallback with no code change.
@@ -49,7 +59,8 @@ use auth::Credentials;
 /// or IPv4 with -6).
 ///
 /// Each race logs one line on stderr: client=ADDR target=HOST:PORT, then winner=ADDR or
-/// reply=CODE and error="...", elapsed_ms and attempts. A handshake that fails logs why.
+/// reply=CODE, cause=refused|network_unreachable|host_unreachable|timed_out|no_such_name|
+/// no_addresses|invalid_input|other and error="...", elapsed_ms and attempts. A handshake that fails logs why.
 ///
 /// At most --max-clients clients are served at once (handshake, race and relay); while all
 /// are busy the proxy stops accepting and new clients wait in the kernel's listen backlog
@@ -96,19 +107,6 @@ pub struct ProxyArgs {
     pub race: RaceOptions,
 }
 
-/// What every client task needs, shared.
-#[derive(Debug)]
-pub struct Settings {
-    /// Runs the races.
-    pub connector: Connector,
-    /// Credentials clients must give, if any.
-    pub auth: Option<Credentials>,
-    /// The deadline for the whole handshake.
-    pub handshake_timeout: Duration,
-    /// Whether HTTP CONNECT is accepted too.
-    pub http_connect: bool,
-}
-
 /// Runs the proxy until SIGINT or SIGTERM.
 pub fn run(args: ProxyArgs) -> ExitCode {
     if args.listen.port() == 0 {
@@ -142,44 +140,4 @@ pub fn run(args: ProxyArgs) -> ExitCode {
     // In-flight relays (and any blocking DNS lookup) are dropped, not waited for.
     runtime.shutdown_background();
     code
-}
-
-/// Writes one line on stderr, `eyeballs proxy: ` first; a failed write is ignored (a
-/// closed stderr must not stop the proxy, and `eprintln!` would panic).
-fn log(line: fmt::Arguments<'_>) {
-    let _ = writeln!(io::stderr().lock(), "eyeballs proxy: {line}");
-}
-
-/// Logs `message` and returns status 1.
-fn failure(message: fmt::Arguments<'_>) -> ExitCode {
-    log(message);
-    ExitCode::from(crate::exit::FAILED)
-}
-
-/// Why a client's handshake ended without a request to race: for the log. Whatever the
-/// client was owed (a SOCKS reply, an HTTP status) has been sent already.
-#[derive(Debug)]
-pub struct HandshakeError(String);
-
-impl HandshakeError {
-    /// An error described by `message`.
-    pub fn new(message: impl Into<String>) -> Self {
-        HandshakeError(message.into())
-    }
-}
-
-impl fmt::Display for HandshakeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<io::Error> for HandshakeError {
-    fn from(e: io::Error) -> Self {
-        if e.kind() == io::ErrorKind::UnexpectedEof {
-            HandshakeError::new("the client closed the connection during the handshake")
-        } else {
-            HandshakeError::new(format!("handshake I/O error: {e}"))
-        }
-    }
 }

@@ -11,7 +11,9 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::Semaphore;
 
-use super::{client, failure, log, Settings};
+use super::client;
+use super::log::{failure, log};
+use super::settings::Settings;
 
 /// After an accept error that is not the client's (out of file descriptors, say), wait this
 /// long before accepting again rather than spin.

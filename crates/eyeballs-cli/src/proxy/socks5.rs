@@ -4,14 +4,15 @@
 //! the request is consumed: bytes a client sends right after its request (optimistic data)
 //! stay in the socket and are relayed to the destination.
 
-use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::auth::{self, Credentials};
+use super::error::HandshakeError;
+use super::reply::Reply;
 use super::target::{Destination, Refusal};
-use super::HandshakeError;
+use super::wire::read_vec;
 
 /// The protocol version, first byte of the greeting, the request and the reply.
 pub const VERSION: u8 = 0x05;
@@ -30,67 +31,6 @@ const CMD_UDP_ASSOCIATE: u8 = 0x03;
 const ATYP_IPV4: u8 = 0x01;
 const ATYP_DOMAIN: u8 = 0x03;
 const ATYP_IPV6: u8 = 0x04;
-
-/// A reply code (RFC 1928 §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reply {
-    /// 0x00: connected.
-    Succeeded,
-    /// 0x01: general SOCKS server failure.
-    GeneralFailure,
-    /// 0x02: connection not allowed by ruleset.
-    NotAllowed,
-    /// 0x03: network unreachable.
-    NetworkUnreachable,
-    /// 0x04: host unreachable.
-    HostUnreachable,
-    /// 0x05: connection refused.
-    ConnectionRefused,
-    /// 0x06: TTL expired.
-    TtlExpired,
-    /// 0x07: command not supported.
-    CommandNotSupported,
-    /// 0x08: address type not supported.
-    AddressTypeNotSupported,
-}
-
-impl Reply {
-    /// The code on the wire.
-    pub fn code(self) -> u8 {
-        match self {
-            Reply::Succeeded => 0x00,
-            Reply::GeneralFailure => 0x01,
-            Reply::NotAllowed => 0x02,
-            Reply::NetworkUnreachable => 0x03,
-            Reply::HostUnreachable => 0x04,
-            Reply::ConnectionRefused => 0x05,
-            Reply::TtlExpired => 0x06,
-            Reply::CommandNotSupported => 0x07,
-            Reply::AddressTypeNotSupported => 0x08,
-        }
-    }
-
-    /// RFC 1928's name for it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reply::Succeeded => "succeeded",
-            Reply::GeneralFailure => "general SOCKS server failure",
-            Reply::NotAllowed => "connection not allowed by ruleset",
-            Reply::NetworkUnreachable => "network unreachable",
-            Reply::HostUnreachable => "host unreachable",
-            Reply::ConnectionRefused => "connection refused",
-            Reply::TtlExpired => "TTL expired",
-            Reply::CommandNotSupported => "command not supported",
-            Reply::AddressTypeNotSupported => "address type not supported",
-        }
-    }
-}
-
-impl fmt::Display for Reply {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "0x{:02x} ({})", self.code(), self.as_str())
-    }
-}
 
 /// The reply's bytes: `bound` is the upstream socket's local address on success, and
 /// `0.0.0.0:0` for failures.
@@ -233,17 +173,6 @@ where
         message.push_str(&format!(" (could not be sent: {e})"));
     }
     HandshakeError::new(message)
-}
-
-/// Reads a length byte, then that many bytes (0 to 255).
-pub async fn read_vec<S>(stream: &mut S) -> std::io::Result<Vec<u8>>
-where
-    S: AsyncRead + Unpin,
-{
-    let len = stream.read_u8().await?;
-    let mut bytes = vec![0u8; usize::from(len)];
-    stream.read_exact(&mut bytes).await?;
-    Ok(bytes)
 }
 
 #[cfg(test)]

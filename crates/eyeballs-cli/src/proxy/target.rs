@@ -1,14 +1,13 @@
-//! Where a client wants to go: a host name or an address, the proxy's policy on it, the race
-//! to it, and the race's failure as a SOCKS5 reply code.
+//! Where a client wants to go: a host name or an address, the proxy's policy on it, and the
+//! race to it (whose failure [`super::reply::failure_reply`] turns into a reply code).
 
 use std::fmt;
-use std::io;
 use std::net::{IpAddr, SocketAddr};
 
-use eyeballs::proto::{SetupError, Target, TargetError};
-use eyeballs::{AttemptEnd, Connection, Connector, Error, ErrorKind, FailureKind};
+use eyeballs::proto::Target;
+use eyeballs::{Connection, Connector, Error};
 
-use super::socks5::Reply;
+use super::reply::Reply;
 
 /// The destination of a CONNECT request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,99 +103,6 @@ fn not_allowed(what: &str) -> Refusal {
     }
 }
 
-/// How one attempt failed, for choosing the reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AttemptFailure {
-    Refused,
-    NetworkUnreachable,
-    HostUnreachable,
-    TimedOut,
-    Other,
-}
-
-/// The SOCKS5 reply for a race that failed:
-///
-/// | race error                                   | reply                       |
-/// |----------------------------------------------|-----------------------------|
-/// | `NoAddresses`                                | 0x04 host unreachable       |
-/// | `TimedOut` (`--timeout`)                     | 0x06 TTL expired            |
-/// | `AllAttemptsFailed`, every attempt refused   | 0x05 connection refused     |
-/// | ... every attempt ENETUNREACH                | 0x03 network unreachable    |
-/// | ... every attempt unreachable, some EHOSTUNREACH | 0x04 host unreachable   |
-/// | ... every attempt timed out (OS or `--attempt-timeout`) | 0x06 TTL expired |
-/// | ... no attempt at all                        | 0x04 host unreachable       |
-/// | ... anything else (a mix, other errors)      | 0x01 general failure        |
-/// | `InvalidInput`: no address of the allowed family (`-4`, `-6`) | 0x08 address type not supported |
-/// | `InvalidInput`: an invalid host name or port | 0x04 host unreachable       |
-/// | anything else                                | 0x01 general failure        |
-pub fn failure_reply(error: &Error) -> Reply {
-    match error.kind() {
-        ErrorKind::NoAddresses => Reply::HostUnreachable,
-        ErrorKind::TimedOut => Reply::TtlExpired,
-        ErrorKind::AllAttemptsFailed => {
-            let failures: Vec<AttemptFailure> = error
-                .report()
-                .map(|r| {
-                    r.attempts()
-                        .map(|a| attempt_failure(a.end, a.error))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let all = |f: &dyn Fn(AttemptFailure) -> bool| failures.iter().all(|&a| f(a));
-            if failures.is_empty() {
-                Reply::HostUnreachable
-            } else if all(&|a| a == AttemptFailure::Refused) {
-                Reply::ConnectionRefused
-            } else if all(&|a| a == AttemptFailure::NetworkUnreachable) {
-                Reply::NetworkUnreachable
-            } else if all(&|a| {
-                matches!(
-                    a,
-                    AttemptFailure::NetworkUnreachable | AttemptFailure::HostUnreachable
-                )
-            }) {
-                Reply::HostUnreachable
-            } else if all(&|a| a == AttemptFailure::TimedOut) {
-                Reply::TtlExpired
-            } else {
-                Reply::GeneralFailure
-            }
-        }
-        ErrorKind::InvalidInput => {
-            let setup = std::error::Error::source(error)
-                .and_then(|source| source.downcast_ref::<SetupError>());
-            match setup {
-                Some(SetupError::Target(TargetError::NoAddressOfFamily)) => {
-                    Reply::AddressTypeNotSupported
-                }
-                Some(SetupError::Target(_)) => Reply::HostUnreachable,
-                _ => Reply::GeneralFailure,
-            }
-        }
-        _ => Reply::GeneralFailure,
-    }
-}
-
-fn attempt_failure(end: Option<AttemptEnd>, error: Option<&io::Error>) -> AttemptFailure {
-    if let Some(e) = error {
-        match e.kind() {
-            io::ErrorKind::ConnectionRefused => return AttemptFailure::Refused,
-            io::ErrorKind::NetworkUnreachable => return AttemptFailure::NetworkUnreachable,
-            io::ErrorKind::HostUnreachable => return AttemptFailure::HostUnreachable,
-            io::ErrorKind::TimedOut => return AttemptFailure::TimedOut,
-            _ => {}
-        }
-    }
-    match end {
-        Some(AttemptEnd::Failed(FailureKind::Refused)) => AttemptFailure::Refused,
-        Some(AttemptEnd::Failed(FailureKind::Unreachable)) => AttemptFailure::HostUnreachable,
-        Some(AttemptEnd::Failed(FailureKind::TimedOut)) | Some(AttemptEnd::TimedOut) => {
-            AttemptFailure::TimedOut
-        }
-        _ => AttemptFailure::Other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,33 +168,5 @@ mod tests {
             let refused = Destination::from_host(host, 80).unwrap_err();
             assert_eq!(refused.reply, Reply::HostUnreachable, "{host:?}");
         }
-    }
-
-    #[test]
-    fn attempt_failures_from_errors_and_ends() {
-        let err = |k| io::Error::from(k);
-        assert_eq!(
-            attempt_failure(None, Some(&err(io::ErrorKind::ConnectionRefused))),
-            AttemptFailure::Refused
-        );
-        assert_eq!(
-            attempt_failure(None, Some(&err(io::ErrorKind::NetworkUnreachable))),
-            AttemptFailure::NetworkUnreachable
-        );
-        assert_eq!(
-            attempt_failure(
-                Some(AttemptEnd::Failed(FailureKind::Unreachable)),
-                Some(&err(io::ErrorKind::HostUnreachable))
-            ),
-            AttemptFailure::HostUnreachable
-        );
-        assert_eq!(
-            attempt_failure(Some(AttemptEnd::TimedOut), None),
-            AttemptFailure::TimedOut
-        );
-        assert_eq!(
-            attempt_failure(Some(AttemptEnd::Aborted), None),
-            AttemptFailure::Other
-        );
     }
 }

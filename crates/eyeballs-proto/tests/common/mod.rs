@@ -33,3 +33,8 @@ pub fn config(f: impl FnOnce(&mut Config)) -> Config {
     f(&mut c);
     c
 }
+
+/// A socket address from text.
+pub fn sa(s: &str) -> std::net::SocketAddr {
+    s.parse().expect("valid socket address")
+}

@@ -1,28 +1,35 @@
 //! The blocking [`Connector`]: an [`eyeballs::Connector`](crate::Connector) whose races run on
 //! the caller's thread.
 
-use std::net::{SocketAddr, TcpStream};
+use std::io;
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use eyeballs_proto::{Config, Engine, Target};
+use eyeballs_proto::{Config, FamilyPreference, Target};
+use socket2::Socket;
 
-use super::driver;
-use crate::connector::{host_target, Connection};
+use super::attempt;
+use super::driver::{self, Sockets};
+use super::threads::Threads;
+use crate::connector::{host_target, into_io, Connection};
 use crate::error::Error;
+use crate::label::Label;
+use crate::resolver::Resolver;
 
 /// Opens [`std::net::TcpStream`]s with Happy Eyeballs (RFC 8305), blocking the calling
 /// thread: no async runtime.
 ///
-/// It wraps an [`eyeballs::Connector`](crate::Connector): build that one (configuration,
-/// resolver, local addresses, socket hook) and convert it with [`From`]. The race is the same
-/// one, decided by the same engine, with the same [`Report`](crate::Report) and
-/// [`Error`]. Cheap to clone; share it between threads freely, each `connect*` call is
-/// independent.
+/// The race is the tokio driver's, decided by the same engine through the same driver core,
+/// with the same [`Report`](crate::Report) and [`Error`]. Cheap to clone; share it between
+/// threads freely, each `connect*` call is independent.
+///
+/// The builder methods are the tokio [`Connector`](crate::Connector)'s, and so is their
+/// meaning; or build that one and convert it with [`From`].
 ///
 /// The resolver is called through [`Resolver::lookup_blocking`](crate::resolver::Resolver),
-/// one thread per query; see [the module docs](super) for what that means for each resolver,
-/// and for what may still run after a call returns.
+/// each query on a thread of a small shared pool; see [the module docs](super) for what that
+/// means for each resolver, and for what may still run after a call returns.
 ///
 /// ```
 /// use std::net::TcpListener;
@@ -57,9 +64,80 @@ impl Connector {
         Self::default()
     }
 
+    /// A connector with this configuration and the system resolver.
+    pub fn with_config(config: Config) -> Self {
+        crate::Connector::with_config(config).into()
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         self.inner.config()
+    }
+
+    /// The configuration, to change any field. Checked when a race starts.
+    pub fn config_mut(&mut self) -> &mut Config {
+        self.inner.config_mut()
+    }
+
+    /// As [`Connector::resolver`](crate::Connector::resolver); called through
+    /// [`Resolver::lookup_blocking`].
+    pub fn resolver(self, resolver: impl Resolver + 'static) -> Self {
+        self.inner.resolver(resolver).into()
+    }
+
+    /// As [`Connector::resolution_delay`](crate::Connector::resolution_delay).
+    pub fn resolution_delay(self, delay: Duration) -> Self {
+        self.inner.resolution_delay(delay).into()
+    }
+
+    /// As [`Connector::attempt_delay`](crate::Connector::attempt_delay).
+    pub fn attempt_delay(self, delay: Duration) -> Self {
+        self.inner.attempt_delay(delay).into()
+    }
+
+    /// As [`Connector::first_address_family_count`](crate::Connector::first_address_family_count).
+    pub fn first_address_family_count(self, count: usize) -> Self {
+        self.inner.first_address_family_count(count).into()
+    }
+
+    /// As [`Connector::family`](crate::Connector::family).
+    pub fn family(self, family: FamilyPreference) -> Self {
+        self.inner.family(family).into()
+    }
+
+    /// As [`Connector::attempt_timeout`](crate::Connector::attempt_timeout).
+    pub fn attempt_timeout(self, timeout: Duration) -> Self {
+        self.inner.attempt_timeout(timeout).into()
+    }
+
+    /// As [`Connector::timeout`](crate::Connector::timeout).
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.inner.timeout(timeout).into()
+    }
+
+    /// As [`Connector::resolve_timeout`](crate::Connector::resolve_timeout).
+    pub fn resolve_timeout(self, timeout: Duration) -> Self {
+        self.inner.resolve_timeout(timeout).into()
+    }
+
+    /// As [`Connector::local_addrs`](crate::Connector::local_addrs).
+    pub fn local_addrs(self, addrs: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.inner.local_addrs(addrs).into()
+    }
+
+    /// As [`Connector::bind_device`](crate::Connector::bind_device).
+    pub fn bind_device(self, interface: impl Into<String>) -> Self {
+        self.inner.bind_device(interface).into()
+    }
+
+    /// As [`Connector::on_socket`](crate::Connector::on_socket). The hook must not depend on
+    /// the socket's blocking mode: an attempt that nothing else in the race can interrupt
+    /// connects in blocking mode, the others in non-blocking mode.
+    pub fn on_socket<F>(self, hook: F) -> Self
+    where
+        F: Fn(&Socket, SocketAddr) -> io::Result<()> + Send + Sync + 'static,
+    {
+        self.inner.on_socket(hook).into()
     }
 
     /// Connects to `host` (a name or an IP literal) on `port`.
@@ -91,19 +169,131 @@ impl Connector {
         &self,
         addrs: impl IntoIterator<Item = SocketAddr>,
     ) -> Result<Connection<TcpStream>, Error> {
-        let (target, label) = self.inner.addrs_target(addrs)?;
+        let (target, label) = crate::Connector::addrs_target(addrs)?;
         self.run(target, label)
     }
 
-    fn run(&self, target: Target, label: String) -> Result<Connection<TcpStream>, Error> {
-        let engine = Engine::new(target, self.inner.config().clone(), Instant::now())
-            .map_err(|e| Error::invalid(label.clone(), e))?;
-        let (stream, report) = driver::run(
-            engine,
-            Arc::clone(self.inner.resolver_handle()),
-            Arc::clone(self.inner.socket_options()),
-            label,
-        )?;
+    /// Races attempts of any kind on the Happy Eyeballs schedule, without a runtime: as
+    /// [`Connector::race`](crate::Connector::race), with a blocking function. Each attempt
+    /// calls `attempt` with its address on a thread of its own; the first `Ok` wins.
+    ///
+    /// A thread cannot be stopped: an attempt that lost (or was aborted, or timed out) runs to
+    /// its end in the background and what it made is then dropped. Bound that time inside
+    /// `attempt`, for example with [`Connector::tcp_connect`]'s timeout and socket read
+    /// timeouts for a handshake.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::TcpListener;
+    /// use std::time::Duration;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let port = listener.local_addr()?.port();
+    /// std::thread::spawn(move || {
+    ///     let (mut peer, _) = listener.accept().unwrap();
+    ///     peer.write_all(b"hello\n").unwrap();
+    /// });
+    /// let connector = eyeballs::blocking::Connector::new();
+    /// let tcp = connector.clone();
+    /// // Connected means: TCP up and the server's greeting read.
+    /// let won = connector.race("127.0.0.1", port, move |addr| {
+    ///     let mut stream = tcp.tcp_connect(addr, Some(Duration::from_secs(5)))?;
+    ///     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    ///     let mut greeting = [0u8; 6];
+    ///     stream.read_exact(&mut greeting)?;
+    ///     Ok::<_, std::io::Error>((stream, greeting))
+    /// })?;
+    /// assert_eq!(&won.stream().1, b"hello\n");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Connector::connect`].
+    pub fn race<T, E, F>(&self, host: &str, port: u16, attempt: F) -> Result<Connection<T>, Error>
+    where
+        T: Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+        F: Fn(SocketAddr) -> Result<T, E> + Send + Sync + 'static,
+    {
+        self.race_ports(host, &[port], attempt)
+    }
+
+    /// [`Connector::race`] over several ports, as [`Connector::connect_ports`].
+    ///
+    /// # Errors
+    /// As [`Connector::connect`].
+    pub fn race_ports<T, E, F>(
+        &self,
+        host: &str,
+        ports: &[u16],
+        attempt: F,
+    ) -> Result<Connection<T>, Error>
+    where
+        T: Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+        F: Fn(SocketAddr) -> Result<T, E> + Send + Sync + 'static,
+    {
+        let (target, label) = host_target(host, ports)?;
+        self.run_threads(target, label, attempt)
+    }
+
+    /// [`Connector::race`] over addresses the caller resolved already, as
+    /// [`Connector::connect_addrs`].
+    ///
+    /// # Errors
+    /// As [`Connector::connect_addrs`].
+    pub fn race_addrs<T, E, F>(
+        &self,
+        addrs: impl IntoIterator<Item = SocketAddr>,
+        attempt: F,
+    ) -> Result<Connection<T>, Error>
+    where
+        T: Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+        F: Fn(SocketAddr) -> Result<T, E> + Send + Sync + 'static,
+    {
+        let (target, label) = crate::Connector::addrs_target(addrs)?;
+        self.run_threads(target, label, attempt)
+    }
+
+    /// One blocking TCP connection to `addr` with this connector's socket set-up (local
+    /// addresses, interface, hook) and no racing, giving up after `timeout` if one is given:
+    /// the building block for [`Connector::race`].
+    ///
+    /// # Errors
+    /// The socket's set-up or the connect failed, or `timeout` ran out
+    /// ([`io::ErrorKind::TimedOut`]).
+    pub fn tcp_connect(
+        &self,
+        addr: SocketAddr,
+        timeout: Option<Duration>,
+    ) -> io::Result<TcpStream> {
+        attempt::connect(self.inner.socket(), addr, timeout)
+    }
+
+    fn run(&self, target: Target, label: Label) -> Result<Connection<TcpStream>, Error> {
+        let race = self.inner.begin((target, label), Instant::now())?;
+        let (stream, report) =
+            driver::run(race, Arc::clone(self.inner.socket()), Sockets::default())?;
         Ok(Connection::new(stream, report))
+    }
+
+    fn run_threads<T, E, F>(
+        &self,
+        target: Target,
+        label: Label,
+        attempt: F,
+    ) -> Result<Connection<T>, Error>
+    where
+        T: Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+        F: Fn(SocketAddr) -> Result<T, E> + Send + Sync + 'static,
+    {
+        let race = self.inner.begin((target, label), Instant::now())?;
+        let attempts = Threads::new(move |addr| attempt(addr).map_err(into_io));
+        let (value, report) = driver::run(race, Arc::clone(self.inner.socket()), attempts)?;
+        Ok(Connection::new(value, report))
     }
 }

@@ -1,23 +1,35 @@
-//! DNS queries without a runtime: each on a thread of its own
-//! ([`Resolver::lookup_blocking`]), its answer sent back over a channel with a nudge to the
-//! driver's poller, so that AAAA and A run in parallel and each answer is seen as it arrives
-//! (HE-3.4).
+//! DNS queries without a runtime: each runs [`Resolver::lookup_blocking`] on a thread of its
+//! own, and its answer comes back over a channel with a nudge on a socket the driver polls,
+//! so that AAAA and A run in parallel and each answer is seen as it arrives (HE-3.4).
 //!
-//! A thread cannot be stopped: a query the race no longer needs (cancelled, timed out, or the
-//! race is over) runs to its end, and its answer is dropped unobserved. The nudge is emptied
-//! when the race ends, so such a thread holds no descriptor of the race.
+//! Each thread is spawned by the caller's thread, so it inherits what that thread runs in
+//! (a network namespace entered with `setns`, for one: a shared pool of long-lived threads
+//! would resolve in whichever namespace it was started from).
+//!
+//! A thread cannot be stopped: a query the race no longer needs runs to its end and its answer
+//! is dropped unobserved. What hung resolvers can hold is bounded process-wide: at most
+//! [`MAX_DNS_THREADS`] lookup threads run at once, and a query beyond them fails at once
+//! ([`DnsResult::Error`], with a warning) rather than adding a thread.
 
-use std::collections::HashSet;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
-use std::time::Instant;
 
 use eyeballs_proto::{DnsResult, QueryId, RecordType};
 
+use super::bell::{Inbox, Outbox};
+use crate::driver::resolver_panicked;
 use crate::resolver::Resolver;
+
+/// At most this many threads run blocking lookups at once, process-wide: a resolver that
+/// never answers holds at most this many threads, not one per race forever. A query beyond
+/// them fails at once. (tokio bounds its `spawn_blocking` pool the same way, at 512.)
+pub const MAX_DNS_THREADS: usize = 256;
+
+/// Lookup threads running now.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
 /// An answer, tagged with its query.
 type Answer = (QueryId, DnsResult);
@@ -26,115 +38,114 @@ type Answer = (QueryId, DnsResult);
 #[derive(Debug)]
 pub(super) struct Lookups {
     resolver: Arc<dyn Resolver>,
-    sender: Sender<Answer>,
-    answers: Receiver<Answer>,
-    nudge: Arc<Nudge>,
+    /// Made at the first query: a race over addresses needs none.
+    inbox: Option<Inbox<Answer>>,
     /// Queries started and neither answered nor cancelled.
-    pending: HashSet<QueryId>,
-}
-
-/// Wakes the driver's poller after an answer is sent; empty once the race is over (or when
-/// there is no poller, and the driver waits on the channel itself).
-#[derive(Debug)]
-struct Nudge(Mutex<Option<mio::Waker>>);
-
-impl Nudge {
-    fn wake(&self) {
-        let slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(waker) = slot.as_ref() {
-            if let Err(e) = waker.wake() {
-                tracing::debug!(target: "eyeballs", error = %e, "cannot wake the poller");
-            }
-        }
-    }
-
-    fn clear(&self) {
-        let waker = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
-        drop(waker);
-    }
+    pending: Vec<QueryId>,
 }
 
 impl Lookups {
-    /// Queries through `resolver`; each answer wakes `waker`, if there is one.
-    pub(super) fn new(resolver: Arc<dyn Resolver>, waker: Option<mio::Waker>) -> Self {
-        let (sender, answers) = mpsc::channel();
+    /// Queries through `resolver`.
+    pub(super) fn new(resolver: Arc<dyn Resolver>) -> Self {
         Lookups {
             resolver,
-            sender,
-            answers,
-            nudge: Arc::new(Nudge(Mutex::new(waker))),
-            pending: HashSet::new(),
+            inbox: None,
+            pending: Vec::new(),
         }
     }
 
     /// Starts query `id` on a thread of its own.
     ///
     /// # Errors
-    /// The thread could not be spawned.
+    /// No bell could be made (descriptors exhausted), [`MAX_DNS_THREADS`] lookups are running,
+    /// or the thread could not be spawned.
     pub(super) fn start(&mut self, id: QueryId, host: &str, record: RecordType) -> io::Result<()> {
-        let resolver = Arc::clone(&self.resolver);
-        let sender = self.sender.clone();
-        let nudge = Arc::clone(&self.nudge);
-        let host = host.to_owned();
-        thread::Builder::new()
-            .name("eyeballs-dns".to_owned())
-            .spawn(move || {
-                let lookup = AssertUnwindSafe(|| resolver.lookup_blocking(&host, record));
-                let result = panic::catch_unwind(lookup).unwrap_or_else(|_| {
-                    tracing::warn!(target: "eyeballs", query = %id, "resolver panicked");
-                    DnsResult::Error
-                });
-                // The race may be over: then nobody listens, and that is fine.
-                if sender.send((id, result)).is_ok() {
-                    nudge.wake();
-                }
-            })?;
-        self.pending.insert(id);
+        let inbox = match &mut self.inbox {
+            Some(inbox) => inbox,
+            None => self.inbox.insert(Inbox::new()?),
+        };
+        let job = Job {
+            resolver: Arc::clone(&self.resolver),
+            host: host.to_owned(),
+            record,
+            id,
+            outbox: inbox.outbox(),
+        };
+        job.spawn()?;
+        self.pending.push(id);
         Ok(())
     }
 
     /// Stops waiting for query `id`; its thread finishes unobserved.
     pub(super) fn cancel(&mut self, id: QueryId) {
-        self.pending.remove(&id);
+        self.pending.retain(|q| *q != id);
     }
 
-    /// Whether no query is pending.
-    pub(super) fn is_idle(&self) -> bool {
-        self.pending.is_empty()
-    }
-
-    /// An answer that has arrived for a pending query, if any.
-    pub(super) fn try_next(&mut self) -> Option<Answer> {
-        while let Ok(answer) = self.answers.try_recv() {
-            if self.pending.remove(&answer.0) {
-                return Some(answer);
-            }
+    /// The socket to poll for readability while a query is pending.
+    pub(super) fn bell(&self) -> Option<&std::os::unix::net::UnixDatagram> {
+        match &self.inbox {
+            Some(inbox) if !self.pending.is_empty() => Some(inbox.bell()),
+            _ => None,
         }
-        None
     }
 
-    /// Waits until `deadline` (`None`: without limit) for an answer to a pending query: how the
-    /// driver waits when it has no poller.
-    pub(super) fn wait_next(&mut self, deadline: Option<Instant>) -> Option<Answer> {
-        loop {
-            let answer = match deadline {
-                Some(deadline) => {
-                    let timeout = deadline.saturating_duration_since(Instant::now());
-                    self.answers.recv_timeout(timeout).ok()?
-                }
-                // `self.sender` is alive, so this cannot end disconnected.
-                None => self.answers.recv().ok()?,
-            };
-            if self.pending.remove(&answer.0) {
-                return Some(answer);
+    /// Every answer that has arrived for a pending query.
+    pub(super) fn drain(&mut self, mut each: impl FnMut(QueryId, DnsResult)) {
+        let Some(inbox) = &self.inbox else {
+            return;
+        };
+        let pending = &mut self.pending;
+        inbox.drain(|(id, result)| {
+            if let Some(i) = pending.iter().position(|q| *q == id) {
+                pending.swap_remove(i);
+                each(id, result);
             }
-        }
+        });
     }
 }
 
-impl Drop for Lookups {
+/// One query, run on a thread of its own.
+struct Job {
+    resolver: Arc<dyn Resolver>,
+    host: String,
+    record: RecordType,
+    id: QueryId,
+    outbox: Outbox<Answer>,
+}
+
+impl Job {
+    /// Runs the query on a thread of its own, if [`MAX_DNS_THREADS`] allows.
+    fn spawn(self) -> io::Result<()> {
+        if RUNNING.fetch_add(1, Ordering::AcqRel) >= MAX_DNS_THREADS {
+            RUNNING.fetch_sub(1, Ordering::AcqRel);
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!("{MAX_DNS_THREADS} dns lookups already running"),
+            ));
+        }
+        // Gives the slot back when the thread ends, or when the closure is dropped unrun.
+        let slot = Slot;
+        thread::Builder::new()
+            .name("eyeballs-dns".to_owned())
+            .spawn(move || {
+                let _slot = slot;
+                self.run();
+            })
+            .map(drop)
+    }
+
+    fn run(self) {
+        let lookup = AssertUnwindSafe(|| self.resolver.lookup_blocking(&self.host, self.record));
+        let result = panic::catch_unwind(lookup).unwrap_or_else(|_| resolver_panicked(self.id));
+        self.outbox.send((self.id, result));
+    }
+}
+
+/// One of the [`MAX_DNS_THREADS`], held by a running lookup.
+struct Slot;
+
+impl Drop for Slot {
     fn drop(&mut self) {
-        // Threads still running must not keep the poller's waker (a descriptor) alive.
-        self.nudge.clear();
+        RUNNING.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -18,63 +18,64 @@
 //! # }
 //! ```
 //!
-//! The race is the tokio driver's, decided by the same [`eyeballs_proto`] engine with the same
-//! [`Config`](crate::Config), [`Report`](crate::Report) and [`Error`]; only the I/O differs.
-//! Any number of threads may connect at once: each call has its own poller. A call blocks its
-//! thread for the whole race, so on an async runtime's worker thread use
-//! [`eyeballs::Connector`](crate::Connector) instead.
+//! The race is the tokio driver's: the same [`eyeballs_proto`] engine behind the same driver
+//! core, with the same [`Config`](crate::Config), [`Report`](crate::Report) and [`Error`];
+//! only the waiting differs. Any number of threads may connect at once: each call is
+//! independent. A call blocks its thread for the whole race, so on an async runtime's worker
+//! thread use [`eyeballs::Connector`](crate::Connector) instead. Unix only (poll(2)).
 //!
 //! # How it works
 //!
-//! - **Attempts**: each socket is set up as the [`Connector`](crate::Connector) says (local
-//!   address, interface, hook), made non-blocking, and connected; the handshake is watched
-//!   with a poller ([mio]'s, which has a safe registration API) until the socket is writable,
-//!   then `take_error` and `peer_addr` tell how it ended (mio's recipe). The winner is
-//!   returned in blocking mode. Losers, late winners and attempts still in flight are closed
-//!   before the call returns.
-//! - **Time**: the loop sleeps in the poller until the engine's next deadline
+//! - **Attempts**: each socket is set up as the [`Connector`] says (local address,
+//!   interface, hook) and connected without blocking; one poll(2) watches every handshake in
+//!   flight until its socket is writable, then the pending error tells how it ended. The
+//!   winner is returned in blocking mode. Losers, late winners and attempts still in flight
+//!   are closed before the call returns. An attempt that nothing else in the race can
+//!   interrupt (a single address, no timeout, no query pending) simply connects in blocking
+//!   mode, as `std` does: no poll at all.
+//! - **Time**: the thread sleeps in poll(2) until the engine's next deadline
 //!   ([`Engine::poll_timeout`](eyeballs_proto::Engine::poll_timeout)) or the next event,
-//!   whichever comes first, and reads [`std::time::Instant`].
-//! - **DNS**: each query (AAAA, A) runs on a `std::thread` of its own through
+//!   whichever comes first; expiry is decided by [`std::time::Instant`], not by which wake-up
+//!   came.
+//! - **DNS**: each query (AAAA, A) runs on a thread of its own through
 //!   [`Resolver::lookup_blocking`](crate::resolver::Resolver::lookup_blocking), so both
-//!   families are asked at once and each answer reaches the engine as it arrives (HE-3.4).
-//!   [`SystemResolver`](crate::resolver::SystemResolver) calls `getaddrinfo` there,
-//!   [`StaticResolver`](crate::resolver::StaticResolver) answers at once, `HickoryResolver`
-//!   (feature `hickory`) runs each query on a small runtime of its own, and a resolver of
-//!   your own works as long as its future needs no runtime (or it overrides
-//!   `lookup_blocking`).
+//!   families are asked at once and each answer reaches the engine as it arrives (HE-3.4);
+//!   the thread rings a socket the poll watches. [`SystemResolver`](crate::resolver::SystemResolver)
+//!   calls `getaddrinfo` there, [`StaticResolver`](crate::resolver::StaticResolver) answers at
+//!   once, `HickoryResolver` (feature `hickory`) runs each query on a small runtime of its
+//!   own, and a resolver of your own works as long as its future needs no runtime (or it
+//!   overrides `lookup_blocking`). A resolver that panics fails that query only, as in the
+//!   tokio driver.
 //! - **IP literals** (`"192.0.2.1"`, `"::1"`) as the host are raced at once, with no query
 //!   and no thread.
+//! - **Any kind of attempt**: [`Connector::race`] runs a blocking function per attempt, each
+//!   on a thread of its own (TCP and then TLS, a protocol greeting).
 //!
 //! # What may still run after a call returns
 //!
 //! A thread cannot be cancelled. A DNS query the race no longer needs (the race was won,
 //! failed or timed out first, or the query hit the resolve timeout) keeps its thread until
 //! the resolver returns — for `getaddrinfo`, until the OS gives up on its servers — and its
-//! answer is then dropped. Such a thread holds none of the race's sockets or descriptors.
-//! Sockets are never left behind: every attempt's socket is closed before the call returns.
+//! answer is then dropped; so does a [`Connector::race`] attempt that lost. Such a thread
+//! holds none of the race's sockets or descriptors. What hung resolvers can hold is bounded:
+//! at most [`MAX_DNS_THREADS`] lookup threads run at once in the process, and a query beyond
+//! them fails at once rather than adding a thread. Sockets of [`Connector::connect`] attempts
+//! are never left behind: every one is closed before the call returns.
 //!
-//! # HTTP clients: ureq
-//!
-//! There is no ureq adapter, because ureq has no stable hook for one: ureq 2 lets an agent
-//! replace only its resolver (a list of addresses that ureq then tries one at a time), and
-//! ureq 3's `Connector` and `Transport` traits live in its `unversioned` module, outside
-//! semver. With ureq 3 you can still write the adapter yourself, pinned to a ureq minor
-//! version: implement `ureq::unversioned::transport::Connector` whose `connect` races the
-//! request's host and port (`details.uri`) with a blocking [`Connector`] (by name, so that
-//! the Resolution Delay applies; or `details.addrs` with [`Connector::connect_addrs`]) and
-//! wraps the stream in `TcpTransport::new(stream, LazyBuffers::new(..))`, then pass it to
-//! `Agent::with_parts`. Any client that takes a connected `TcpStream` can use
-//! [`Connector`] directly.
+//! HTTP clients that take a connected `TcpStream` can use [`Connector`] directly; for ureq,
+//! see [the guide](crate::guide).
 
 mod attempt;
+mod bell;
 mod connector;
 mod driver;
 mod lookup;
+mod threads;
 
 use std::net::TcpStream;
 
 pub use connector::Connector;
+pub use lookup::MAX_DNS_THREADS;
 
 use crate::connector::Connection;
 use crate::error::Error;

@@ -1,20 +1,22 @@
 //! What the attempts of one race gave, kept by either driver (tokio or blocking) until the
 //! engine decides: the values of attempts that succeeded and the errors of those that failed.
 
-use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 
-use eyeballs_proto::{AttemptId, AttemptResult, Failure, FailureKind, Outcome};
+use eyeballs_proto::{AttemptId, AttemptResult, Failure, Outcome};
 
+use crate::classify::failure_kind;
 use crate::error::{Error, ErrorKind};
+use crate::label::Label;
 use crate::report::Report;
 
 /// Per race: successes waiting for the engine's verdict, and every failure's error.
 #[derive(Debug)]
 pub(crate) struct Outcomes<T> {
-    /// What attempts that succeeded made, until the engine says which one wins.
-    connected: HashMap<AttemptId, T>,
+    /// What attempts that succeeded made, until the engine says which one wins (rarely more
+    /// than one: a list beats a map).
+    connected: Vec<(AttemptId, T)>,
     /// Per attempt (by index), the error it failed with.
     errors: Vec<Option<Arc<io::Error>>>,
 }
@@ -22,7 +24,7 @@ pub(crate) struct Outcomes<T> {
 impl<T> Default for Outcomes<T> {
     fn default() -> Self {
         Outcomes {
-            connected: HashMap::new(),
+            connected: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -34,7 +36,7 @@ impl<T> Outcomes<T> {
         match result {
             Ok(value) => {
                 tracing::debug!(target: "eyeballs", attempt = %id, "attempt connected");
-                self.connected.insert(id, value);
+                self.connected.push((id, value));
                 AttemptResult::Connected
             }
             Err(e) => {
@@ -52,7 +54,7 @@ impl<T> Outcomes<T> {
 
     /// Drops what attempt `id` made, if anything (it lost, or succeeded too late).
     pub(crate) fn discard(&mut self, id: AttemptId) {
-        self.connected.remove(&id);
+        self.connected.retain(|(attempt, _)| *attempt != id);
     }
 
     /// The race's result from the engine's outcome and report: the winner's value, or the
@@ -60,39 +62,39 @@ impl<T> Outcomes<T> {
     pub(crate) fn finish(
         mut self,
         outcome: Outcome,
-        race: &eyeballs_proto::Report,
-        target: String,
+        race: eyeballs_proto::Report,
+        target: Label,
     ) -> Result<(T, Report), Error> {
         let winner = match outcome {
-            Outcome::Connected { id, .. } => self.connected.remove(&id),
+            Outcome::Connected { id, .. } => self
+                .connected
+                .iter()
+                .position(|(attempt, _)| *attempt == id)
+                .map(|i| self.connected.swap_remove(i).1),
             Outcome::Failed(_) => None,
         };
         self.connected.clear();
-        let report = Report::new(race.clone(), self.errors);
+        let report = Report::new(race, self.errors);
         match (outcome, winner) {
             (Outcome::Connected { .. }, Some(value)) => {
                 tracing::debug!(target: "eyeballs", winner = ?report.winner(), "connected");
                 Ok((value, report))
             }
-            (Outcome::Failed(Failure::NoAddresses), _) => {
-                Err(Error::network(ErrorKind::NoAddresses, target, report))
-            }
-            (Outcome::Failed(Failure::TimedOut), _) => {
-                Err(Error::network(ErrorKind::TimedOut, target, report))
-            }
-            _ => Err(Error::network(ErrorKind::AllAttemptsFailed, target, report)),
+            (Outcome::Failed(Failure::NoAddresses), _) => Err(Error::network(
+                ErrorKind::NoAddresses,
+                target.to_string(),
+                report,
+            )),
+            (Outcome::Failed(Failure::TimedOut), _) => Err(Error::network(
+                ErrorKind::TimedOut,
+                target.to_string(),
+                report,
+            )),
+            _ => Err(Error::network(
+                ErrorKind::AllAttemptsFailed,
+                target.to_string(),
+                report,
+            )),
         }
-    }
-}
-
-/// How the race sees an OS error.
-pub(crate) fn failure_kind(e: &io::Error) -> FailureKind {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => FailureKind::Refused,
-        io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
-            FailureKind::Unreachable
-        }
-        io::ErrorKind::TimedOut => FailureKind::TimedOut,
-        _ => FailureKind::Other,
     }
 }

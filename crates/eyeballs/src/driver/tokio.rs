@@ -1,0 +1,203 @@
+//! The tokio driver: how a race waits on a tokio runtime.
+//!
+//! Every lookup and every attempt is a future owned by the race's own future (no spawned
+//! tasks), so dropping the connect future drops them all and closes every socket (structured
+//! concurrency). One sleep, made only once the engine has a deadline and reset only when the
+//! deadline moves; expiry is decided by the clock in [`Core::expire`].
+
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::SocketAddr;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use eyeballs_proto::{AttemptId, DnsResult, Endpoint, QueryId, RecordType};
+use futures_util::FutureExt;
+use tokio::time::{Instant, Sleep};
+
+use super::{resolver_panicked, Core, Io};
+use crate::error::Error;
+use crate::report::Report;
+use crate::resolver::Resolver;
+
+/// A boxed future, as the driver holds lookups and attempts.
+pub(crate) type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Runs the race in `core` to its end; `attempt` makes the future of each attempt (a TCP
+/// connect, or anything the caller counts as connected).
+pub(crate) async fn run<T, A>(
+    mut core: Core<T>,
+    resolver: Arc<dyn Resolver>,
+    attempt: A,
+) -> Result<(T, Report), Error>
+where
+    A: FnMut(SocketAddr) -> Pending<io::Result<T>>,
+{
+    let mut io = TokioIo {
+        resolver,
+        attempt,
+        lookups: Vec::new(),
+        attempts: Vec::new(),
+    };
+    let mut timer = Timer::default();
+    loop {
+        if let Some(outcome) = core.drive(&mut io) {
+            // In-flight futures go with `io`: their sockets close.
+            return core.finish(outcome);
+        }
+        if let Some(deadline) = core.timer_moved() {
+            timer.set(deadline);
+        }
+        match poll_fn(|cx| io.poll_event(cx, &mut timer)).await {
+            Event::Answer(id, result) => core.answer(io.now(), id, result),
+            Event::Attempt(id, result) => core.attempt_ended(io.now(), id, result),
+            Event::Timer => {}
+            Event::Idle => core.stalled(io.now()),
+        }
+        core.expire(io.now());
+    }
+}
+
+/// What woke the race.
+enum Event<T> {
+    Answer(QueryId, DnsResult),
+    Attempt(AttemptId, io::Result<T>),
+    /// The sleep ran out (the core checks the clock).
+    Timer,
+    /// Nothing in flight and no deadline.
+    Idle,
+}
+
+/// The race's single sleep: allocated the first time a deadline exists, then reset in place.
+#[derive(Default)]
+struct Timer {
+    sleep: Option<Pin<Box<Sleep>>>,
+    armed: bool,
+}
+
+impl Timer {
+    fn set(&mut self, deadline: Option<std::time::Instant>) {
+        let Some(at) = deadline else {
+            self.armed = false;
+            return;
+        };
+        let at = Instant::from_std(at);
+        match &mut self.sleep {
+            Some(sleep) => sleep.as_mut().reset(at),
+            None => self.sleep = Some(Box::pin(tokio::time::sleep_until(at))),
+        }
+        self.armed = true;
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match &mut self.sleep {
+            Some(sleep) if self.armed => {
+                let fired = sleep.as_mut().poll(cx);
+                if fired.is_ready() {
+                    self.armed = false;
+                }
+                fired
+            }
+            _ => Poll::Pending,
+        }
+    }
+}
+
+/// The lookups and attempts in flight, each in the slot of its id (`None` once done or
+/// stopped: dropping the future stops it).
+struct TokioIo<T, A> {
+    resolver: Arc<dyn Resolver>,
+    attempt: A,
+    lookups: Vec<Option<(QueryId, Pending<DnsResult>)>>,
+    attempts: Vec<Option<(AttemptId, Pending<io::Result<T>>)>>,
+}
+
+impl<T, A> TokioIo<T, A> {
+    /// The next lookup answer, attempt end, or timer expiry; `Idle` if none can come.
+    fn poll_event(&mut self, cx: &mut Context<'_>, timer: &mut Timer) -> Poll<Event<T>> {
+        let mut idle = !timer.armed;
+        for slot in &mut self.lookups {
+            if let Some((id, lookup)) = slot {
+                idle = false;
+                if let Poll::Ready(result) = lookup.as_mut().poll(cx) {
+                    let id = *id;
+                    *slot = None;
+                    return Poll::Ready(Event::Answer(id, result));
+                }
+            }
+        }
+        for slot in &mut self.attempts {
+            if let Some((id, attempt)) = slot {
+                idle = false;
+                if let Poll::Ready(result) = attempt.as_mut().poll(cx) {
+                    let id = *id;
+                    *slot = None;
+                    return Poll::Ready(Event::Attempt(id, result));
+                }
+            }
+        }
+        if timer.poll(cx).is_ready() {
+            return Poll::Ready(Event::Timer);
+        }
+        if idle {
+            return Poll::Ready(Event::Idle);
+        }
+        Poll::Pending
+    }
+}
+
+/// Puts `value` in slot `index`, growing the list as needed.
+fn put<V>(slots: &mut Vec<Option<V>>, index: usize, value: V) {
+    if slots.len() <= index {
+        slots.resize_with(index + 1, || None);
+    }
+    slots[index] = Some(value);
+}
+
+impl<T, A> Io<T> for TokioIo<T, A>
+where
+    A: FnMut(SocketAddr) -> Pending<io::Result<T>>,
+{
+    fn now(&self) -> std::time::Instant {
+        // tokio's clock, so that paused-time tests and the engine agree.
+        Instant::now().into_std()
+    }
+
+    fn start_lookup(&mut self, id: QueryId, host: &str, record: RecordType) -> Option<DnsResult> {
+        let resolver = &self.resolver;
+        let lookup = match panic::catch_unwind(AssertUnwindSafe(|| resolver.lookup(host, record))) {
+            Ok(lookup) => lookup,
+            Err(_) => return Some(resolver_panicked(id)),
+        };
+        let guarded = AssertUnwindSafe(lookup)
+            .catch_unwind()
+            .map(move |r| r.unwrap_or_else(|_| resolver_panicked(id)));
+        put(&mut self.lookups, id.index(), (id, Box::pin(guarded)));
+        None
+    }
+
+    fn stop_lookup(&mut self, id: QueryId) {
+        if let Some(slot) = self.lookups.get_mut(id.index()) {
+            *slot = None;
+        }
+    }
+
+    fn start_attempt(
+        &mut self,
+        id: AttemptId,
+        endpoint: Endpoint,
+        _alone: bool,
+    ) -> Option<io::Result<T>> {
+        let attempt = (self.attempt)(endpoint.addr);
+        put(&mut self.attempts, id.index(), (id, attempt));
+        None
+    }
+
+    fn stop_attempt(&mut self, id: AttemptId) {
+        if let Some(slot) = self.attempts.get_mut(id.index()) {
+            *slot = None;
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Source addresses for RFC 6724 sorting: which local address the host would use for each
+//! destination (R6724-4), probed with a UDP `connect()` and remembered for a few seconds.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use eyeballs_proto::{Destination, Engine, QueryId, SourceAddr, Target};
+
+use crate::socket::SocketOptions;
+
+/// How long a probed source is reused. A source changes only when addresses or routes do;
+/// a stale one can only mis-order one race's attempts (sorting, never reachability), and a
+/// connector that opens many connections to the same hosts, as a pool does, then pays one
+/// probe per destination per period instead of one per connect.
+const SOURCE_TTL: Duration = Duration::from_secs(5);
+
+/// At most this many destinations are remembered; a full cache forgets everything at once
+/// (simple, and bounded whatever a resolver returns).
+const SOURCE_CAPACITY: usize = 1024;
+
+/// The source-address facts of one connector: its socket set-up (local addresses decide the
+/// source) and the cache its clones share.
+#[derive(Clone, Default)]
+pub(crate) struct Sources {
+    options: Arc<SocketOptions>,
+    cache: Arc<SourceCache>,
+}
+
+impl fmt::Debug for Sources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sources")
+            .field("cached", &self.cache.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Probed sources by (bound local address, destination), with when they were probed.
+#[derive(Debug, Default)]
+pub(crate) struct SourceCache {
+    entries: Mutex<HashMap<(IpAddr, IpAddr), (SourceAddr, Instant)>>,
+}
+
+impl SourceCache {
+    fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+impl Sources {
+    /// The sources of a connector with `options`, sharing `cache` with its clones.
+    pub(crate) fn new(options: Arc<SocketOptions>, cache: Arc<SourceCache>) -> Self {
+        Sources { options, cache }
+    }
+
+    /// Query `id`'s answer with the source of each destination the engine will keep
+    /// ([`Engine::screen_answer`]: usable, de-duplicated, at most `max_endpoints`), so that
+    /// per-address work (a probe each) stays bounded whatever the answer holds. The rest of
+    /// the answer goes to the engine unprobed, which records why it dropped each one.
+    pub(crate) fn annotate(
+        &self,
+        engine: &Engine,
+        id: QueryId,
+        mut dests: Vec<Destination>,
+    ) -> Vec<Destination> {
+        // An unknown id is the engine's to report; an empty list means it ignores the answer.
+        let kept = engine
+            .screen_answer(id, dests.iter().copied())
+            .unwrap_or_default();
+        if kept.is_empty() {
+            return dests;
+        }
+        let now = Instant::now();
+        let sources: HashMap<IpAddr, SourceAddr> = kept
+            .iter()
+            .map(|d| (d.ip, self.source_of(d.ip, now)))
+            .collect();
+        for dest in &mut dests {
+            if let Some(&source) = sources.get(&dest.ip.to_canonical()) {
+                *dest = Destination::with_source(dest.ip, source);
+            }
+        }
+        dests
+    }
+
+    /// `target` with the source of each of its addresses. A single address needs none: with
+    /// nothing to sort it against, its source cannot change the race.
+    pub(crate) fn annotate_target(&self, mut target: Target) -> Target {
+        let ips = target.ips();
+        if ips.len() < 2 {
+            return target;
+        }
+        let now = Instant::now();
+        for ip in ips {
+            target = target.with_source(ip, self.source_of(ip, now));
+        }
+        target
+    }
+
+    /// The source the host would use for `dest`, from the cache or a probe.
+    fn source_of(&self, dest: IpAddr, now: Instant) -> SourceAddr {
+        let bind = self.bind_ip(dest);
+        let key = (bind.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), dest);
+        let mut entries = self
+            .cache
+            .entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(&(source, at)) = entries.get(&key) {
+            if now.saturating_duration_since(at) < SOURCE_TTL {
+                return source;
+            }
+        }
+        drop(entries);
+        let source = match bind {
+            Some(ip) => probe(ip, dest),
+            None => SourceAddr::Unreachable,
+        };
+        entries = self
+            .cache
+            .entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= SOURCE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(key, (source, now));
+        source
+    }
+
+    /// The local address a probe for `dest` binds to: the first configured one of its family,
+    /// the unspecified address when none is configured, `None` when local addresses are
+    /// configured but none of this family (attempts will fail to bind).
+    fn bind_ip(&self, dest: IpAddr) -> Option<IpAddr> {
+        let local = &self.options.local_addrs;
+        match local
+            .iter()
+            .copied()
+            .find(|ip| ip.is_ipv6() == dest.is_ipv6())
+        {
+            Some(ip) => Some(ip),
+            None if !local.is_empty() => None,
+            None => Some(match dest {
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            }),
+        }
+    }
+}
+
+/// The source the kernel picks for `dest` from `bind`: a UDP `connect()` sends no packet but
+/// makes the kernel choose a route and a source. No route means [`SourceAddr::Unreachable`].
+fn probe(bind: IpAddr, dest: IpAddr) -> SourceAddr {
+    // Any port will do for a route lookup; 443 avoids port 0, which some stacks refuse.
+    let probe = UdpSocket::bind(SocketAddr::new(bind, 0))
+        .and_then(|s| s.connect(SocketAddr::new(dest, 443)).map(|()| s))
+        .and_then(|s| s.local_addr());
+    match probe {
+        Ok(local) => SourceAddr::Addr(local.ip()),
+        Err(_) => SourceAddr::Unreachable,
+    }
+}
