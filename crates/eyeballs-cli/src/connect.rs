@@ -1,6 +1,6 @@
 //! `eyeballs connect`: race a real connection and show what happened.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -9,7 +9,7 @@ use clap::Args;
 use eyeballs::{Connector, ErrorKind};
 
 use crate::options::{parse_dns_server, RaceOptions};
-use crate::output::{report_of, RaceView};
+use crate::output::{live_line, report_of, use_color, RaceView};
 use crate::target::HostPort;
 use crate::{exit, show_race, usage_error};
 
@@ -20,6 +20,8 @@ use crate::{exit, show_race, usage_error};
 ///
 /// With --count N, N races run one after another and each is printed, then one line with the
 /// minimum, median and maximum connect time of those that connected.
+///
+/// On a terminal, each event is printed as it happens (marked `live`), then the timeline.
 ///
 /// Exit status: 0 connected (every race, with --count), 1 could not connect, 2 usage error.
 ///
@@ -71,7 +73,15 @@ pub fn run(args: ConnectArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return exit::failure(&format!("cannot start the async runtime: {e}")),
     };
-    let connector = args.race.connector(args.dns);
+    let mut connector = args.race.connector(args.dns);
+    if !args.json && io::stdout().is_terminal() {
+        // On a terminal, each event as it happens (a race to black holes with no timeout
+        // would otherwise sit silent until the OS gives up), then the final timeline.
+        let color = use_color();
+        connector = connector.on_event(move |entry| {
+            let _ = writeln!(io::stdout(), "{}", live_line(entry, color));
+        });
+    }
     let mut times = Vec::new();
     let mut failed = 0;
     for i in 0..args.count {

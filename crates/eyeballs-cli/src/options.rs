@@ -3,7 +3,7 @@
 //! Every default shown in `--help` is read from [`Config::default`] when the command runs,
 //! so the CLI and the library cannot disagree about them.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
 
 use clap::Args;
@@ -92,13 +92,15 @@ pub fn parse_dns_server(text: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = text.parse::<SocketAddr>() {
         return Ok(addr);
     }
-    let ip = text
-        .strip_prefix('[')
-        .and_then(|t| t.strip_suffix(']'))
-        .unwrap_or(text);
-    ip.parse::<IpAddr>()
-        .map(|ip| SocketAddr::new(ip, 53))
-        .map_err(|_| format!("{text:?} is not an IP address or IP:PORT"))
+    let literal = eyeballs::proto::parse_ip_literal(text)
+        .map_err(|e| format!("{text:?} is not an IP address or IP:PORT: {e}"))?;
+    match (literal.ip, literal.scope_id()) {
+        (IpAddr::V6(ip), Some(scope)) => Ok(SocketAddr::V6(SocketAddrV6::new(ip, 53, 0, scope))),
+        (_, None) if literal.zone.is_some() => Err(format!(
+            "{text:?}: give the DNS server's zone as an interface index (fe80::1%2)"
+        )),
+        (ip, _) => Ok(SocketAddr::new(ip, 53)),
+    }
 }
 
 impl RaceOptions {

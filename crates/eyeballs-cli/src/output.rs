@@ -170,6 +170,11 @@ pub fn paint_entry(entry: &TimelineEntry<'_>, color: bool) -> String {
     }
 }
 
+/// One event as it happens, before the final timeline: the timeline's line, marked `live`.
+pub fn live_line(entry: &TimelineEntry<'_>, color: bool) -> String {
+    format!("{} {}", Paint(color).dim("live"), paint_entry(entry, color))
+}
+
 /// Whether to color stdout: a terminal, and NO_COLOR unset or empty (no-color.org).
 pub fn use_color() -> bool {
     io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

@@ -158,15 +158,12 @@ fn parse_server(text: &str) -> Result<(IpAddr, Server), String> {
     let (ip, behavior) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?}: write IP=BEHAVIOR, like 2001:db8::1=blackhole"))?;
-    let bare = ip
-        .strip_prefix('[')
-        .and_then(|t| t.strip_suffix(']'))
-        .unwrap_or(ip);
+    let literal = eyeballs_proto::parse_ip_literal(ip).map_err(|e| format!("{ip:?}: {e}"))?;
+    if literal.zone.is_some() {
+        return Err(format!("{ip:?}: zone ids are not simulated"));
+    }
     // The engine treats an IPv4-mapped IPv6 address as the IPv4 address it maps.
-    let ip = bare
-        .parse::<IpAddr>()
-        .map_err(|_| format!("{ip:?} is not an IP address"))?
-        .to_canonical();
+    let ip = literal.ip.to_canonical();
     let (kind, after) = match behavior.split_once(':') {
         Some((kind, after)) => (kind, Some(duration::parse(after)?)),
         None => (behavior, None),

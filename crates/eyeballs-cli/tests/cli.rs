@@ -247,6 +247,31 @@ fn connect_timeline_on_a_terminal_style_output() {
         .stdout(predicate::str::contains("\x1b[").not());
 }
 
+/// On a terminal (a pseudo-terminal from util-linux `script`), each event is printed as it
+/// happens, marked `live`, before the final timeline; through a pipe (the test above) it is
+/// not.
+#[test]
+fn connect_on_a_terminal_prints_events_as_they_happen() {
+    let (_listener, port) = loopback();
+    let bin = assert_cmd::cargo::cargo_bin("eyeballs");
+    let command = format!("{} connect 127.0.0.1 {port}", bin.display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("util-linux `script` runs");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let live_start = stdout.find("live").expect("live lines on a terminal");
+    let live_connected = stdout.find("#0 connected").expect("the live end of #0");
+    let table = stdout.rfind("#0 connected").expect("the final timeline");
+    assert!(
+        live_start < live_connected && live_connected < table,
+        "{stdout}"
+    );
+}
+
 #[test]
 fn simulate_gives_the_exact_timeline() {
     let out = eyeballs()

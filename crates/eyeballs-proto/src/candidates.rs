@@ -1,14 +1,15 @@
 //! The candidate list: every endpoint known so far, and the order the untried ones will be
 //! attempted in (RFC 8305 §4 and §6).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 
 use crate::config::{Config, FamilyPreference};
+use crate::distinct::{Distinct, LINEAR_MAX};
 use crate::dns::{Destination, QueryId};
 use crate::endpoint::{Endpoint, Family};
 use crate::interleave::interleave;
-use crate::rfc6724::SortKey;
+use crate::rfc6724::{PolicyTable, SortKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -31,6 +32,9 @@ struct Entry {
     /// The query whose answer brought it; `None` for the caller's own addresses.
     query: Option<QueryId>,
     state: State,
+    /// Its RFC 6724 sort key: a function of `dest` and the race's policy table alone, so it
+    /// is computed whenever `dest` is set and reused by every re-sort.
+    key: SortKey,
 }
 
 impl Entry {
@@ -40,6 +44,12 @@ impl Entry {
 
     fn addr(&self) -> SocketAddr {
         socket_addr(self.dest.ip, self.port, self.scope_id)
+    }
+
+    /// Whether it takes part in the order: pending, or attempted already (its place still
+    /// decides where new endpoints go, HE-6.3).
+    fn is_live(&self) -> bool {
+        matches!(self.state, State::Pending | State::Attempted)
     }
 }
 
@@ -54,18 +64,58 @@ fn socket_addr(ip: IpAddr, port: u16, scope_id: u32) -> SocketAddr {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Candidates {
     /// Every endpoint ever known, in the order it became known (RFC 6724 rule 10 keeps it
-    /// among equals).
+    /// among equals), one per socket address.
     entries: Vec<Entry>,
-    /// Where each endpoint is in `entries`.
-    index: HashMap<SocketAddr, usize>,
+    /// Where each endpoint is in `entries`, by socket address (scope id included): `None`
+    /// while there are at most [`LINEAR_MAX`] endpoints, found by comparing addresses (no
+    /// hashing, no allocation), then complete.
+    index: Option<HashMap<SocketAddr, usize>>,
     /// Indices of the pending entries, in attempt order.
     order: VecDeque<usize>,
 }
 
 impl Candidates {
+    /// An empty list with room for `capacity` endpoints, in the list and in the order.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Candidates {
+            entries: Vec::with_capacity(capacity),
+            index: None,
+            order: VecDeque::with_capacity(capacity),
+        }
+    }
+
+    /// Where the endpoint `addr` is in `entries`, if it is known.
+    fn position(&self, addr: SocketAddr) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(&addr).copied(),
+            None => self.entries.iter().position(|e| e.addr() == addr),
+        }
+    }
+
+    /// Appends a new endpoint (one `position` does not know) and keeps the index complete.
+    fn push(&mut self, entry: Entry) {
+        let addr = entry.addr();
+        let i = self.entries.len();
+        self.entries.push(entry);
+        match &mut self.index {
+            Some(index) => {
+                index.insert(addr, i);
+            }
+            None if self.entries.len() > LINEAR_MAX => {
+                // Outgrown the linear search: index every endpoint, with room for as many as
+                // the list has room for (`reserve` sizes it per answer).
+                let mut index = HashMap::with_capacity(self.entries.capacity());
+                index.extend(self.entries.iter().enumerate().map(|(i, e)| (e.addr(), i)));
+                self.index = Some(index);
+            }
+            None => {}
+        }
+    }
+
     /// Adds an endpoint unless it is known already; an endpoint withdrawn by an earlier answer
     /// comes back. One dropped by the endpoint cap stays dropped. `scope_id` is the IPv6 zone
-    /// (0 for none); endpoints that differ only in it are different endpoints.
+    /// (0 for none); endpoints that differ only in it are different endpoints. `table` is the
+    /// race's policy table (the same for every call).
     pub(crate) fn add(
         &mut self,
         dest: Destination,
@@ -73,27 +123,28 @@ impl Candidates {
         scope_id: u32,
         port_rank: usize,
         query: Option<QueryId>,
+        table: &PolicyTable,
     ) {
         let addr = socket_addr(dest.ip, port, scope_id);
-        match self.index.get(&addr) {
-            Some(&i) => {
-                let e = &mut self.entries[i];
-                if e.state == State::Removed {
-                    e.state = State::Pending;
-                    e.query = query;
-                    e.dest = dest;
-                }
-            }
-            None => {
-                self.index.insert(addr, self.entries.len());
-                self.entries.push(Entry {
-                    dest,
-                    port,
-                    scope_id,
-                    port_rank,
-                    query,
-                    state: State::Pending,
-                });
+        let Some(i) = self.position(addr) else {
+            self.push(Entry {
+                dest,
+                port,
+                scope_id,
+                port_rank,
+                query,
+                state: State::Pending,
+                key: SortKey::new(&dest, table),
+            });
+            return;
+        };
+        if let Some(e) = self.entries.get_mut(i) {
+            if e.state == State::Removed {
+                e.state = State::Pending;
+                e.query = query;
+                // Same address, perhaps another source: the key follows `dest`.
+                e.dest = dest;
+                e.key = SortKey::new(&dest, table);
             }
         }
     }
@@ -101,7 +152,9 @@ impl Candidates {
     /// Makes room for `additional` more endpoints.
     pub(crate) fn reserve(&mut self, additional: usize) {
         self.entries.reserve(additional);
-        self.index.reserve(additional);
+        if let Some(index) = &mut self.index {
+            index.reserve(additional);
+        }
     }
 
     /// How many endpoints are waiting for an attempt.
@@ -111,9 +164,9 @@ impl Candidates {
 
     /// A later answer to `query` replaces its earlier one: pending endpoints it brought that
     /// are not in `ips` go (HE-6.2); attempted ones stay (HE-6.1).
-    pub(crate) fn retain_answer(&mut self, query: QueryId, ips: &HashSet<IpAddr>) {
+    pub(crate) fn retain_answer(&mut self, query: QueryId, ips: &Distinct<IpAddr>) {
         for e in &mut self.entries {
-            if e.query == Some(query) && e.state == State::Pending && !ips.contains(&e.dest.ip) {
+            if e.query == Some(query) && e.state == State::Pending && !ips.contains(e.dest.ip) {
                 e.state = State::Removed;
             }
         }
@@ -124,80 +177,68 @@ impl Candidates {
     /// RFC 6724 (HE-4.2), then family interleaving (HE-4.7, HE-4.8). Then drops the
     /// lowest-ranked pending endpoints beyond `config.max_endpoints`; returns how many.
     pub(crate) fn resort(&mut self, config: &Config) -> usize {
-        let mut live: Vec<(usize, SortKey, usize)> = self
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| matches!(e.state, State::Pending | State::Attempted))
-            .map(|(i, e)| (e.port_rank, SortKey::new(&e.dest, &config.policy_table), i))
-            .collect();
-        // Stable: equal endpoints keep the order they became known in (rule 10).
-        live.sort_by_key(|&(rank, key, _)| (rank, key));
-
-        self.order.clear();
-        let mut start = 0;
-        while start < live.len() {
-            let rank = live[start].0;
-            let end = live[start..]
+        let entries = self.entries.as_slice();
+        let order = &mut self.order;
+        order.clear();
+        let live_count = if let [only] = entries {
+            // One endpoint (a single address on one port, the common case): sorting one item
+            // and interleaving one item both leave it where it is, so the order is that
+            // endpoint if it is still pending. The general path below gives the same.
+            if only.state == State::Pending {
+                order.push_back(0);
+            }
+            usize::from(only.is_live())
+        } else {
+            let mut live: Vec<Ranked> = entries
                 .iter()
-                .position(|x| x.0 != rank)
-                .map_or(live.len(), |n| start + n);
-            let group: Vec<(usize, bool)> = live[start..end]
-                .iter()
-                .map(|&(_, key, i)| (i, key.is_usable()))
+                .enumerate()
+                .filter(|(_, e)| e.is_live())
+                .map(|(index, e)| Ranked {
+                    port_rank: e.port_rank,
+                    key: e.key,
+                    family: e.family(),
+                    pending: e.state == State::Pending,
+                    index,
+                })
                 .collect();
-            let leader = self.leader(&group, config.family);
-            let ordered = interleave(
-                group,
-                |&(i, _)| self.entries[i].family(),
-                leader,
-                config.first_address_family_count,
-            );
-            self.order.extend(
-                ordered
-                    .into_iter()
-                    .map(|(i, _)| i)
-                    .filter(|&i| self.entries[i].state == State::Pending),
-            );
-            start = end;
-        }
+            // Stable: equal endpoints keep the order they became known in (rule 10).
+            live.sort_by_key(|r| (r.port_rank, r.key));
+            order.reserve(live.len());
+            for group in live.chunk_by(|a, b| a.port_rank == b.port_rank) {
+                interleave(
+                    group,
+                    |r| r.family,
+                    leader(group, config.family),
+                    config.first_address_family_count,
+                    |r| {
+                        if r.pending {
+                            order.push_back(r.index);
+                        }
+                    },
+                );
+            }
+            live.len()
+        };
 
         let mut dropped = 0;
-        let mut live_count = live.len();
+        let mut live_count = live_count;
         while live_count > config.max_endpoints {
             let Some(i) = self.order.pop_back() else {
                 break;
             };
-            self.entries[i].state = State::Dropped;
+            if let Some(e) = self.entries.get_mut(i) {
+                e.state = State::Dropped;
+            }
             live_count -= 1;
             dropped += 1;
         }
         dropped
     }
 
-    /// The family that leads the interleaved list (HE-2.2, HE-4.7): with `PreferIpv6` the
-    /// family of the first address after RFC 6724 sorting; with `PreferIpv4` IPv4 whenever an
-    /// IPv4 address is usable.
-    fn leader(&self, sorted: &[(usize, bool)], family: FamilyPreference) -> Family {
-        let first = sorted
-            .first()
-            .map_or(Family::V6, |&(i, _)| self.entries[i].family());
-        match family {
-            FamilyPreference::PreferIpv4
-                if sorted
-                    .iter()
-                    .any(|&(i, usable)| usable && self.entries[i].family() == Family::V4) =>
-            {
-                Family::V4
-            }
-            _ => first,
-        }
-    }
-
     /// Takes the next endpoint to attempt.
     pub(crate) fn next(&mut self) -> Option<Endpoint> {
         let i = self.order.pop_front()?;
-        let e = &mut self.entries[i];
+        let e = self.entries.get_mut(i)?;
         e.state = State::Attempted;
         Some(Endpoint::tcp(e.addr()))
     }
@@ -207,8 +248,36 @@ impl Candidates {
     }
 
     pub(crate) fn has_pending_of(&self, family: Family) -> bool {
-        self.order
-            .iter()
-            .any(|&i| self.entries[i].family() == family)
+        let entries = &self.entries;
+        self.order.iter().any(|&i| entries[i].family() == family)
+    }
+}
+
+/// A live endpoint as [`Candidates::resort`] sorts it: what the sort and the interleaving
+/// read, copied out of its entry, so that they compare values rather than look entries up.
+#[derive(Debug, Clone, Copy)]
+struct Ranked {
+    port_rank: usize,
+    key: SortKey,
+    family: Family,
+    pending: bool,
+    /// Where its entry is.
+    index: usize,
+}
+
+/// The family that leads the interleaved list of `sorted` (HE-2.2, HE-4.7): with
+/// `PreferIpv6` the family of the first address after RFC 6724 sorting; with `PreferIpv4`
+/// IPv4 whenever an IPv4 address is usable.
+fn leader(sorted: &[Ranked], family: FamilyPreference) -> Family {
+    let first = sorted.first().map_or(Family::V6, |r| r.family);
+    match family {
+        FamilyPreference::PreferIpv4
+            if sorted
+                .iter()
+                .any(|r| r.key.is_usable() && r.family == Family::V4) =>
+        {
+            Family::V4
+        }
+        _ => first,
     }
 }

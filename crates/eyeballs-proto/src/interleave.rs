@@ -1,40 +1,44 @@
 //! Family interleaving (RFC 8305 §4, HE-4.7, HE-4.8).
 
-use std::collections::VecDeque;
-
 use crate::endpoint::Family;
 
-/// Reorders `items` (already sorted) so that the families alternate: `count` items of
-/// `leader` first (the First Address Family Count, HE-4.8), then one of the other family, one
-/// of the leader, and so on; when one family runs out the rest of the other follows in order
-/// (checklist D2). Each family keeps its own relative order.
+/// Reorders `items` (already sorted) so that the families alternate, and hands each to `out`
+/// in the new order: `count` items of `leader` first (the First Address Family Count, HE-4.8),
+/// then one of the other family, one of the leader, and so on; when one family runs out the
+/// rest of the other follows in order (checklist D2). Each family keeps its own relative
+/// order.
 ///
 /// `[6a, 6b, 6c, 4a, 4b]` with count 1 becomes `[6a, 4a, 6b, 4b, 6c]` (HE-4.7).
-pub(crate) fn interleave<T>(
-    items: Vec<T>,
+///
+/// Allocates nothing: each family is a filtered walk over `items`, so the whole costs two
+/// passes over it.
+pub(crate) fn interleave<T: Copy>(
+    items: &[T],
     family_of: impl Fn(&T) -> Family,
     leader: Family,
     count: usize,
-) -> Vec<T> {
-    let total = items.len();
-    let mut lead = VecDeque::with_capacity(total);
-    let mut other = VecDeque::with_capacity(total);
-    for item in items {
-        if family_of(&item) == leader {
-            lead.push_back(item);
-        } else {
-            other.push_back(item);
+    mut out: impl FnMut(T),
+) {
+    let mut lead = items.iter().copied().filter(|t| family_of(t) == leader);
+    let mut other = items.iter().copied().filter(|t| family_of(t) != leader);
+    for _ in 0..count {
+        match lead.next() {
+            Some(t) => out(t),
+            None => break,
         }
     }
-    let mut out = Vec::with_capacity(total);
-    out.extend(lead.drain(..count.min(lead.len())));
     loop {
-        match (other.pop_front(), lead.pop_front()) {
-            (None, None) => break,
-            (o, l) => out.extend(o.into_iter().chain(l)),
+        let (o, l) = (other.next(), lead.next());
+        if o.is_none() && l.is_none() {
+            break;
+        }
+        if let Some(t) = o {
+            out(t);
+        }
+        if let Some(t) = l {
+            out(t);
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -43,10 +47,9 @@ mod tests {
     use Family::{V4, V6};
 
     fn run(items: &[(Family, &'static str)], leader: Family, count: usize) -> Vec<&'static str> {
-        interleave(items.to_vec(), |t| t.0, leader, count)
-            .into_iter()
-            .map(|t| t.1)
-            .collect()
+        let mut out = Vec::new();
+        interleave(items, |t| t.0, leader, count, |t| out.push(t.1));
+        out
     }
 
     #[test]

@@ -38,6 +38,7 @@ mod action;
 mod attempt;
 mod candidates;
 mod config;
+mod distinct;
 mod dns;
 mod endpoint;
 mod engine;

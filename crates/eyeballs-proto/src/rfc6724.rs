@@ -6,6 +6,7 @@
 //! from an address and is left to the policy table, whose 6to4 and Teredo rows already rank
 //! those transports low. Rule 9 applies to IPv6 pairs only, as in Go (checklist D7).
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -36,8 +37,10 @@ pub struct PolicyEntry {
 /// to IPv6 pairs only, as in Go (checklist D7).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PolicyTable {
-    /// Sorted longest prefix first, so the first match is the longest.
-    entries: Vec<PolicyEntry>,
+    /// Sorted longest prefix first, so the first match is the longest. The built-in tables
+    /// are borrowed from statics, so that cloning a [`Config`](crate::Config) (once per race
+    /// in the drivers) copies a pointer rather than allocating.
+    entries: Cow<'static, [PolicyEntry]>,
 }
 
 impl PolicyTable {
@@ -53,38 +56,24 @@ impl PolicyTable {
             })
             .collect();
         entries.sort_by_key(|e| std::cmp::Reverse(e.len));
-        PolicyTable { entries }
+        PolicyTable {
+            entries: Cow::Owned(entries),
+        }
     }
 
     /// The default policy table of RFC 6724 §2.1.
     pub fn rfc6724() -> Self {
-        Self::new(table(&[
-            ([0, 0, 0, 0, 0, 0, 0, 1], 128, 50, 0),
-            ([0, 0, 0, 0, 0, 0, 0, 0], 0, 40, 1),
-            ([0, 0, 0, 0, 0, 0xffff, 0, 0], 96, 35, 4),
-            ([0x2002, 0, 0, 0, 0, 0, 0, 0], 16, 30, 2),
-            ([0x2001, 0, 0, 0, 0, 0, 0, 0], 32, 5, 5),
-            ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, 3, 13),
-            ([0, 0, 0, 0, 0, 0, 0, 0], 96, 1, 3),
-            ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, 1, 11),
-            ([0x3ffe, 0, 0, 0, 0, 0, 0, 0], 16, 1, 12),
-        ]))
+        PolicyTable {
+            entries: Cow::Borrowed(&RFC6724),
+        }
     }
 
     /// The table proposed by draft-ietf-6man-rfc6724-update (R6724-9): ULAs (fc00::/7) above
     /// IPv4, IPv4 at 20, 6to4 at 5. Known-local ULA prefixes are not added automatically.
     pub fn rfc6724_update_draft() -> Self {
-        Self::new(table(&[
-            ([0, 0, 0, 0, 0, 0, 0, 1], 128, 50, 0),
-            ([0, 0, 0, 0, 0, 0, 0, 0], 0, 40, 1),
-            ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, 30, 13),
-            ([0, 0, 0, 0, 0, 0xffff, 0, 0], 96, 20, 4),
-            ([0x2002, 0, 0, 0, 0, 0, 0, 0], 16, 5, 2),
-            ([0x2001, 0, 0, 0, 0, 0, 0, 0], 32, 5, 5),
-            ([0, 0, 0, 0, 0, 0, 0, 0], 96, 1, 3),
-            ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, 1, 11),
-            ([0x3ffe, 0, 0, 0, 0, 0, 0, 0], 16, 1, 12),
-        ]))
+        PolicyTable {
+            entries: Cow::Borrowed(&RFC6724_UPDATE_DRAFT),
+        }
     }
 
     /// The rows, longest prefix first.
@@ -94,7 +83,7 @@ impl PolicyTable {
 
     /// Precedence and label of `ip` (IPv4 looked up IPv4-mapped, R6724-1).
     pub fn lookup(&self, ip: IpAddr) -> (u8, u8) {
-        let ip = as_v6(ip);
+        let ip = as_u128(ip);
         self.entries
             .iter()
             .find(|e| prefix_matches(e.prefix, e.len, ip))
@@ -108,26 +97,59 @@ impl Default for PolicyTable {
     }
 }
 
-fn table(rows: &[([u16; 8], u8, u8, u8)]) -> Vec<PolicyEntry> {
-    rows.iter()
-        .map(|&(s, len, precedence, label)| PolicyEntry {
-            prefix: Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]),
-            len,
-            precedence,
-            label,
-        })
-        .collect()
-}
-
-fn as_v6(ip: IpAddr) -> Ipv6Addr {
-    match ip {
-        IpAddr::V6(v6) => v6,
-        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+/// One row of a built-in table.
+const fn row(prefix: Ipv6Addr, len: u8, precedence: u8, label: u8) -> PolicyEntry {
+    PolicyEntry {
+        prefix,
+        len,
+        precedence,
+        label,
     }
 }
 
-fn prefix_matches(prefix: Ipv6Addr, len: u8, ip: Ipv6Addr) -> bool {
-    common_prefix_len(prefix, ip) >= u32::from(len)
+/// The prefix `s::` (only the first 16 bits set).
+const fn seg0(s: u16) -> Ipv6Addr {
+    Ipv6Addr::new(s, 0, 0, 0, 0, 0, 0, 0)
+}
+
+/// The table of RFC 6724 §2.1, in the order [`PolicyTable::new`] puts it: longest prefix
+/// first, rows of one length in the RFC's order (a test checks it against the RFC's rows).
+static RFC6724: [PolicyEntry; 9] = [
+    row(Ipv6Addr::LOCALHOST, 128, 50, 0),
+    row(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96, 35, 4),
+    row(Ipv6Addr::UNSPECIFIED, 96, 1, 3),
+    row(seg0(0x2001), 32, 5, 5),
+    row(seg0(0x2002), 16, 30, 2),
+    row(seg0(0x3ffe), 16, 1, 12),
+    row(seg0(0xfec0), 10, 1, 11),
+    row(seg0(0xfc00), 7, 3, 13),
+    row(Ipv6Addr::UNSPECIFIED, 0, 40, 1),
+];
+
+/// The table of draft-ietf-6man-rfc6724-update, ordered as [`RFC6724`] is.
+static RFC6724_UPDATE_DRAFT: [PolicyEntry; 9] = [
+    row(Ipv6Addr::LOCALHOST, 128, 50, 0),
+    row(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96, 20, 4),
+    row(Ipv6Addr::UNSPECIFIED, 96, 1, 3),
+    row(seg0(0x2001), 32, 5, 5),
+    row(seg0(0x2002), 16, 5, 2),
+    row(seg0(0x3ffe), 16, 1, 12),
+    row(seg0(0xfec0), 10, 1, 11),
+    row(seg0(0xfc00), 7, 30, 13),
+    row(Ipv6Addr::UNSPECIFIED, 0, 40, 1),
+];
+
+/// `ip` as the 128 bits of its IPv6 form, IPv4 IPv4-mapped (R6724-1). Converted once per
+/// lookup, in each arm, so that the compiler loads each form whole rather than byte by byte.
+fn as_u128(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V6(v6) => u128::from(v6),
+        IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+    }
+}
+
+fn prefix_matches(prefix: Ipv6Addr, len: u8, ip: u128) -> bool {
+    (u128::from(prefix) ^ ip).leading_zeros() >= u32::from(len)
 }
 
 fn common_prefix_len(a: Ipv6Addr, b: Ipv6Addr) -> u32 {
@@ -227,5 +249,61 @@ pub fn sort_destinations(dests: &mut [Destination], table: &PolicyTable) {
     keyed.sort_by_key(|k| k.0);
     for (slot, (_, d)) in dests.iter_mut().zip(keyed) {
         *slot = d;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(rows: &[([u16; 8], u8, u8, u8)]) -> PolicyTable {
+        PolicyTable::new(rows.iter().map(|&(s, len, precedence, label)| PolicyEntry {
+            prefix: Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]),
+            len,
+            precedence,
+            label,
+        }))
+    }
+
+    /// R6724-3: the built-in table is the RFC's, row for row, in the order `new` gives it.
+    #[test]
+    fn r6724_3_default_table_is_rfc_6724_section_2_1() {
+        let rfc = rows(&[
+            ([0, 0, 0, 0, 0, 0, 0, 1], 128, 50, 0),
+            ([0, 0, 0, 0, 0, 0, 0, 0], 0, 40, 1),
+            ([0, 0, 0, 0, 0, 0xffff, 0, 0], 96, 35, 4),
+            ([0x2002, 0, 0, 0, 0, 0, 0, 0], 16, 30, 2),
+            ([0x2001, 0, 0, 0, 0, 0, 0, 0], 32, 5, 5),
+            ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, 3, 13),
+            ([0, 0, 0, 0, 0, 0, 0, 0], 96, 1, 3),
+            ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, 1, 11),
+            ([0x3ffe, 0, 0, 0, 0, 0, 0, 0], 16, 1, 12),
+        ]);
+        assert_eq!(PolicyTable::rfc6724().entries(), rfc.entries());
+        assert_eq!(PolicyTable::rfc6724(), rfc);
+    }
+
+    /// R6724-9: the draft's table, row for row.
+    #[test]
+    fn r6724_9_update_draft_table() {
+        let draft = rows(&[
+            ([0, 0, 0, 0, 0, 0, 0, 1], 128, 50, 0),
+            ([0, 0, 0, 0, 0, 0, 0, 0], 0, 40, 1),
+            ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, 30, 13),
+            ([0, 0, 0, 0, 0, 0xffff, 0, 0], 96, 20, 4),
+            ([0x2002, 0, 0, 0, 0, 0, 0, 0], 16, 5, 2),
+            ([0x2001, 0, 0, 0, 0, 0, 0, 0], 32, 5, 5),
+            ([0, 0, 0, 0, 0, 0, 0, 0], 96, 1, 3),
+            ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, 1, 11),
+            ([0x3ffe, 0, 0, 0, 0, 0, 0, 0], 16, 1, 12),
+        ]);
+        assert_eq!(
+            PolicyTable::rfc6724_update_draft().entries(),
+            draft.entries()
+        );
+        assert_eq!(
+            format!("{:?}", PolicyTable::rfc6724_update_draft()),
+            format!("{draft:?}")
+        );
     }
 }

@@ -3,11 +3,11 @@
 //! [`Engine::screen_answer`](crate::Engine::screen_answer), so that a driver can learn what
 //! will be kept before it does per-address work (source-address probes).
 
-use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
 
 use crate::config::FamilyPreference;
+use crate::distinct::Seen;
 use crate::dns::Destination;
 use crate::endpoint::Family;
 
@@ -97,7 +97,7 @@ where
         beyond_cap: 0,
     };
     // The verdict depends on the canonical address alone, so one entry per address.
-    let mut seen: HashSet<IpAddr> = HashSet::with_capacity(hint);
+    let mut seen: Seen<IpAddr> = Seen::with_capacity(hint);
     for raw in answer {
         let dest = raw.canonical();
         if !seen.insert(dest.ip) {

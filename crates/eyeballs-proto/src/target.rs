@@ -1,9 +1,9 @@
 //! What to connect to: a host name with ports, or addresses the caller already has.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
+use crate::distinct::{Distinct, Keyed};
 use crate::dns::{Destination, SourceAddr};
 use crate::endpoint::canonical;
 use crate::literal::parse_ip_literal;
@@ -44,6 +44,15 @@ pub(crate) struct TargetAddr {
     pub(crate) scope_id: u32,
     /// The rank of its port among the target's ports (0 = first).
     pub(crate) port_rank: usize,
+}
+
+/// Two addresses of a target are the same when address, port and scope id are.
+impl Keyed for TargetAddr {
+    type Key = (IpAddr, u16, u32);
+
+    fn key(&self) -> Self::Key {
+        (self.dest.ip, self.port, self.scope_id)
+    }
 }
 
 impl Target {
@@ -111,8 +120,7 @@ impl Target {
     /// move it in the order.
     pub fn addresses<I: IntoIterator<Item = SocketAddr>>(addrs: I) -> Result<Self, TargetError> {
         let addrs = addrs.into_iter();
-        let mut entries: Vec<TargetAddr> = Vec::with_capacity(addrs.size_hint().0);
-        let mut seen = HashSet::with_capacity(addrs.size_hint().0);
+        let mut entries: Distinct<TargetAddr> = Distinct::with_capacity(addrs.size_hint().0);
         for addr in addrs {
             if addr.port() == 0 {
                 return Err(TargetError::PortZero);
@@ -122,20 +130,18 @@ impl Target {
                 (SocketAddr::V6(v6), IpAddr::V6(_)) => v6.scope_id(),
                 _ => 0,
             };
-            if seen.insert((dest.ip, addr.port(), scope_id)) {
-                entries.push(TargetAddr {
-                    dest,
-                    port: addr.port(),
-                    scope_id,
-                    port_rank: 0,
-                });
-            }
+            entries.insert(TargetAddr {
+                dest,
+                port: addr.port(),
+                scope_id,
+                port_rank: 0,
+            });
         }
         if entries.is_empty() {
             return Err(TargetError::NoAddresses);
         }
         Ok(Target {
-            kind: TargetKind::Addresses(entries),
+            kind: TargetKind::Addresses(entries.into_vec()),
         })
     }
 
@@ -162,16 +168,16 @@ impl Target {
     /// The distinct IP addresses of an address target (empty for a host name): what a driver
     /// probes for source addresses before starting the engine.
     pub fn ips(&self) -> Vec<IpAddr> {
-        let mut ips = Vec::new();
-        if let TargetKind::Addresses(entries) = &self.kind {
-            let mut seen = HashSet::with_capacity(entries.len());
-            for e in entries {
-                if seen.insert(e.dest.ip) {
-                    ips.push(e.dest.ip);
+        match &self.kind {
+            TargetKind::Addresses(entries) => {
+                let mut ips = Distinct::with_capacity(entries.len());
+                for e in entries {
+                    ips.insert(e.dest.ip);
                 }
+                ips.into_vec()
             }
+            TargetKind::Host { .. } => Vec::new(),
         }
-        ips
     }
 }
 

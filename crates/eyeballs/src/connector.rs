@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eyeballs_proto::{Config, Engine, FamilyPreference, SetupError, Target};
+use eyeballs_proto::{Config, Engine, FamilyPreference, SetupError, Target, TargetError};
 use socket2::Socket;
 use tokio::net::TcpStream;
 
@@ -17,7 +17,7 @@ use crate::driver::tokio::{self as driver, Pending};
 use crate::driver::Core;
 use crate::error::Error;
 use crate::label::Label;
-use crate::report::Report;
+use crate::report::{EventHook, Report, TimelineEntry};
 use crate::resolver::{Resolver, SystemResolver};
 use crate::socket::SocketOptions;
 use crate::source::{SourceCache, Sources};
@@ -52,6 +52,8 @@ pub struct Connector {
     socket: Arc<SocketOptions>,
     /// Probed source addresses, shared by every clone (RFC 6724 sorting).
     sources: Arc<SourceCache>,
+    /// Told of each event of every race, as it happens.
+    observer: Option<EventHook>,
 }
 
 /// A race ready to run, whichever driver runs it: its core, and its resolver.
@@ -66,7 +68,8 @@ impl fmt::Debug for Connector {
             .field("config", &self.config)
             .field("resolver", &self.resolver)
             .field("socket", &self.socket)
-            .finish()
+            .field("on_event", &self.observer.as_ref().map(|_| "Fn"))
+            .finish_non_exhaustive()
     }
 }
 
@@ -89,6 +92,7 @@ impl Connector {
             resolver: Arc::new(SystemResolver::new()),
             socket: Arc::new(SocketOptions::default()),
             sources: Arc::default(),
+            observer: None,
         }
     }
 
@@ -174,6 +178,36 @@ impl Connector {
         F: Fn(&Socket, SocketAddr) -> io::Result<()> + Send + Sync + 'static,
     {
         Arc::make_mut(&mut self.socket).hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` with each event of every race as it happens (a query sent or answered,
+    /// an attempt started or ended, with its OS error): the entry [`Report::timeline`] will
+    /// list for it, whose `Display` is the timeline's line. For live output, logs and
+    /// metrics; the hook runs on the race's task or thread, so keep it short. Default: none.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let lines = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&lines);
+    /// let connector = eyeballs::Connector::new()
+    ///     .on_event(move |entry| seen.lock().unwrap().push(entry.event.to_string()));
+    /// connector.connect_addrs([listener.local_addr()?]).await?;
+    /// assert_eq!(*lines.lock().unwrap(), [
+    ///     format!("#0 connect {}", listener.local_addr()?),
+    ///     "#0 connected".to_owned(),
+    /// ]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_event<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&TimelineEntry<'_>) + Send + Sync + 'static,
+    {
+        self.observer = Some(Arc::new(hook));
         self
     }
 
@@ -320,7 +354,7 @@ impl Connector {
         let engine = Engine::new(target, self.config.clone(), now)
             .map_err(|e| Error::invalid(label.to_string(), e))?;
         Ok(Race {
-            core: Core::new(engine, sources, label),
+            core: Core::new(engine, sources, label, self.observer.clone()),
             resolver: Arc::clone(&self.resolver),
         })
     }
@@ -348,11 +382,35 @@ impl Connector {
 }
 
 /// The target of a host name (or IP literal) on ports, and its label for messages.
+///
+/// A link-local IPv6 literal's zone may be an interface name (`fe80::1%eth0`): it is mapped
+/// to the interface's index here (the engine does no I/O).
 pub(crate) fn host_target(host: &str, ports: &[u16]) -> Result<(Target, Label), Error> {
     let label = Label::host(host, ports);
-    let target = Target::host_with_ports(host, ports)
-        .map_err(|e| Error::invalid(label.to_string(), SetupError::Target(e)))?;
+    let invalid = |e| Error::invalid(label.to_string(), SetupError::Target(e));
+    let target = match Target::host_with_ports(host, ports) {
+        Err(TargetError::ZoneName { zone }) => {
+            let index = interface_index(&zone)
+                .ok_or_else(|| invalid(TargetError::ZoneName { zone: zone.clone() }))?;
+            // The literal parsed with its named zone: the same address with the index parses.
+            let ip = eyeballs_proto::parse_ip_literal(host)
+                .map(|literal| literal.ip)
+                .map_err(|_| invalid(TargetError::ZoneName { zone }))?;
+            Target::host_with_ports(&format!("{ip}%{index}"), ports).map_err(invalid)?
+        }
+        other => other.map_err(invalid)?,
+    };
     Ok((target, label))
+}
+
+/// The index of the network interface named `name` (what `if_nametoindex` gives), read from
+/// sysfs on Linux; `None` if there is no such interface (or elsewhere).
+fn interface_index(name: &str) -> Option<u32> {
+    if name.contains('/') || name == "." || name == ".." {
+        return None;
+    }
+    let text = std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex")).ok()?;
+    text.trim().parse().ok()
 }
 
 /// An attempt's error as an [`io::Error`]: itself if it is one, else wrapped.

@@ -34,7 +34,10 @@
 //! - `hyper` (feature `hyper`; HTTPS with `rustls`): tower `Service<Uri>` connectors for
 //!   hyper-util's client and tonic.
 //! - `blocking` (feature `blocking`): the same races with `std::net::TcpStream`, no runtime.
-//! - [`Report`]: which address won, when each query and attempt started and ended and why.
+//! - [`Report`]: which address won, when each query and attempt started and ended and why
+//!   (`Display` prints the timeline; `Serialize` with feature `serde`), and
+//!   [`Connector::on_event`] for each event as it happens.
+//! - [`guide`]: how eyeballs fits hyper-util, tonic, reqwest and ureq.
 //! - [`Error`]: the network's verdict (every attempt with its address, start offset and OS
 //!   error; each query's outcome) kept apart from invalid input; converts to [`std::io::Error`].
 //!
@@ -55,6 +58,7 @@ mod classify;
 mod connector;
 mod driver;
 mod error;
+pub mod guide;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod label;
@@ -66,10 +70,13 @@ mod source;
 pub use classify::Cause;
 pub use connector::{connect, Connection, Connector};
 pub use error::{Error, ErrorKind};
-pub use report::{AttemptSummary, QuerySummary, Report, TimelineEntry, TimelineEvent};
+pub use report::{AttemptSummary, EventHook, QuerySummary, Report, TimelineEntry, TimelineEvent};
 pub use socket::SocketHook;
 
 pub use eyeballs_proto as proto;
 pub use eyeballs_proto::{
     AttemptEnd, Config, DnsOutcome, Endpoint, FailureKind, FamilyPreference, Outcome,
 };
+/// The socket2 version whose [`Socket`](socket2::Socket) the [`Connector::on_socket`] hook
+/// receives, so that hooks need no separate dependency that could drift.
+pub use socket2;

@@ -234,25 +234,11 @@ impl Report {
     }
 
     fn attempt(&self, i: usize) -> Option<AttemptSummary<'_>> {
-        let a = self.race.attempts.get(i)?;
-        Some(AttemptSummary {
-            endpoint: a.endpoint,
-            started: self.race.offset(a.started),
-            ended: a.ended.map(|t| self.race.offset(t)),
-            end: a.end,
-            error: self.errors.get(i).and_then(|e| e.as_deref()),
-        })
+        attempt_summary(&self.race, &self.errors, i)
     }
 
     fn query(&self, i: usize) -> Option<QuerySummary<'_>> {
-        let q = self.race.queries.get(i)?;
-        Some(QuerySummary {
-            record: q.record,
-            sent: self.race.offset(q.sent),
-            answered: q.answered().map(|t| self.race.offset(t)),
-            outcome: q.outcome,
-            addresses: &q.addresses,
-        })
+        query_summary(&self.race, i)
     }
 
     /// The cause of a resolution that gave no address: NXDOMAIN from any query is
@@ -486,6 +472,73 @@ mod serialize {
             s.end()
         }
     }
+}
+
+/// Attempt `i` of `race`, with its error from `errors` (indexed like the attempts).
+fn attempt_summary<'a>(
+    race: &'a eyeballs_proto::Report,
+    errors: &'a [Option<Arc<io::Error>>],
+    i: usize,
+) -> Option<AttemptSummary<'a>> {
+    let a = race.attempts.get(i)?;
+    Some(AttemptSummary {
+        endpoint: a.endpoint,
+        started: race.offset(a.started),
+        ended: a.ended.map(|t| race.offset(t)),
+        end: a.end,
+        error: errors.get(i).and_then(|e| e.as_deref()),
+    })
+}
+
+/// Query `i` of `race`.
+fn query_summary(race: &eyeballs_proto::Report, i: usize) -> Option<QuerySummary<'_>> {
+    let q = race.queries.get(i)?;
+    Some(QuerySummary {
+        record: q.record,
+        sent: race.offset(q.sent),
+        answered: q.answered().map(|t| race.offset(t)),
+        outcome: q.outcome,
+        addresses: &q.addresses,
+    })
+}
+
+/// A function told of each event of a race as it happens, with the entry the race's
+/// [`Report::timeline`] will list for it (see [`Connector::on_event`](crate::Connector::on_event)).
+pub type EventHook = Arc<dyn Fn(&TimelineEntry<'_>) + Send + Sync>;
+
+/// `event` of a race in progress as a timeline entry, at the time the report gives it: what
+/// the driver core hands an observer as each event happens.
+pub(crate) fn live_entry<'a>(
+    race: &'a eyeballs_proto::Report,
+    errors: &'a [Option<Arc<io::Error>>],
+    event: Event,
+) -> Option<TimelineEntry<'a>> {
+    let (at, event) = match event {
+        Event::QuerySent(id) => {
+            let q = query_summary(race, id.index())?;
+            (q.sent, TimelineEvent::QuerySent(q))
+        }
+        Event::QueryEnded(id) => {
+            let ended = race.queries.get(id.index())?.ended?;
+            (
+                race.offset(ended),
+                TimelineEvent::QueryEnded(query_summary(race, id.index())?),
+            )
+        }
+        Event::AttemptStarted(id) => {
+            let attempt = attempt_summary(race, errors, id.index())?;
+            (
+                attempt.started,
+                TimelineEvent::AttemptStarted { id, attempt },
+            )
+        }
+        Event::AttemptEnded(id) => {
+            let attempt = attempt_summary(race, errors, id.index())?;
+            (attempt.ended?, TimelineEvent::AttemptEnded { id, attempt })
+        }
+        _ => return None,
+    };
+    Some(TimelineEntry { at, event })
 }
 
 #[cfg(test)]

@@ -165,3 +165,70 @@ fn probe(bind: IpAddr, dest: IpAddr) -> SourceAddr {
         Err(_) => SourceAddr::Unreachable,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv6Addr;
+
+    use super::*;
+
+    fn sources(local: &[IpAddr]) -> Sources {
+        let options = SocketOptions {
+            local_addrs: local.to_vec(),
+            ..SocketOptions::default()
+        };
+        Sources::new(Arc::new(options), Arc::default())
+    }
+
+    const V6: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
+    const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    /// R6724-4: the probe finds the source the kernel would use (loopback for loopback).
+    #[test]
+    fn r6724_4_probe_gives_the_kernels_source() {
+        let s = sources(&[]);
+        assert_eq!(s.source_of(V4, Instant::now()), SourceAddr::Addr(V4));
+        if UdpSocket::bind("[::1]:0").is_ok() {
+            assert_eq!(s.source_of(V6, Instant::now()), SourceAddr::Addr(V6));
+        }
+    }
+
+    /// Local addresses of the other family only: the destination's family cannot be bound.
+    #[test]
+    fn no_local_address_of_the_family_is_unreachable() {
+        let s = sources(&[V4]);
+        assert_eq!(s.source_of(V6, Instant::now()), SourceAddr::Unreachable);
+        assert_eq!(s.source_of(V4, Instant::now()), SourceAddr::Addr(V4));
+    }
+
+    /// A probed source is reused within the TTL, by clones too, and probed again after it.
+    #[test]
+    fn sources_are_cached_for_the_ttl() {
+        let s = sources(&[]);
+        let t0 = Instant::now();
+        s.source_of(V4, t0);
+        let clone = s.clone();
+        // Planted: a cached entry answers without a probe.
+        clone.cache.entries.lock().unwrap().insert(
+            (IpAddr::V4(Ipv4Addr::UNSPECIFIED), V4),
+            (SourceAddr::Unreachable, t0),
+        );
+        assert_eq!(
+            s.source_of(V4, t0 + SOURCE_TTL / 2),
+            SourceAddr::Unreachable
+        );
+        assert_eq!(s.source_of(V4, t0 + SOURCE_TTL), SourceAddr::Addr(V4));
+    }
+
+    /// One address: nothing to sort it against, no probe.
+    #[test]
+    fn a_single_address_is_not_probed() {
+        let s = sources(&[]);
+        let one = Target::addresses([SocketAddr::new(V4, 1)]).unwrap();
+        let _ = s.annotate_target(one);
+        assert_eq!(s.cache.len(), 0);
+        let two = Target::addresses([SocketAddr::new(V4, 1), SocketAddr::new(V6, 1)]).unwrap();
+        let _ = s.annotate_target(two);
+        assert_eq!(s.cache.len(), 2);
+    }
+}

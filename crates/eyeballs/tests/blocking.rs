@@ -443,3 +443,60 @@ fn eight_threads_at_once() {
         t0.elapsed()
     );
 }
+
+/// HE-9.2 with no runtime: the first attempt whose function succeeds wins, on the schedule; a
+/// slower one still running is not waited for, and what it makes later is dropped.
+#[test]
+fn he_9_2_generic_race_first_success_wins_without_waiting_for_the_slow_one() {
+    let (_l6, slow) = accepting(V6);
+    let (_l4, fast) = accepting(V4);
+    let c = connector(eyeballs::Connector::new().attempt_delay(ms(100)));
+    let start = Instant::now();
+    let won = c
+        .race_addrs([slow, fast], move |addr| {
+            if addr == slow {
+                // A handshake that takes far longer than the attempt delay.
+                thread::sleep(ms(1_000));
+            }
+            Ok::<_, std::io::Error>(addr)
+        })
+        .expect("the fast attempt wins");
+    let elapsed = start.elapsed();
+    assert_eq!(*won.stream(), fast);
+    let report = won.report();
+    assert_eq!(report.winner(), Some(fast));
+    let seen = attempts(report);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_near(seen[1].1, ms(100), "second attempt at the attempt delay");
+    assert_eq!(seen[0].2, Some(AttemptEnd::Aborted), "{seen:?}");
+    assert!(
+        elapsed < ms(600),
+        "did not wait for the slow attempt: {elapsed:?}"
+    );
+}
+
+/// Every attempt's function failing: the error names each one, with its error, as for TCP.
+#[test]
+fn generic_race_failures_come_back_in_the_error() {
+    let c = connector(eyeballs::Connector::new());
+    let a: SocketAddr = "[::1]:1".parse().unwrap();
+    let b: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let err = c
+        .race_addrs([a, b], |addr| {
+            Err::<(), _>(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                format!("no greeting from {addr}"),
+            ))
+        })
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AllAttemptsFailed);
+    let text = err.to_string();
+    assert!(text.contains("no greeting from [::1]:1"), "{text}");
+    assert!(text.contains("no greeting from 127.0.0.1:1"), "{text}");
+    let ends: Vec<_> = err.report().unwrap().attempts().map(|a| a.end).collect();
+    assert_eq!(
+        ends,
+        [Some(AttemptEnd::Failed(FailureKind::Refused)); 2],
+        "{err:?}"
+    );
+}

@@ -1,7 +1,8 @@
 //! Driver parity: one scenario table, run against the tokio driver and the blocking driver
 //! (as rustls runs its API tests once per provider). Both sit on the same driver core, so
 //! both must give the same race: the same attempts in the same order at the same offsets
-//! (±25 ms), the same winner, the same kind of failure, and no descriptor left open.
+//! (±25 ms), the same winner, the same kind of failure, the same events told as they happen
+//! (`on_event`) as the final timeline lists, and no descriptor left open.
 //!
 //! Loopback only, no root: a full accept queue stands for a black hole, a closed port refuses.
 #![cfg(feature = "blocking")]
@@ -9,6 +10,7 @@
 mod common;
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{accepting, ms, open_fds, refusing, BlackHole, V4, V6};
@@ -234,6 +236,35 @@ const CASES: &[Case] = &[
         starts: &[(0, 0), (1, 150)],
     },
     Case {
+        name: "Duration::MAX for every delay and timeout means never, and panics nowhere",
+        peers: &[(V6, Peer::Refuse), (V4, Peer::Accept)],
+        dns: None,
+        connector: || {
+            Connector::new()
+                .attempt_delay(Duration::MAX)
+                .resolution_delay(Duration::MAX)
+                .timeout(Duration::MAX)
+                .attempt_timeout(Duration::MAX)
+                .resolve_timeout(Duration::MAX)
+        },
+        expect: Ok(1),
+        // The refusal starts the next attempt at the 10 ms floor (D1, HE-5.10).
+        starts: &[(0, 0), (1, 10)],
+    },
+    Case {
+        name: "Duration::MAX by name: the Resolution Delay never ends, the AAAA answer does",
+        peers: &[(V6, Peer::Accept), (V4, Peer::Accept)],
+        dns: Some(aaaa_late),
+        connector: || {
+            Connector::new()
+                .resolution_delay(Duration::MAX)
+                .timeout(Duration::MAX)
+                .resolve_timeout(Duration::MAX)
+        },
+        expect: Ok(0),
+        starts: &[(0, 200)],
+    },
+    Case {
         name: "HE-3.5 both answers at once: IPv6 first",
         peers: &[(V6, Peer::Accept), (V4, Peer::Accept)],
         dns: Some(both_at_once),
@@ -281,9 +312,15 @@ struct Seen {
     result: Result<SocketAddr, ErrorKind>,
     /// Each attempt's address, start offset and how it ended.
     attempts: Vec<(SocketAddr, Duration, Option<AttemptEnd>)>,
+    /// The events told to `on_event` as they happened, and the final timeline's, as text.
+    live: Vec<String>,
+    timeline: Vec<String>,
 }
 
-fn seen<S>(result: Result<eyeballs::Connection<S>, eyeballs::Error>) -> Seen {
+fn seen<S>(
+    result: Result<eyeballs::Connection<S>, eyeballs::Error>,
+    live: &Mutex<Vec<String>>,
+) -> Seen {
     let (result, report) = match result {
         Ok(c) => {
             let report = c.report().clone();
@@ -298,22 +335,33 @@ fn seen<S>(result: Result<eyeballs::Connection<S>, eyeballs::Error>) -> Seen {
         .attempts()
         .map(|a| (a.endpoint.addr, a.started, a.end))
         .collect();
-    Seen { result, attempts }
+    let timeline = report.timeline().map(|e| e.event.to_string()).collect();
+    let live = std::mem::take(&mut *live.lock().unwrap());
+    Seen {
+        result,
+        attempts,
+        live,
+        timeline,
+    }
 }
 
 /// Runs `case` on one driver; returns what it saw and the addresses of the peers as the race
 /// knew them.
 fn run_case(case: &Case, blocking: bool) -> (Seen, Vec<SocketAddr>) {
     let peers = peers(case.peers);
-    let mut connector = (case.connector)();
+    let live = Arc::new(Mutex::new(Vec::new()));
+    let told = Arc::clone(&live);
+    let mut connector =
+        (case.connector)().on_event(move |e| told.lock().unwrap().push(e.event.to_string()));
     let addrs = peers.addrs.clone();
     let result = match case.dns {
         None => {
             if blocking {
-                seen(eyeballs::blocking::Connector::from(connector).connect_addrs(addrs.clone()))
+                let blocking = eyeballs::blocking::Connector::from(connector);
+                seen(blocking.connect_addrs(addrs.clone()), &live)
             } else {
                 let rt = runtime();
-                seen(rt.block_on(connector.connect_addrs(addrs.clone())))
+                seen(rt.block_on(connector.connect_addrs(addrs.clone())), &live)
             }
         }
         Some(script) => {
@@ -330,10 +378,11 @@ fn run_case(case: &Case, blocking: bool) -> (Seen, Vec<SocketAddr>) {
                 .collect();
             connector = connector.resolver(script(&addrs));
             let result = if blocking {
-                seen(eyeballs::blocking::Connector::from(connector).connect("parity.test", port))
+                let blocking = eyeballs::blocking::Connector::from(connector);
+                seen(blocking.connect("parity.test", port), &live)
             } else {
                 let rt = runtime();
-                seen(rt.block_on(connector.connect("parity.test", port)))
+                seen(rt.block_on(connector.connect("parity.test", port)), &live)
             };
             drop(peers);
             return (result, addrs);
@@ -369,6 +418,8 @@ fn check(case: &Case, driver: &str, seen: &Seen, addrs: &[SocketAddr]) {
         );
         assert!(got.2.is_some(), "{what}: every attempt ends");
     }
+    // The events told as they happened are the timeline's, in its order.
+    assert_eq!(seen.live, seen.timeline, "{what}: live events");
 }
 
 /// Runs every case on both drivers, one after another (so that open descriptors can be

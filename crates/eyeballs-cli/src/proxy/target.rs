@@ -35,14 +35,17 @@ pub struct Refusal {
 impl Destination {
     /// `host` as a client sent it (a host name, an IP address, or `[IPv6]`) and `port`.
     pub fn from_host(host: &str, port: u16) -> Result<Self, Refusal> {
-        let literal = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .and_then(|h| h.parse::<std::net::Ipv6Addr>().ok())
-            .map(IpAddr::V6)
-            .or_else(|| host.parse::<IpAddr>().ok());
-        if let Some(ip) = literal {
-            return Self::from_addr(SocketAddr::new(ip, port));
+        if let Ok(literal) = eyeballs_proto::parse_ip_literal(host) {
+            let addr = match (literal.ip, literal.scope_id()) {
+                (IpAddr::V6(ip), Some(scope)) => {
+                    SocketAddr::V6(std::net::SocketAddrV6::new(ip, port, 0, scope))
+                }
+                (_, None) if literal.zone.is_some() => {
+                    return Err(not_allowed("a zone id given as an interface name"))
+                }
+                (ip, _) => SocketAddr::new(ip, port),
+            };
+            return Self::from_addr(addr);
         }
         if port == 0 {
             return Err(not_allowed("port 0"));

@@ -130,6 +130,15 @@ impl Connector {
         self.inner.bind_device(interface).into()
     }
 
+    /// As [`Connector::on_event`](crate::Connector::on_event): the hook runs on the calling
+    /// thread, between waits.
+    pub fn on_event<F>(self, hook: F) -> Self
+    where
+        F: Fn(&crate::TimelineEntry<'_>) + Send + Sync + 'static,
+    {
+        self.inner.on_event(hook).into()
+    }
+
     /// As [`Connector::on_socket`](crate::Connector::on_socket). The hook must not depend on
     /// the socket's blocking mode: an attempt that nothing else in the race can interrupt
     /// connects in blocking mode, the others in non-blocking mode.

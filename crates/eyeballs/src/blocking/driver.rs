@@ -71,7 +71,7 @@ pub(super) trait Attempts<T> {
         options: &SocketOptions,
         id: AttemptId,
         endpoint: Endpoint,
-        alone: bool,
+        alone: impl FnOnce() -> bool,
     ) -> Option<io::Result<T>>;
     /// Stops attempt `id`, closing what it holds.
     fn stop(&mut self, id: AttemptId);
@@ -94,9 +94,9 @@ impl Attempts<TcpStream> for Sockets {
         options: &SocketOptions,
         id: AttemptId,
         endpoint: Endpoint,
-        alone: bool,
+        alone: impl FnOnce() -> bool,
     ) -> Option<io::Result<TcpStream>> {
-        match attempt::start(options, endpoint.addr, alone) {
+        match attempt::start(options, endpoint.addr, alone()) {
             Started::InFlight(socket) => {
                 self.0.push((id, socket));
                 None
@@ -154,7 +154,7 @@ where
         _options: &SocketOptions,
         id: AttemptId,
         endpoint: Endpoint,
-        _alone: bool,
+        _alone: impl FnOnce() -> bool,
     ) -> Option<io::Result<T>> {
         Threads::start(self, id, endpoint.addr).err().map(Err)
     }
@@ -257,7 +257,7 @@ impl<T, K: Attempts<T>> Io<T> for BlockingIo<T, K> {
         &mut self,
         id: AttemptId,
         endpoint: Endpoint,
-        alone: bool,
+        alone: impl FnOnce() -> bool,
     ) -> Option<io::Result<T>> {
         self.attempts.start(&self.socket, id, endpoint, alone)
     }

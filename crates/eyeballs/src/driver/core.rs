@@ -3,13 +3,13 @@
 use std::io;
 use std::time::Instant;
 
-use eyeballs_proto::{Action, AttemptId, DnsResult, Engine, Outcome, QueryId};
+use eyeballs_proto::{Action, AttemptId, DnsResult, Engine, Event, Outcome, QueryId};
 
 use super::outcomes::Outcomes;
 use super::Io;
 use crate::error::Error;
 use crate::label::Label;
-use crate::report::Report;
+use crate::report::{live_entry, EventHook, Report};
 use crate::source::Sources;
 
 /// One race in progress: the engine, the source-address facts for its answers, the values of
@@ -17,26 +17,43 @@ use crate::source::Sources;
 ///
 /// `T` is what an attempt makes (a `TcpStream`, or anything a generic race counts as
 /// connected). See [the module docs](super) for the loop a driver runs around it.
-#[derive(Debug)]
 pub(crate) struct Core<T> {
-    engine: Engine,
+    /// Boxed: the engine is large, and the core moves (into a future, out of `begin`).
+    engine: Box<Engine>,
     sources: Sources,
     outcomes: Outcomes<T>,
     /// The target as the caller named it, for messages.
     target: Label,
     /// The deadline the driver's timer was last set to.
     armed: Option<Instant>,
+    /// Told of every event as it happens, if the caller asked.
+    observer: Option<EventHook>,
 }
 
 impl<T> Core<T> {
     /// A race around `engine` (just created: its first actions are queued).
-    pub(crate) fn new(engine: Engine, sources: Sources, target: Label) -> Self {
+    pub(crate) fn new(
+        engine: Engine,
+        sources: Sources,
+        target: Label,
+        observer: Option<EventHook>,
+    ) -> Self {
         Core {
-            engine,
+            engine: Box::new(engine),
             sources,
             outcomes: Outcomes::default(),
             target,
             armed: None,
+            observer,
+        }
+    }
+
+    /// Tells the observer of `event`, if there is one.
+    fn emit(&self, event: Event) {
+        if let Some(observer) = &self.observer {
+            if let Some(entry) = live_entry(self.engine.report(), self.outcomes.errors(), event) {
+                observer(&entry);
+            }
         }
     }
 
@@ -50,16 +67,22 @@ impl<T> Core<T> {
         while let Some(action) = self.engine.poll_action() {
             match action {
                 Action::Resolve { id, record } => {
+                    tracing::debug!(target: "eyeballs", query = %id, %record, host = self.engine.host().unwrap_or_default(), "dns query");
+                    self.emit(Event::QuerySent(id));
                     let host = self.engine.host().unwrap_or_default();
-                    tracing::debug!(target: "eyeballs", query = %id, %record, %host, "dns query");
                     if let Some(result) = io.start_lookup(id, host, record) {
                         self.answer(io.now(), id, result);
                     }
                 }
-                Action::CancelResolve { id } => io.stop_lookup(id),
+                Action::CancelResolve { id } => {
+                    io.stop_lookup(id);
+                    self.emit(Event::QueryEnded(id));
+                }
                 Action::Connect { id, endpoint } => {
                     tracing::debug!(target: "eyeballs", attempt = %id, addr = %endpoint.addr, "attempt started");
-                    let alone = self.is_alone();
+                    self.emit(Event::AttemptStarted(id));
+                    let engine = &self.engine;
+                    let alone = || is_alone(engine);
                     if let Some(result) = io.start_attempt(id, endpoint, alone) {
                         self.attempt_ended(io.now(), id, result);
                     }
@@ -68,6 +91,7 @@ impl<T> Core<T> {
                     tracing::debug!(target: "eyeballs", attempt = %id, "attempt aborted");
                     io.stop_attempt(id);
                     self.outcomes.discard(id);
+                    self.emit(Event::AttemptEnded(id));
                 }
                 Action::Close { id } => {
                     tracing::debug!(target: "eyeballs", attempt = %id, "late connection closed");
@@ -82,15 +106,6 @@ impl<T> Core<T> {
         outcome
     }
 
-    /// Whether nothing but the attempt just started can happen in the race until it ends: no
-    /// deadline, no query pending, no other attempt in flight.
-    fn is_alone(&self) -> bool {
-        let race = self.engine.report();
-        self.engine.poll_timeout().is_none()
-            && race.queries.iter().all(|q| q.outcome.is_some())
-            && race.attempts.iter().filter(|a| a.end.is_none()).count() == 1
-    }
-
     /// The result of query `id`, at `now`: addresses get the source the host would use for
     /// each (RFC 6724 §6, R6724-4) before the engine sorts them.
     pub(crate) fn answer(&mut self, now: Instant, id: QueryId, result: DnsResult) {
@@ -101,16 +116,32 @@ impl<T> Core<T> {
             other => other,
         };
         tracing::debug!(target: "eyeballs", query = %id, outcome = %result.kind(), "dns answer");
+        let ended = |engine: &Engine| {
+            engine
+                .report()
+                .queries
+                .get(id.index())
+                .and_then(|q| q.ended)
+        };
+        let before = ended(&self.engine);
         // The id came from the engine's own action: the only error is an unknown id.
         let _ = self.engine.handle_dns(now, id, result);
+        if ended(&self.engine) != before {
+            self.emit(Event::QueryEnded(id));
+        }
     }
 
     /// The end of attempt `id`, at `now`: its value is kept until the engine decides, or its
     /// error for the report.
     pub(crate) fn attempt_ended(&mut self, now: Instant, id: AttemptId, result: io::Result<T>) {
         let input = self.outcomes.record(id, result);
+        let ended = |engine: &Engine| engine.report().attempts.get(id.index()).and_then(|a| a.end);
+        let before = ended(&self.engine);
         // The id came from the engine's own action: the only error is an unknown id.
         let _ = self.engine.handle_attempt(now, id, input);
+        if ended(&self.engine) != before {
+            self.emit(Event::AttemptEnded(id));
+        }
     }
 
     /// Acts on the engine's deadline if the clock says it has passed. Call after every
@@ -158,4 +189,13 @@ impl<T> Core<T> {
         } = self;
         outcomes.finish(outcome, engine.into_report(), target)
     }
+}
+
+/// Whether nothing but the attempt just started can happen in `engine`'s race until it ends:
+/// no deadline, no query pending, no other attempt in flight.
+fn is_alone(engine: &Engine) -> bool {
+    let race = engine.report();
+    engine.poll_timeout().is_none()
+        && race.queries.iter().all(|q| q.outcome.is_some())
+        && race.attempts.iter().filter(|a| a.end.is_none()).count() == 1
 }

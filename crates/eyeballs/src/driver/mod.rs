@@ -51,14 +51,15 @@ pub(crate) trait Io<T> {
     /// Stops query `id`; its answer is no longer needed (HE-5.5).
     fn stop_lookup(&mut self, id: QueryId);
 
-    /// Starts attempt `id` to `endpoint`. `alone` is true when nothing else can happen in the
-    /// race until this attempt ends (no other lookup or attempt in flight, no deadline): a
-    /// driver may then wait for it in the simplest way it has.
+    /// Starts attempt `id` to `endpoint`. `alone()` tells whether nothing else can happen in
+    /// the race until this attempt ends (no other lookup or attempt in flight, no deadline):
+    /// a driver may then wait for it in the simplest way it has. (A function, so that a
+    /// driver that does not care pays nothing.)
     fn start_attempt(
         &mut self,
         id: AttemptId,
         endpoint: Endpoint,
-        alone: bool,
+        alone: impl FnOnce() -> bool,
     ) -> Option<io::Result<T>>;
 
     /// Stops attempt `id` and closes its socket: it lost, timed out, or the race ended.

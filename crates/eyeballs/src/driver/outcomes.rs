@@ -52,6 +52,11 @@ impl<T> Outcomes<T> {
         }
     }
 
+    /// Per attempt (by index), the error it failed with, so far.
+    pub(crate) fn errors(&self) -> &[Option<Arc<io::Error>>] {
+        &self.errors
+    }
+
     /// Drops what attempt `id` made, if anything (it lost, or succeeded too late).
     pub(crate) fn discard(&mut self, id: AttemptId) {
         self.connected.retain(|(attempt, _)| *attempt != id);

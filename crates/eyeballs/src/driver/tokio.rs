@@ -188,7 +188,7 @@ where
         &mut self,
         id: AttemptId,
         endpoint: Endpoint,
-        _alone: bool,
+        _alone: impl FnOnce() -> bool,
     ) -> Option<io::Result<T>> {
         let attempt = (self.attempt)(endpoint.addr);
         put(&mut self.attempts, id.index(), (id, attempt));

@@ -76,44 +76,9 @@
 //! The connector has no timeout of its own: the [`Connector`]'s (`timeout`,
 //! `attempt_timeout`, `resolve_timeout`) bound each race.
 //!
-//! # tonic
-//!
-//! tonic's `Endpoint::connect_with_connector` takes any such connector. For plain `http://`
-//! endpoints use [`HttpConnector`]; for `https://` use [`HttpsConnector`] with a rustls
-//! configuration that offers `h2` by ALPN (gRPC needs HTTP/2), rather than tonic's own TLS
-//! settings: tonic's TLS would wrap the race from outside, after a TCP winner is chosen.
-//!
-//! ```ignore
-//! // Needs tonic (not a dependency of eyeballs).
-//! let connector = eyeballs::hyper::HttpConnector::new(eyeballs::Connector::new());
-//! let channel = tonic::transport::Endpoint::from_static("http://grpc.example.com:50051")
-//!     .connect_with_connector(connector)
-//!     .await?;
-//! let mut client = GreeterClient::new(channel);
-//! ```
-//!
-//! # reqwest
-//!
-//! reqwest has no documented hook that fits Happy Eyeballs, so this crate has no reqwest
-//! adapter:
-//! - `ClientBuilder::dns_resolver` takes a `reqwest::dns::Resolve`, whose future returns all
-//!   addresses at once: it must wait for both the AAAA and the A answer (against HE-3.3
-//!   and the Resolution Delay, HE-3.6: a slow AAAA query stalls every connection), and
-//!   reqwest's own connector (hyper-util's `HttpConnector`) then makes the attempts: the
-//!   addresses of the first family one after another, each until it fails, the other
-//!   family after a single fallback delay; no interleaving (HE-4.7), no staggered attempts
-//!   (HE-5.1), no report. In the lab, with the first IPv6 address and the IPv4 address
-//!   black-holed and a second IPv6 address working, that connector had not connected after
-//!   2 s; this one connected at 500 ms (`tests/hyper_lab.rs`).
-//! - `ClientBuilder::connector_layer` wraps reqwest's connector service, whose request and
-//!   response types (`Unnameable`, `Conn`) cannot be named or built outside reqwest: a layer
-//!   can delay, limit or time out a connection, not make it.
-//!
-//! Use hyper-util's client with [`HttpConnector`] or [`HttpsConnector`] instead (the
-//! example above), or, for a raw stream, [`Connector::connect`].
+//! For tonic, and why reqwest has no adapter, see [the guide](crate::guide::hyper_clients).
 //!
 //! [`Connector`]: crate::Connector
-//! [`Connector::connect`]: crate::Connector::connect
 //! [`Report`]: crate::Report
 // `HttpsConnector` exists with feature `rustls` only; without it, links to it lead here.
 #![cfg_attr(feature = "rustls", doc = "[`HttpsConnector`]: HttpsConnector")]

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::io;
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -152,13 +151,9 @@ impl Service<Uri> for HttpsConnector {
 
 /// The TLS server name of a URI host: an IP literal (brackets removed) or a DNS name.
 fn server_name(host: &str) -> Option<ServerName<'static>> {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    match bare.parse::<IpAddr>() {
-        Ok(ip) => Some(ServerName::from(ip)),
-        Err(_) => ServerName::try_from(bare.to_owned()).ok(),
+    match eyeballs_proto::parse_ip_literal(host) {
+        Ok(literal) => Some(ServerName::from(literal.ip)),
+        Err(_) => ServerName::try_from(host.to_owned()).ok(),
     }
 }
 
@@ -280,6 +275,7 @@ impl Write for HttpsStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
 
     #[test]
     fn server_names_of_hosts() {
