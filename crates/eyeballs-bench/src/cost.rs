@@ -3,18 +3,18 @@
 //!
 //! Runs in a lab client namespace of its own (its own loopback and port range, nothing else
 //! on it), on one thread: sequential connects to a listener whose accepting thread closes
-//! each connection. CPU time is the connecting thread's own (`getrusage(RUSAGE_THREAD)`,
+//! each connection. CPU time is the connecting thread's own (`CLOCK_THREAD_CPUTIME_ID`,
 //! user + system: the kernel's loopback work for the handshake is charged to it too), so the
 //! accepting thread is not counted. Rounds alternate the contenders; the median round counts.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use eyeballs_lab::Lab;
-use nix::sys::resource::{getrusage, UsageWho};
+use nix::time::{clock_gettime, ClockId};
 
 use crate::stats::median_f64;
 
@@ -32,6 +32,15 @@ pub enum Way {
     Std,
     /// `eyeballs::blocking::Connector::connect_addrs([addr])`.
     Blocking,
+    /// `tokio::net::TcpStream::connect([::1]:port)`.
+    TokioV6,
+    /// `eyeballs::Connector::connect_addrs([[::1]:p, 127.0.0.1:q])`: a two-address race that
+    /// IPv6 wins at once.
+    EyeballsTwo,
+    /// `std::net::TcpStream::connect([::1]:port)`.
+    StdV6,
+    /// `eyeballs::blocking::Connector::connect_addrs([[::1]:p, 127.0.0.1:q])`.
+    BlockingTwo,
 }
 
 impl Way {
@@ -43,6 +52,12 @@ impl Way {
             Way::EyeballsLiteral => "eyeballs `Connector::connect(\"127.0.0.1\", port)`",
             Way::Std => "std `TcpStream::connect(addr)`",
             Way::Blocking => "eyeballs `blocking::Connector::connect_addrs([addr])`",
+            Way::TokioV6 => "tokio `TcpStream::connect([::1]:port)`",
+            Way::EyeballsTwo => "eyeballs `Connector::connect_addrs([v6, v4])`, IPv6 wins",
+            Way::StdV6 => "std `TcpStream::connect([::1]:port)`",
+            Way::BlockingTwo => {
+                "eyeballs `blocking::Connector::connect_addrs([v6, v4])`, IPv6 wins"
+            }
         }
     }
 
@@ -51,18 +66,24 @@ impl Way {
         match self {
             Way::EyeballsAddrs | Way::EyeballsLiteral => Some(Way::Tokio),
             Way::Blocking => Some(Way::Std),
-            Way::Tokio | Way::Std => None,
+            Way::EyeballsTwo => Some(Way::TokioV6),
+            Way::BlockingTwo => Some(Way::StdV6),
+            Way::Tokio | Way::Std | Way::TokioV6 | Way::StdV6 => None,
         }
     }
 }
 
 /// Every way measured, in table order.
-pub const WAYS: [Way; 5] = [
+pub const WAYS: [Way; 9] = [
     Way::Tokio,
     Way::EyeballsAddrs,
     Way::EyeballsLiteral,
     Way::Std,
     Way::Blocking,
+    Way::TokioV6,
+    Way::EyeballsTwo,
+    Way::StdV6,
+    Way::BlockingTwo,
 ];
 
 /// One row of the cost table.
@@ -100,24 +121,36 @@ pub fn run(connections: usize, rounds: usize) -> Result<Cost, String> {
         .start()
         .map_err(|e| format!("starting a lab for the loopback: {e}"))?;
     let stop = Arc::new(AtomicBool::new(false));
-    let (port_tx, port_rx) = mpsc::channel();
-    let acceptor = {
+    let mut acceptors = Vec::new();
+    let mut addrs = Vec::new();
+    for ip in [
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ] {
+        let (port_tx, port_rx) = mpsc::channel();
         let stop = Arc::clone(&stop);
-        lab.spawn_in_client(move || accept_until(stop, port_tx))
-            .map_err(|e| e.to_string())?
-    };
-    let addr = match port_rx.recv_timeout(Duration::from_secs(5)) {
-        Ok(Ok(port)) => SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-        Ok(Err(e)) => return Err(e),
-        Err(_) => return Err("the loopback listener did not start".to_owned()),
-    };
+        let acceptor = lab
+            .spawn_in_client(move || accept_until(ip, stop, port_tx))
+            .map_err(|e| e.to_string())?;
+        acceptors.push(acceptor);
+        match port_rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Ok(port)) => addrs.push(SocketAddr::new(ip, port)),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(format!("the listener on {ip} did not start")),
+        }
+    }
+    let (v4, v6) = (addrs[0], addrs[1]);
     let measured = lab
-        .run_in_client(move || measure(addr, connections, rounds))
+        .run_in_client(move || measure((v4, v6), connections, rounds))
         .map_err(|e| e.to_string());
     stop.store(true, Ordering::SeqCst);
-    // Wakes the acceptor so that it sees `stop`; it may have stopped already.
-    let _ = lab.run_in_client(move || TcpStream::connect(addr).map(drop));
-    let _ = acceptor.join();
+    // Wakes each acceptor so that it sees `stop`; it may have stopped already.
+    for addr in [v4, v6] {
+        let _ = lab.run_in_client(move || TcpStream::connect(addr).map(drop));
+    }
+    for acceptor in acceptors {
+        let _ = acceptor.join();
+    }
     let rows = measured??;
     Ok(Cost {
         connections,
@@ -126,9 +159,9 @@ pub fn run(connections: usize, rounds: usize) -> Result<Cost, String> {
     })
 }
 
-/// Accepts and closes connections on a loopback listener until `stop`.
-fn accept_until(stop: Arc<AtomicBool>, port: mpsc::Sender<Result<u16, String>>) {
-    let listener = match listen_long().and_then(|l| {
+/// Accepts and closes connections on a loopback listener on `ip` until `stop`.
+fn accept_until(ip: IpAddr, stop: Arc<AtomicBool>, port: mpsc::Sender<Result<u16, String>>) {
+    let listener = match listen_long(ip).and_then(|l| {
         let port = l.local_addr()?.port();
         Ok((l, port))
     }) {
@@ -149,19 +182,28 @@ fn accept_until(stop: Arc<AtomicBool>, port: mpsc::Sender<Result<u16, String>>) 
     }
 }
 
-/// A listener on 127.0.0.1 with a long backlog (4096, Linux's default `somaxconn`; std's is
+/// A loopback listener on `ip` with a long backlog (4096, Linux's default `somaxconn`; std's is
 /// 128): when the accepting thread falls behind (2 cores, other work), a full accept queue
 /// drops a SYN and that connect waits a second for it to be sent again, which turns the
 /// connections-per-second figure into a count of such waits.
-fn listen_long() -> std::io::Result<TcpListener> {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
-    socket.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())?;
+fn listen_long(ip: IpAddr) -> std::io::Result<TcpListener> {
+    let addr = SocketAddr::new(ip, 0);
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    socket.bind(&addr.into())?;
     socket.listen(4096)?;
     Ok(socket.into())
 }
 
 /// The measuring thread's side.
-fn measure(addr: SocketAddr, n: usize, rounds: usize) -> Result<Vec<CostRow>, String> {
+fn measure(
+    addrs: (SocketAddr, SocketAddr),
+    n: usize,
+    rounds: usize,
+) -> Result<Vec<CostRow>, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -174,7 +216,7 @@ fn measure(addr: SocketAddr, n: usize, rounds: usize) -> Result<Vec<CostRow>, St
             way,
             &rt,
             (&connector, &blocking),
-            addr,
+            addrs,
             (n / 5).clamp(10, 200),
         )?;
     }
@@ -185,7 +227,7 @@ fn measure(addr: SocketAddr, n: usize, rounds: usize) -> Result<Vec<CostRow>, St
         for k in 0..WAYS.len() {
             let i = (k + round) % WAYS.len();
             let Some(&way) = WAYS.get(i) else { continue };
-            let (wall, used) = batch(way, &rt, (&connector, &blocking), addr, n)?;
+            let (wall, used) = batch(way, &rt, (&connector, &blocking), addrs, n)?;
             if let (Some(rate), Some(c)) = (per_second.get_mut(i), cpu.get_mut(i)) {
                 rate.push(n as f64 / wall.as_secs_f64());
                 c.push(used.as_secs_f64() / n as f64);
@@ -208,10 +250,11 @@ fn batch(
     way: Way,
     rt: &tokio::runtime::Runtime,
     (connector, blocking): (&eyeballs::Connector, &eyeballs::blocking::Connector),
-    addr: SocketAddr,
+    (addr, v6): (SocketAddr, SocketAddr),
     n: usize,
 ) -> Result<(Duration, Duration), String> {
     let host = addr.ip().to_string();
+    let two = [v6, addr];
     let cpu0 = thread_cpu()?;
     let t0 = Instant::now();
     let result: Result<(), String> = match way {
@@ -240,6 +283,33 @@ fn batch(
             }
             Ok(())
         }),
+        Way::StdV6 => {
+            (0..n).try_for_each(|_| TcpStream::connect(v6).map(close).map_err(|e| e.to_string()))
+        }
+        Way::BlockingTwo => (0..n).try_for_each(|_| {
+            let c = blocking.connect_addrs(two).map_err(|e| e.to_string())?;
+            won_by(c.report(), v6)?;
+            close(c.into_stream());
+            Ok(())
+        }),
+        Way::TokioV6 => rt.block_on(async {
+            for _ in 0..n {
+                let stream = tokio::net::TcpStream::connect(v6).await;
+                close(stream.map_err(|e| e.to_string())?);
+            }
+            Ok(())
+        }),
+        Way::EyeballsTwo => rt.block_on(async {
+            for _ in 0..n {
+                let c = connector
+                    .connect_addrs(two)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                won_by(c.report(), v6)?;
+                close(c.into_stream());
+            }
+            Ok(())
+        }),
         Way::EyeballsLiteral => rt.block_on(async {
             for _ in 0..n {
                 let connection = connector.connect(&host, addr.port()).await;
@@ -254,6 +324,16 @@ fn batch(
     Ok((wall, cpu))
 }
 
+/// Checks that the two-address race was won by `v6`, as the row says.
+fn won_by(report: &eyeballs::Report, v6: SocketAddr) -> Result<(), String> {
+    match report.winner() {
+        Some(w) if w == v6 => Ok(()),
+        other => Err(format!(
+            "the two-address race was won by {other:?}, not {v6}"
+        )),
+    }
+}
+
 /// Closes a connection with a reset (`SO_LINGER` 0), the same way for every contender: no
 /// TIME_WAIT entry is left, so tens of thousands of connections in a row do not slow the
 /// kernel's choice of a local port as the run goes on.
@@ -265,12 +345,13 @@ fn close<S: AsFd>(stream: S) {
 
 /// The calling thread's CPU time so far, user + system.
 fn thread_cpu() -> Result<Duration, String> {
-    let usage = getrusage(UsageWho::RUSAGE_THREAD).map_err(|e| format!("getrusage: {e}"))?;
-    let tv = |t: nix::sys::time::TimeVal| {
-        Duration::from_secs(t.tv_sec().max(0) as u64)
-            + Duration::from_micros(t.tv_usec().max(0) as u64)
-    };
-    Ok(tv(usage.user_time()) + tv(usage.system_time()))
+    // CLOCK_THREAD_CPUTIME_ID is the scheduler's own count, in nanoseconds; getrusage's
+    // RUSAGE_THREAD is sampled per timer tick on kernels with tick accounting (4 ms here:
+    // 2 µs steps over 2,000 connects, too coarse for a 10 % question).
+    let t = clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map_err(|e| format!("clock_gettime: {e}"))?;
+    Ok(Duration::from_secs(t.tv_sec().max(0) as u64)
+        + Duration::from_nanos(t.tv_nsec().max(0) as u64))
 }
 
 #[cfg(test)]

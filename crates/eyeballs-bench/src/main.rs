@@ -171,7 +171,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         runs: cli
             .runs
             .map_or(if cli.quick { 5 } else { 20 }, |r| r as usize),
-        cost_connections: if cli.quick { 300 } else { 2000 },
+        cost_connections: if cli.quick { 2000 } else { 20_000 },
         cost_rounds: if cli.quick { 3 } else { 5 },
         callgrind_connections: if cli.quick { 200 } else { 1000 },
         swarm_races: cli

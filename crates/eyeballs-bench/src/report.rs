@@ -485,20 +485,23 @@ fn write_cost(out: &mut String, r: &Results) {
         Ok(cost) => {
             let _ = writeln!(
                 out,
-                "Sequential connections to a listener on 127.0.0.1 in a network namespace of \
-                 its own (an accepting thread closes each one; its backlog of 4096 keeps a \
-                 full accept queue from dropping SYNs); {} connections per contender \
+                "Sequential connections to listeners on 127.0.0.1 and [::1] in a network \
+                 namespace of its own (an accepting thread closes each one; a backlog of 4096 \
+                 keeps a full accept queue from dropping SYNs); {} connections per contender \
                  and round, {} rounds in rotating order, median round shown. Each connection \
                  is closed with `SO_LINGER` 0 as soon as it is made, the same way for every \
                  contender, so that no TIME_WAIT entries pile up and slow later rounds. CPU \
-                 time is the connecting thread's (`getrusage(RUSAGE_THREAD)`, user + system, \
-                 the kernel's loopback handshake work included), so the accepting thread is \
+                 time is the connecting thread's (`CLOCK_THREAD_CPUTIME_ID`: the scheduler's \
+                 nanosecond count, user + system, the kernel's loopback handshake work \
+                 included; `getrusage` is tick-sampled here), so the accepting threads are \
                  not counted. Async contenders run on a current-thread tokio runtime. What \
-                 each eyeballs row does besides the connect: a race engine and report for \
-                 every call; `connect_addrs` also asks the kernel which source address it \
-                 would use for the destination (a UDP socket `connect`, for RFC 6724 sorting), \
-                 which an IP-literal host skips; the blocking driver also creates a poller per \
-                 call.\n",
+                 each eyeballs row does besides the connect: a race engine and its report for \
+                 every call; no system call of its own for one address (no source-address \
+                 probe: one address has nothing to be sorted against; the blocking driver \
+                 connects in blocking mode when nothing else can happen). The two-address \
+                 rows race [::1] and 127.0.0.1, both listening, so IPv6 wins at once: they \
+                 add a UDP source-address probe per address the first time (then cached for \
+                 5 s) and, for the blocking driver, one poll(2) for the attempt in flight.\n",
                 cost.connections, cost.rounds
             );
             let mut rows: Vec<Vec<String>> = Vec::new();

@@ -165,6 +165,18 @@ impl Target {
         }
     }
 
+    /// Whether the target holds addresses of more than one IP (what makes sorting, and so
+    /// source addresses, matter). No allocation: a driver asks before it probes.
+    pub fn has_several_ips(&self) -> bool {
+        match &self.kind {
+            TargetKind::Addresses(entries) => match entries.split_first() {
+                Some((first, rest)) => rest.iter().any(|e| e.dest.ip != first.dest.ip),
+                None => false,
+            },
+            TargetKind::Host { .. } => false,
+        }
+    }
+
     /// The distinct IP addresses of an address target (empty for a host name): what a driver
     /// probes for source addresses before starting the engine.
     pub fn ips(&self) -> Vec<IpAddr> {

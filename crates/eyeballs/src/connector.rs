@@ -219,8 +219,8 @@ impl Connector {
     /// Connects to `host` on the first port that works: every address is tried on the first
     /// port before any address on the second.
     pub async fn connect_ports(&self, host: &str, ports: &[u16]) -> Result<Connection, Error> {
-        self.race_ports(host, ports, |addr| self.tcp_connect(addr))
-            .await
+        let target = host_target(host, ports)?;
+        self.run_tcp(target).await
     }
 
     /// Connects to addresses the caller resolved already (in the caller's order among
@@ -229,7 +229,8 @@ impl Connector {
         &self,
         addrs: impl IntoIterator<Item = SocketAddr>,
     ) -> Result<Connection, Error> {
-        self.race_addrs(addrs, |addr| self.tcp_connect(addr)).await
+        let target = Self::addrs_target(addrs)?;
+        self.run_tcp(target).await
     }
 
     /// Races attempts of any kind on the Happy Eyeballs schedule: `attempt` is called with
@@ -319,10 +320,19 @@ impl Connector {
     pub(crate) fn addrs_target(
         addrs: impl IntoIterator<Item = SocketAddr>,
     ) -> Result<(Target, Label), Error> {
-        let addrs: Vec<SocketAddr> = addrs.into_iter().collect();
-        let label = Label::addrs(&addrs);
-        let target = Target::addresses(addrs)
-            .map_err(|e| Error::invalid(label.to_string(), SetupError::Target(e)))?;
+        // Counted on the way through: no list of our own.
+        let mut first = None;
+        let mut count = 0;
+        let target = Target::addresses(addrs.into_iter().inspect(|&addr| {
+            first.get_or_insert(addr);
+            count += 1;
+        }));
+        let label = match first {
+            Some(first) => Label::Addrs(first, count - 1),
+            None => Label::NoAddrs,
+        };
+        let target =
+            target.map_err(|e| Error::invalid(label.to_string(), SetupError::Target(e)))?;
         Ok((target, label))
     }
 
@@ -375,6 +385,16 @@ impl Connector {
         let attempt = move |addr: SocketAddr| -> Pending<io::Result<T>> {
             let fut = attempt(addr);
             Box::pin(async move { fut.await.map_err(into_io) })
+        };
+        let (stream, report) = driver::run(race.core, race.resolver, attempt).await?;
+        Ok(Connection::new(stream, report))
+    }
+
+    /// A TCP race: [`Connector::run`] without the error conversion an `io::Error` needs not.
+    async fn run_tcp(&self, target: (Target, Label)) -> Result<Connection, Error> {
+        let race = self.begin(target, tokio::time::Instant::now().into_std())?;
+        let attempt = |addr: SocketAddr| -> Pending<io::Result<TcpStream>> {
+            Box::pin(self.tcp_connect(addr))
         };
         let (stream, report) = driver::run(race.core, race.resolver, attempt).await?;
         Ok(Connection::new(stream, report))

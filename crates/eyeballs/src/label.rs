@@ -25,14 +25,6 @@ impl Label {
             _ => Label::HostPorts(host.to_owned(), ports.to_vec()),
         }
     }
-
-    /// The label of an address list.
-    pub(crate) fn addrs(addrs: &[SocketAddr]) -> Self {
-        match addrs {
-            [first, rest @ ..] => Label::Addrs(*first, rest.len()),
-            [] => Label::NoAddrs,
-        }
-    }
 }
 
 impl fmt::Display for Label {
@@ -63,11 +55,11 @@ mod tests {
             Label::host("example.test", &[443, 8443]).to_string(),
             "example.test (ports [443, 8443])"
         );
-        assert_eq!(Label::addrs(&[a]).to_string(), "192.0.2.1:443");
+        assert_eq!(Label::Addrs(a, 0).to_string(), "192.0.2.1:443");
         assert_eq!(
-            Label::addrs(&[a, b]).to_string(),
-            "192.0.2.1:443 and 1 more"
+            Label::Addrs(b, 1).to_string(),
+            "[2001:db8::1]:443 and 1 more"
         );
-        assert_eq!(Label::addrs(&[]).to_string(), "an empty address list");
+        assert_eq!(Label::NoAddrs.to_string(), "an empty address list");
     }
 }

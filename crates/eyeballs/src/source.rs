@@ -91,10 +91,10 @@ impl Sources {
     /// `target` with the source of each of its addresses. A single address needs none: with
     /// nothing to sort it against, its source cannot change the race.
     pub(crate) fn annotate_target(&self, mut target: Target) -> Target {
-        let ips = target.ips();
-        if ips.len() < 2 {
+        if !target.has_several_ips() {
             return target;
         }
+        let ips = target.ips();
         let now = Instant::now();
         for ip in ips {
             target = target.with_source(ip, self.source_of(ip, now));

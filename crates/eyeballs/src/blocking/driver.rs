@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eyeballs_proto::{AttemptId, DnsResult, Endpoint, QueryId, RecordType};
+use eyeballs_proto::{AttemptId, DnsResult, Endpoint, Outcome, QueryId, RecordType};
 use rustix::event::{PollFd, PollFlags, Timespec};
 use socket2::Socket;
 
@@ -17,7 +17,7 @@ use super::attempt::{self, Started};
 use super::lookup::Lookups;
 use super::threads::Threads;
 use crate::connector::Race;
-use crate::driver::Io;
+use crate::driver::{Core, Io};
 use crate::error::Error;
 use crate::report::Report;
 use crate::socket::SocketOptions;
@@ -38,10 +38,7 @@ pub(super) fn run<T, K: Attempts<T>>(
     };
     loop {
         if let Some(outcome) = core.drive(&mut io) {
-            // Attempts still in flight (the engine aborted them all already) and the bells
-            // close with `io`; threads still running find nobody to tell.
-            drop(io);
-            return core.finish(outcome);
+            return finish(core, io, outcome);
         }
         match io.wait(core.timer()) {
             Ok(()) => {}
@@ -52,14 +49,37 @@ pub(super) fn run<T, K: Attempts<T>>(
                 core.stalled(Instant::now());
             }
         }
-        for (id, result) in io.answers.drain(..) {
+        // One input at a time, each followed by what it makes the engine do, as the tokio
+        // driver does: an answer that starts an attempt starts it before the next answer.
+        let (answers, ended) = (
+            std::mem::take(&mut io.answers),
+            std::mem::take(&mut io.ended),
+        );
+        for (id, result) in answers {
             core.answer(Instant::now(), id, result);
+            if let Some(outcome) = core.drive(&mut io) {
+                return finish(core, io, outcome);
+            }
         }
-        for (id, result) in io.ended.drain(..) {
+        for (id, result) in ended {
             core.attempt_ended(Instant::now(), id, result);
+            if let Some(outcome) = core.drive(&mut io) {
+                return finish(core, io, outcome);
+            }
         }
         core.expire(Instant::now());
     }
+}
+
+/// Ends the race: attempts still in flight (the engine aborted them all already) and the
+/// bells close with `io`; threads still running find nobody to tell.
+fn finish<T, K>(
+    core: Core<T>,
+    io: BlockingIo<T, K>,
+    outcome: Outcome,
+) -> Result<(T, Report), Error> {
+    drop(io);
+    core.finish(outcome)
 }
 
 /// How a blocking race makes its attempts: TCP sockets watched by poll(2) ([`Sockets`]), or

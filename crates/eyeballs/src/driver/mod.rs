@@ -23,6 +23,7 @@
 //! rather than letting it hang.
 
 mod core;
+mod few;
 mod outcomes;
 pub(crate) mod tokio;
 

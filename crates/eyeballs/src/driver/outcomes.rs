@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use eyeballs_proto::{AttemptId, AttemptResult, Failure, Outcome};
 
+use super::few::Few;
 use crate::classify::failure_kind;
 use crate::error::{Error, ErrorKind};
 use crate::label::Label;
@@ -15,8 +16,8 @@ use crate::report::Report;
 #[derive(Debug)]
 pub(crate) struct Outcomes<T> {
     /// What attempts that succeeded made, until the engine says which one wins (rarely more
-    /// than one: a list beats a map).
-    connected: Vec<(AttemptId, T)>,
+    /// than one).
+    connected: Few<AttemptId, T>,
     /// Per attempt (by index), the error it failed with.
     errors: Vec<Option<Arc<io::Error>>>,
 }
@@ -24,7 +25,7 @@ pub(crate) struct Outcomes<T> {
 impl<T> Default for Outcomes<T> {
     fn default() -> Self {
         Outcomes {
-            connected: Vec::new(),
+            connected: Few::default(),
             errors: Vec::new(),
         }
     }
@@ -36,7 +37,7 @@ impl<T> Outcomes<T> {
         match result {
             Ok(value) => {
                 tracing::debug!(target: "eyeballs", attempt = %id, "attempt connected");
-                self.connected.push((id, value));
+                self.connected.insert(id, value);
                 AttemptResult::Connected
             }
             Err(e) => {
@@ -59,7 +60,7 @@ impl<T> Outcomes<T> {
 
     /// Drops what attempt `id` made, if anything (it lost, or succeeded too late).
     pub(crate) fn discard(&mut self, id: AttemptId) {
-        self.connected.retain(|(attempt, _)| *attempt != id);
+        self.connected.remove(id);
     }
 
     /// The race's result from the engine's outcome and report: the winner's value, or the
@@ -71,11 +72,7 @@ impl<T> Outcomes<T> {
         target: Label,
     ) -> Result<(T, Report), Error> {
         let winner = match outcome {
-            Outcome::Connected { id, .. } => self
-                .connected
-                .iter()
-                .position(|(attempt, _)| *attempt == id)
-                .map(|i| self.connected.swap_remove(i).1),
+            Outcome::Connected { id, .. } => self.connected.remove(id),
             Outcome::Failed(_) => None,
         };
         self.connected.clear();

@@ -17,6 +17,7 @@ use eyeballs_proto::{AttemptId, DnsResult, Endpoint, QueryId, RecordType};
 use futures_util::FutureExt;
 use tokio::time::{Instant, Sleep};
 
+use super::few::Few;
 use super::{resolver_panicked, Core, Io};
 use crate::error::Error;
 use crate::report::Report;
@@ -38,8 +39,8 @@ where
     let mut io = TokioIo {
         resolver,
         attempt,
-        lookups: Vec::new(),
-        attempts: Vec::new(),
+        lookups: Few::default(),
+        attempts: Few::default(),
     };
     let mut timer = Timer::default();
     loop {
@@ -105,55 +106,48 @@ impl Timer {
     }
 }
 
-/// The lookups and attempts in flight, each in the slot of its id (`None` once done or
-/// stopped: dropping the future stops it).
+/// The lookups and attempts in flight, by id (removed once done or stopped: dropping the
+/// future stops it).
 struct TokioIo<T, A> {
     resolver: Arc<dyn Resolver>,
     attempt: A,
-    lookups: Vec<Option<(QueryId, Pending<DnsResult>)>>,
-    attempts: Vec<Option<(AttemptId, Pending<io::Result<T>>)>>,
+    lookups: Few<QueryId, Pending<DnsResult>>,
+    attempts: Few<AttemptId, Pending<io::Result<T>>>,
 }
 
 impl<T, A> TokioIo<T, A> {
     /// The next lookup answer, attempt end, or timer expiry; `Idle` if none can come.
     fn poll_event(&mut self, cx: &mut Context<'_>, timer: &mut Timer) -> Poll<Event<T>> {
-        let mut idle = !timer.armed;
-        for slot in &mut self.lookups {
-            if let Some((id, lookup)) = slot {
-                idle = false;
-                if let Poll::Ready(result) = lookup.as_mut().poll(cx) {
-                    let id = *id;
-                    *slot = None;
-                    return Poll::Ready(Event::Answer(id, result));
-                }
+        let mut answer = None;
+        for (id, lookup) in self.lookups.iter_mut() {
+            if let Poll::Ready(result) = lookup.as_mut().poll(cx) {
+                answer = Some((id, result));
+                break;
             }
         }
-        for slot in &mut self.attempts {
-            if let Some((id, attempt)) = slot {
-                idle = false;
-                if let Poll::Ready(result) = attempt.as_mut().poll(cx) {
-                    let id = *id;
-                    *slot = None;
-                    return Poll::Ready(Event::Attempt(id, result));
-                }
+        if let Some((id, result)) = answer {
+            self.lookups.remove(id);
+            return Poll::Ready(Event::Answer(id, result));
+        }
+        let mut ended = None;
+        for (id, attempt) in self.attempts.iter_mut() {
+            if let Poll::Ready(result) = attempt.as_mut().poll(cx) {
+                ended = Some((id, result));
+                break;
             }
+        }
+        if let Some((id, result)) = ended {
+            self.attempts.remove(id);
+            return Poll::Ready(Event::Attempt(id, result));
         }
         if timer.poll(cx).is_ready() {
             return Poll::Ready(Event::Timer);
         }
-        if idle {
+        if !timer.armed && self.lookups.is_empty() && self.attempts.is_empty() {
             return Poll::Ready(Event::Idle);
         }
         Poll::Pending
     }
-}
-
-/// Puts `value` in slot `index`, growing the list as needed.
-fn put<V>(slots: &mut Vec<Option<V>>, index: usize, value: V) {
-    if slots.len() <= index {
-        slots.resize_with(index + 1, || None);
-    }
-    slots[index] = Some(value);
 }
 
 impl<T, A> Io<T> for TokioIo<T, A>
@@ -174,14 +168,12 @@ where
         let guarded = AssertUnwindSafe(lookup)
             .catch_unwind()
             .map(move |r| r.unwrap_or_else(|_| resolver_panicked(id)));
-        put(&mut self.lookups, id.index(), (id, Box::pin(guarded)));
+        self.lookups.insert(id, Box::pin(guarded));
         None
     }
 
     fn stop_lookup(&mut self, id: QueryId) {
-        if let Some(slot) = self.lookups.get_mut(id.index()) {
-            *slot = None;
-        }
+        self.lookups.remove(id);
     }
 
     fn start_attempt(
@@ -191,13 +183,11 @@ where
         _alone: impl FnOnce() -> bool,
     ) -> Option<io::Result<T>> {
         let attempt = (self.attempt)(endpoint.addr);
-        put(&mut self.attempts, id.index(), (id, attempt));
+        self.attempts.insert(id, attempt);
         None
     }
 
     fn stop_attempt(&mut self, id: AttemptId) {
-        if let Some(slot) = self.attempts.get_mut(id.index()) {
-            *slot = None;
-        }
+        self.attempts.remove(id);
     }
 }
