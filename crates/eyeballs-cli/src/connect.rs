@@ -32,8 +32,10 @@ use crate::{exit, show_race, usage_error};
 /// "result": "ok"|"nodata"|"nxdomain"|"servfail"|"error"|"timeout"|"cancelled",
 /// "addresses": [..]}], "attempts": [{"address", "port", "family", "started_ms", "ended_ms",
 /// "outcome": "connected"|"refused"|"unreachable"|"timeout"|"aborted"|"error",
-/// "error": string | null}], "error": string | null}; times in milliseconds since the race
-/// started. No summary object follows --count races.
+/// "error": string | null}], "error": string | null, "cause": string | null,
+/// "dropped_endpoints": number}; times in milliseconds since the race started; "cause" is the
+/// one classification of a failure ("refused", "timed_out", "no_such_name", …). No summary
+/// object follows --count races.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     #[command(flatten)]
