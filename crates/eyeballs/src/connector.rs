@@ -381,21 +381,27 @@ impl Connector {
         F: FnMut(SocketAddr) -> Fut,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let race = self.begin((target, label), tokio::time::Instant::now().into_std())?;
         let attempt = move |addr: SocketAddr| -> Pending<io::Result<T>> {
             let fut = attempt(addr);
             Box::pin(async move { fut.await.map_err(into_io) })
         };
-        let (stream, report) = driver::run(race.core, race.resolver, attempt).await?;
-        Ok(Connection::new(stream, report))
+        self.drive((target, label), attempt).await
     }
 
     /// A TCP race: [`Connector::run`] without the error conversion an `io::Error` needs not.
     async fn run_tcp(&self, target: (Target, Label)) -> Result<Connection, Error> {
-        let race = self.begin(target, tokio::time::Instant::now().into_std())?;
         let attempt = |addr: SocketAddr| -> Pending<io::Result<TcpStream>> {
             Box::pin(self.tcp_connect(addr))
         };
+        self.drive(target, attempt).await
+    }
+
+    /// Runs the race for `target` on the tokio driver with `attempt` making each attempt.
+    async fn drive<T, A>(&self, target: (Target, Label), attempt: A) -> Result<Connection<T>, Error>
+    where
+        A: FnMut(SocketAddr) -> Pending<io::Result<T>>,
+    {
+        let race = self.begin(target, tokio::time::Instant::now().into_std())?;
         let (stream, report) = driver::run(race.core, race.resolver, attempt).await?;
         Ok(Connection::new(stream, report))
     }

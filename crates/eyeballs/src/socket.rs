@@ -25,42 +25,19 @@ pub(crate) enum Mode {
     Blocking,
 }
 
-/// A TCP socket for `addr`'s family in `mode`, set at creation where the OS allows it
-/// (`SOCK_NONBLOCK`: one system call instead of three).
+/// A TCP socket for `addr`'s family in `mode`, set at creation on Linux (`SOCK_NONBLOCK`: one
+/// system call instead of three), with `fcntl` elsewhere.
 fn new_socket(addr: SocketAddr, mode: Mode) -> io::Result<Socket> {
     let domain = Domain::for_address(addr);
-    #[cfg(any(
-        target_os = "android",
-        target_os = "dragonfly",
-        target_os = "freebsd",
-        target_os = "fuchsia",
-        target_os = "illumos",
-        target_os = "linux",
-        target_os = "netbsd",
-        target_os = "openbsd"
-    ))]
-    {
-        let ty = match mode {
-            Mode::NonBlocking => Type::STREAM.nonblocking(),
-            Mode::Blocking => Type::STREAM,
-        };
-        Socket::new(domain, ty, Some(Protocol::TCP))
+    #[cfg(any(target_os = "android", target_os = "linux"))]
+    if mode == Mode::NonBlocking {
+        return Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP));
     }
-    #[cfg(not(any(
-        target_os = "android",
-        target_os = "dragonfly",
-        target_os = "freebsd",
-        target_os = "fuchsia",
-        target_os = "illumos",
-        target_os = "linux",
-        target_os = "netbsd",
-        target_os = "openbsd"
-    )))]
-    {
-        let socket = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
-        socket.set_nonblocking(mode == Mode::NonBlocking)?;
-        Ok(socket)
+    let socket = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    if mode == Mode::NonBlocking {
+        socket.set_nonblocking(true)?;
     }
+    Ok(socket)
 }
 
 /// How each attempt's socket is set up.

@@ -107,3 +107,69 @@ impl<M> Outbox<M> {
         }
     }
 }
+
+/// Work that threads do for one race, by id: the inbox their results come to (made at the
+/// first start: a race that starts none needs no descriptor) and the ids still wanted, so that
+/// a result for one stopped in the meantime is dropped unobserved.
+#[derive(Debug)]
+pub(super) struct Awaited<K, V> {
+    inbox: Option<Inbox<(K, V)>>,
+    wanted: Vec<K>,
+}
+
+impl<K, V> Default for Awaited<K, V> {
+    fn default() -> Self {
+        Awaited {
+            inbox: None,
+            wanted: Vec::new(),
+        }
+    }
+}
+
+impl<K: PartialEq + Copy, V> Awaited<K, V> {
+    /// Where a thread that works on `key` sends its result; `key` is wanted once `start`
+    /// returns `Ok` (`start` is given the outbox and spawns the thread).
+    ///
+    /// # Errors
+    /// The inbox could not be made (descriptors exhausted), or `start`'s error.
+    pub(super) fn start(
+        &mut self,
+        key: K,
+        start: impl FnOnce(Outbox<(K, V)>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let inbox = match &mut self.inbox {
+            Some(inbox) => inbox,
+            None => self.inbox.insert(Inbox::new()?),
+        };
+        start(inbox.outbox())?;
+        self.wanted.push(key);
+        Ok(())
+    }
+
+    /// Stops waiting for `key`: its result is dropped when it arrives.
+    pub(super) fn forget(&mut self, key: K) {
+        self.wanted.retain(|k| *k != key);
+    }
+
+    /// The socket to poll for readability while a result is wanted.
+    pub(super) fn bell(&self) -> Option<&UnixDatagram> {
+        match &self.inbox {
+            Some(inbox) if !self.wanted.is_empty() => Some(inbox.bell()),
+            _ => None,
+        }
+    }
+
+    /// Every result that has arrived and is still wanted.
+    pub(super) fn drain(&mut self, mut each: impl FnMut(K, V)) {
+        let Some(inbox) = &self.inbox else {
+            return;
+        };
+        let wanted = &mut self.wanted;
+        inbox.drain(|(key, value)| {
+            if let Some(i) = wanted.iter().position(|k| *k == key) {
+                wanted.swap_remove(i);
+                each(key, value);
+            }
+        });
+    }
+}

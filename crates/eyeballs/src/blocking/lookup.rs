@@ -19,7 +19,7 @@ use std::thread;
 
 use eyeballs_proto::{DnsResult, QueryId, RecordType};
 
-use super::bell::{Inbox, Outbox};
+use super::bell::{Awaited, Outbox};
 use crate::driver::resolver_panicked;
 use crate::resolver::Resolver;
 
@@ -38,10 +38,8 @@ type Answer = (QueryId, DnsResult);
 #[derive(Debug)]
 pub(super) struct Lookups {
     resolver: Arc<dyn Resolver>,
-    /// Made at the first query: a race over addresses needs none.
-    inbox: Option<Inbox<Answer>>,
     /// Queries started and neither answered nor cancelled.
-    pending: Vec<QueryId>,
+    awaited: Awaited<QueryId, DnsResult>,
 }
 
 impl Lookups {
@@ -49,8 +47,7 @@ impl Lookups {
     pub(super) fn new(resolver: Arc<dyn Resolver>) -> Self {
         Lookups {
             resolver,
-            inbox: None,
-            pending: Vec::new(),
+            awaited: Awaited::default(),
         }
     }
 
@@ -60,47 +57,32 @@ impl Lookups {
     /// No bell could be made (descriptors exhausted), [`MAX_DNS_THREADS`] lookups are running,
     /// or the thread could not be spawned.
     pub(super) fn start(&mut self, id: QueryId, host: &str, record: RecordType) -> io::Result<()> {
-        let inbox = match &mut self.inbox {
-            Some(inbox) => inbox,
-            None => self.inbox.insert(Inbox::new()?),
-        };
-        let job = Job {
-            resolver: Arc::clone(&self.resolver),
-            host: host.to_owned(),
-            record,
-            id,
-            outbox: inbox.outbox(),
-        };
-        job.spawn()?;
-        self.pending.push(id);
-        Ok(())
+        let resolver = &self.resolver;
+        self.awaited.start(id, |outbox| {
+            Job {
+                resolver: Arc::clone(resolver),
+                host: host.to_owned(),
+                record,
+                id,
+                outbox,
+            }
+            .spawn()
+        })
     }
 
     /// Stops waiting for query `id`; its thread finishes unobserved.
     pub(super) fn cancel(&mut self, id: QueryId) {
-        self.pending.retain(|q| *q != id);
+        self.awaited.forget(id);
     }
 
     /// The socket to poll for readability while a query is pending.
     pub(super) fn bell(&self) -> Option<&std::os::unix::net::UnixDatagram> {
-        match &self.inbox {
-            Some(inbox) if !self.pending.is_empty() => Some(inbox.bell()),
-            _ => None,
-        }
+        self.awaited.bell()
     }
 
     /// Every answer that has arrived for a pending query.
-    pub(super) fn drain(&mut self, mut each: impl FnMut(QueryId, DnsResult)) {
-        let Some(inbox) = &self.inbox else {
-            return;
-        };
-        let pending = &mut self.pending;
-        inbox.drain(|(id, result)| {
-            if let Some(i) = pending.iter().position(|q| *q == id) {
-                pending.swap_remove(i);
-                each(id, result);
-            }
-        });
+    pub(super) fn drain(&mut self, each: impl FnMut(QueryId, DnsResult)) {
+        self.awaited.drain(each);
     }
 }
 

@@ -12,7 +12,7 @@ use std::thread;
 
 use eyeballs_proto::AttemptId;
 
-use super::bell::Inbox;
+use super::bell::Awaited;
 
 /// What one attempt's thread sends back.
 type Ended<T> = (AttemptId, io::Result<T>);
@@ -20,10 +20,8 @@ type Ended<T> = (AttemptId, io::Result<T>);
 /// The attempts of one generic race.
 pub(super) struct Threads<T, F> {
     attempt: Arc<F>,
-    /// Made at the first attempt.
-    inbox: Option<Inbox<Ended<T>>>,
     /// Attempts started and not yet ended or stopped.
-    running: Vec<AttemptId>,
+    awaited: Awaited<AttemptId, io::Result<T>>,
 }
 
 impl<T, F> Threads<T, F>
@@ -34,50 +32,33 @@ where
     pub(super) fn new(attempt: F) -> Self {
         Threads {
             attempt: Arc::new(attempt),
-            inbox: None,
-            running: Vec::new(),
+            awaited: Awaited::default(),
         }
     }
 
     /// Starts attempt `id` to `addr` on a thread; an error means it could not start.
     pub(super) fn start(&mut self, id: AttemptId, addr: SocketAddr) -> io::Result<()> {
-        let inbox = match &mut self.inbox {
-            Some(inbox) => inbox,
-            None => self.inbox.insert(Inbox::new()?),
-        };
-        let outbox = inbox.outbox();
         let attempt = Arc::clone(&self.attempt);
-        thread::Builder::new()
-            .name("eyeballs-attempt".to_owned())
-            .spawn(move || outbox.send((id, attempt(addr))))?;
-        self.running.push(id);
-        Ok(())
+        self.awaited.start(id, |outbox| {
+            thread::Builder::new()
+                .name("eyeballs-attempt".to_owned())
+                .spawn(move || outbox.send((id, attempt(addr))))
+                .map(drop)
+        })
     }
 
     /// Stops waiting for attempt `id`; what it makes is dropped when it arrives.
     pub(super) fn stop(&mut self, id: AttemptId) {
-        self.running.retain(|a| *a != id);
+        self.awaited.forget(id);
     }
 
     /// The socket to poll for readability while an attempt runs.
     pub(super) fn bell(&self) -> Option<&std::os::unix::net::UnixDatagram> {
-        match &self.inbox {
-            Some(inbox) if !self.running.is_empty() => Some(inbox.bell()),
-            _ => None,
-        }
+        self.awaited.bell()
     }
 
     /// Every attempt that has ended and is still wanted.
     pub(super) fn drain(&mut self, ended: &mut Vec<Ended<T>>) {
-        let Some(inbox) = &self.inbox else {
-            return;
-        };
-        let running = &mut self.running;
-        inbox.drain(|(id, result)| {
-            if let Some(i) = running.iter().position(|a| *a == id) {
-                running.swap_remove(i);
-                ended.push((id, result));
-            }
-        });
+        self.awaited.drain(|id, result| ended.push((id, result)));
     }
 }
