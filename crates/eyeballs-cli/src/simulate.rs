@@ -384,16 +384,10 @@ fn json(view: &RaceView<'_>) -> Value {
 
 /// When the last thing happened in a race.
 fn last_event(report: &Report) -> Instant {
-    let queries = report.queries.iter().flat_map(|q| [Some(q.sent), q.ended]);
-    let attempts = report
-        .attempts
-        .iter()
-        .flat_map(|a| [Some(a.started), a.ended]);
-    queries
-        .chain(attempts)
-        .flatten()
-        .max()
-        .unwrap_or(report.started)
+    report
+        .timeline()
+        .last()
+        .map_or(report.started, |&(at, _)| report.started + at)
 }
 
 /// Why a race has no outcome: what it still waits for.
