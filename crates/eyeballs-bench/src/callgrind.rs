@@ -33,6 +33,8 @@ pub enum Way {
     Tokio,
     /// `Connector::connect_addrs([127.0.0.1:port])`.
     EyeballsAddrs,
+    /// `Connector::connect("127.0.0.1", port)`: an IP literal, parsed and never resolved.
+    EyeballsLiteral,
     /// `tokio::net::TcpStream::connect([::1]:port)`.
     TokioV6,
     /// `Connector::connect_addrs([[::1]:port, 127.0.0.1:port])`, won by the first.
@@ -48,9 +50,10 @@ pub enum Way {
 }
 
 /// Every way, in table order (each baseline before what it is compared with).
-pub const WAYS: [Way; 8] = [
+pub const WAYS: [Way; 9] = [
     Way::Tokio,
     Way::EyeballsAddrs,
+    Way::EyeballsLiteral,
     Way::TokioV6,
     Way::EyeballsTwo,
     Way::Std,
@@ -65,6 +68,7 @@ impl Way {
         match self {
             Way::Tokio => "tokio",
             Way::EyeballsAddrs => "eyeballs-addrs",
+            Way::EyeballsLiteral => "eyeballs-literal",
             Way::TokioV6 => "tokio-v6",
             Way::EyeballsTwo => "eyeballs-two",
             Way::Std => "std",
@@ -79,6 +83,7 @@ impl Way {
         match self {
             Way::Tokio => "tokio `TcpStream::connect(v4)`",
             Way::EyeballsAddrs => "eyeballs `Connector::connect_addrs([v4])`",
+            Way::EyeballsLiteral => "eyeballs `Connector::connect(\"127.0.0.1\", port)`",
             Way::TokioV6 => "tokio `TcpStream::connect(v6)`",
             Way::EyeballsTwo => "eyeballs `Connector::connect_addrs([v6, v4])`, v6 wins",
             Way::Std => "std `TcpStream::connect(v4)`",
@@ -91,7 +96,7 @@ impl Way {
     /// What it is compared with (`None`: it is a baseline).
     pub fn baseline(self) -> Option<Way> {
         match self {
-            Way::EyeballsAddrs => Some(Way::Tokio),
+            Way::EyeballsAddrs | Way::EyeballsLiteral => Some(Way::Tokio),
             Way::EyeballsTwo => Some(Way::TokioV6),
             Way::Blocking => Some(Way::Std),
             Way::BlockingTwo => Some(Way::StdV6),

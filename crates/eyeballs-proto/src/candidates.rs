@@ -1,15 +1,17 @@
 //! The candidate list: every endpoint known so far, and the order the untried ones will be
 //! attempted in (RFC 8305 §4 and §6).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+
+use smallvec::SmallVec;
 
 use crate::config::{Config, FamilyPreference};
 use crate::distinct::{Distinct, LINEAR_MAX};
 use crate::dns::{Destination, QueryId};
 use crate::endpoint::{Endpoint, Family};
 use crate::interleave::interleave;
-use crate::rfc6724::{PolicyTable, SortKey};
+use crate::rfc6724::SortKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -33,8 +35,9 @@ struct Entry {
     query: Option<QueryId>,
     state: State,
     /// Its RFC 6724 sort key: a function of `dest` and the race's policy table alone, so it
-    /// is computed whenever `dest` is set and reused by every re-sort.
-    key: SortKey,
+    /// is computed by the first sort that needs it (a list of one endpoint never does) and
+    /// reused by every later one; `None` until then, and again whenever `dest` changes.
+    key: Option<SortKey>,
 }
 
 impl Entry {
@@ -61,29 +64,27 @@ fn socket_addr(ip: IpAddr, port: u16, scope_id: u32) -> SocketAddr {
     }
 }
 
+/// How many endpoints the list holds without allocating: a race on one or two addresses (the
+/// common cases: one literal, or one address per family) costs no heap memory for them.
+const INLINE_ENTRIES: usize = 2;
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Candidates {
     /// Every endpoint ever known, in the order it became known (RFC 6724 rule 10 keeps it
     /// among equals), one per socket address.
-    entries: Vec<Entry>,
+    entries: SmallVec<[Entry; INLINE_ENTRIES]>,
     /// Where each endpoint is in `entries`, by socket address (scope id included): `None`
     /// while there are at most [`LINEAR_MAX`] endpoints, found by comparing addresses (no
     /// hashing, no allocation), then complete.
     index: Option<HashMap<SocketAddr, usize>>,
-    /// Indices of the pending entries, in attempt order.
-    order: VecDeque<usize>,
+    /// Indices of the pending entries, in attempt order, from `head` on (those before it have
+    /// been taken by [`Candidates::next`] since the latest sort).
+    order: SmallVec<[usize; INLINE_ENTRIES]>,
+    /// Where the next endpoint to attempt is in `order`.
+    head: usize,
 }
 
 impl Candidates {
-    /// An empty list with room for `capacity` endpoints, in the list and in the order.
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
-        Candidates {
-            entries: Vec::with_capacity(capacity),
-            index: None,
-            order: VecDeque::with_capacity(capacity),
-        }
-    }
-
     /// Where the endpoint `addr` is in `entries`, if it is known.
     fn position(&self, addr: SocketAddr) -> Option<usize> {
         match &self.index {
@@ -114,8 +115,7 @@ impl Candidates {
 
     /// Adds an endpoint unless it is known already; an endpoint withdrawn by an earlier answer
     /// comes back. One dropped by the endpoint cap stays dropped. `scope_id` is the IPv6 zone
-    /// (0 for none); endpoints that differ only in it are different endpoints. `table` is the
-    /// race's policy table (the same for every call).
+    /// (0 for none); endpoints that differ only in it are different endpoints.
     pub(crate) fn add(
         &mut self,
         dest: Destination,
@@ -123,7 +123,6 @@ impl Candidates {
         scope_id: u32,
         port_rank: usize,
         query: Option<QueryId>,
-        table: &PolicyTable,
     ) {
         let addr = socket_addr(dest.ip, port, scope_id);
         let Some(i) = self.position(addr) else {
@@ -134,7 +133,7 @@ impl Candidates {
                 port_rank,
                 query,
                 state: State::Pending,
-                key: SortKey::new(&dest, table),
+                key: None,
             });
             return;
         };
@@ -144,7 +143,7 @@ impl Candidates {
                 e.query = query;
                 // Same address, perhaps another source: the key follows `dest`.
                 e.dest = dest;
-                e.key = SortKey::new(&dest, table);
+                e.key = None;
             }
         }
     }
@@ -159,7 +158,12 @@ impl Candidates {
 
     /// How many endpoints are waiting for an attempt.
     pub(crate) fn pending_len(&self) -> usize {
-        self.order.len()
+        self.pending().len()
+    }
+
+    /// The pending endpoints' indices, in attempt order.
+    fn pending(&self) -> &[usize] {
+        self.order.get(self.head..).unwrap_or_default()
     }
 
     /// A later answer to `query` replaces its earlier one: pending endpoints it brought that
@@ -177,25 +181,29 @@ impl Candidates {
     /// RFC 6724 (HE-4.2), then family interleaving (HE-4.7, HE-4.8). Then drops the
     /// lowest-ranked pending endpoints beyond `config.max_endpoints`; returns how many.
     pub(crate) fn resort(&mut self, config: &Config) -> usize {
-        let entries = self.entries.as_slice();
         let order = &mut self.order;
         order.clear();
-        let live_count = if let [only] = entries {
+        self.head = 0;
+        let live_count = if let [only] = self.entries.as_slice() {
             // One endpoint (a single address on one port, the common case): sorting one item
             // and interleaving one item both leave it where it is, so the order is that
             // endpoint if it is still pending. The general path below gives the same.
             if only.state == State::Pending {
-                order.push_back(0);
+                order.push(0);
             }
             usize::from(only.is_live())
         } else {
-            let mut live: Vec<Ranked> = entries
-                .iter()
+            let table = &config.policy_table;
+            // Inline for a handful of endpoints (one address per family, a few ports): the
+            // common races sort without allocating.
+            let mut live: SmallVec<[Ranked; 4]> = self
+                .entries
+                .iter_mut()
                 .enumerate()
                 .filter(|(_, e)| e.is_live())
                 .map(|(index, e)| Ranked {
                     port_rank: e.port_rank,
-                    key: e.key,
+                    key: *e.key.get_or_insert_with(|| SortKey::new(&e.dest, table)),
                     family: e.family(),
                     pending: e.state == State::Pending,
                     index,
@@ -212,7 +220,7 @@ impl Candidates {
                     config.first_address_family_count,
                     |r| {
                         if r.pending {
-                            order.push_back(r.index);
+                            order.push(r.index);
                         }
                     },
                 );
@@ -223,7 +231,7 @@ impl Candidates {
         let mut dropped = 0;
         let mut live_count = live_count;
         while live_count > config.max_endpoints {
-            let Some(i) = self.order.pop_back() else {
+            let Some(i) = self.order.pop() else {
                 break;
             };
             if let Some(e) = self.entries.get_mut(i) {
@@ -237,19 +245,22 @@ impl Candidates {
 
     /// Takes the next endpoint to attempt.
     pub(crate) fn next(&mut self) -> Option<Endpoint> {
-        let i = self.order.pop_front()?;
+        let i = *self.order.get(self.head)?;
+        self.head += 1;
         let e = self.entries.get_mut(i)?;
         e.state = State::Attempted;
         Some(Endpoint::tcp(e.addr()))
     }
 
     pub(crate) fn has_pending(&self) -> bool {
-        !self.order.is_empty()
+        !self.pending().is_empty()
     }
 
     pub(crate) fn has_pending_of(&self, family: Family) -> bool {
         let entries = &self.entries;
-        self.order.iter().any(|&i| entries[i].family() == family)
+        self.pending()
+            .iter()
+            .any(|&i| entries[i].family() == family)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The engine: one Happy Eyeballs race as a deterministic state machine.
 
-use std::collections::VecDeque;
+use crate::fifo::Fifo;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -68,6 +68,15 @@ use crate::target::{Target, TargetError, TargetKind};
 /// ```
 #[derive(Debug, Clone)]
 pub struct Engine {
+    /// Boxed, so that an engine moves as a pointer (drivers move it into futures and out of
+    /// results) while its state, most of a kilobyte with the inline candidate list and
+    /// action queue, is allocated once per race and never copied.
+    s: Box<State>,
+}
+
+/// An engine's state.
+#[derive(Debug, Clone)]
+struct State {
     config: Config,
     /// The ports a host name is tried on.
     ports: Vec<u16>,
@@ -83,7 +92,7 @@ pub struct Engine {
     /// An attempt ended in failure since the latest start: the next one may start as soon as
     /// the floor allows (checklist D1).
     failed_since_start: bool,
-    actions: VecDeque<Action>,
+    actions: Fifo<Action>,
     report: Report,
 }
 
@@ -146,45 +155,42 @@ impl Engine {
             }
         }
         let mut engine = Engine {
-            ports: Vec::new(),
-            phase: Phase::Resolving { deadline: None },
-            now,
-            overall_deadline: config.overall_timeout.and_then(|d| now.checked_add(d)),
-            candidates: Candidates::default(),
-            last_start: None,
-            failed_since_start: false,
-            // A resolve per family, or a connect, and a done: rarely more at once.
-            actions: VecDeque::with_capacity(4),
-            report: Report::new(now, None),
-            config,
+            s: Box::new(State {
+                ports: Vec::new(),
+                phase: Phase::Resolving { deadline: None },
+                now,
+                overall_deadline: config.overall_timeout.and_then(|d| now.checked_add(d)),
+                candidates: Candidates::default(),
+                last_start: None,
+                failed_since_start: false,
+                actions: Fifo::default(),
+                report: Report::new(now, None),
+                config,
+            }),
         };
         match target.kind {
             TargetKind::Host { name, ports } => {
-                engine.report.host = Some(name);
-                engine.ports = ports;
-                for &family in engine.config.family.families() {
-                    let id = QueryId(engine.report.queries.len() as u32);
+                engine.s.report.host = Some(name);
+                engine.s.ports = ports;
+                for &family in engine.s.config.family.families() {
+                    let id = QueryId(engine.s.report.queries.len() as u32);
                     let record = RecordType::for_family(family);
-                    engine.report.queries.push(QueryRecord::new(record, now));
-                    engine.actions.push_back(Action::Resolve { id, record });
+                    engine.s.report.queries.push(QueryRecord::new(record, now));
+                    engine.s.actions.push_back(Action::Resolve { id, record });
                 }
             }
             TargetKind::Addresses(entries) => {
-                engine.candidates = Candidates::with_capacity(entries.len());
+                engine.s.candidates.reserve(entries.len());
                 for e in entries {
-                    if engine.config.family.allows(Family::of(e.dest.ip)) {
-                        engine.candidates.add(
-                            e.dest,
-                            e.port,
-                            e.scope_id,
-                            e.port_rank,
-                            None,
-                            &engine.config.policy_table,
-                        );
+                    if engine.s.config.family.allows(Family::of(e.dest.ip)) {
+                        engine
+                            .s
+                            .candidates
+                            .add(e.dest, e.port, e.scope_id, e.port_rank, None);
                     }
                 }
                 engine.resort();
-                engine.phase = Phase::Racing;
+                engine.s.phase = Phase::Racing;
                 engine.step(now);
             }
         }
@@ -193,27 +199,27 @@ impl Engine {
 
     /// The host name the [`Action::Resolve`] queries are for, if the target has one.
     pub fn host(&self) -> Option<&str> {
-        self.report.host.as_deref()
+        self.s.report.host.as_deref()
     }
 
     /// The configuration in force.
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.s.config
     }
 
     /// The report so far.
     pub fn report(&self) -> &Report {
-        &self.report
+        &self.s.report
     }
 
     /// The report, consuming the engine.
     pub fn into_report(self) -> Report {
-        self.report
+        self.s.report
     }
 
     /// Whether the race is over ([`Action::Done`] has been queued).
     pub fn is_done(&self) -> bool {
-        self.phase == Phase::Done
+        self.s.phase == Phase::Done
     }
 
     /// What [`handle_dns`](Engine::handle_dns) would keep of `answer`, an answer to query
@@ -239,6 +245,7 @@ impl Engine {
         I::Item: Into<Destination>,
     {
         let query = self
+            .s
             .report
             .queries
             .get(id.index())
@@ -271,6 +278,7 @@ impl Engine {
     ) -> Result<(), InputError> {
         let now = self.advance(now);
         let query = self
+            .s
             .report
             .queries
             .get(id.index())
@@ -283,19 +291,19 @@ impl Engine {
             DnsResult::Addresses(dests) => self.screen(query, dests),
             _ => Screened::default(),
         };
-        self.candidates
-            .reserve(screened.kept.len() * self.ports.len());
+        self.s
+            .candidates
+            .reserve(screened.kept.len() * self.s.ports.len());
         for &dest in &screened.kept {
-            for (rank, &port) in self.ports.iter().enumerate() {
-                self.candidates
-                    .add(dest, port, 0, rank, Some(id), &self.config.policy_table);
+            for (rank, &port) in self.s.ports.iter().enumerate() {
+                self.s.candidates.add(dest, port, 0, rank, Some(id));
             }
         }
         let kept: Distinct<IpAddr> = screened.kept.iter().map(|d| d.ip).collect();
-        self.candidates.retain_answer(id, &kept);
+        self.s.candidates.retain_answer(id, &kept);
         let ips = kept.into_vec();
         self.resort();
-        let record = &mut self.report.queries[id.index()];
+        let record = &mut self.s.report.queries[id.index()];
         record.ended = Some(now);
         record.outcome = Some(if ips.is_empty() && outcome == DnsOutcome::Addresses {
             DnsOutcome::NoData
@@ -324,14 +332,15 @@ impl Engine {
     ) -> Result<(), InputError> {
         let now = self.advance(now);
         let attempt = self
+            .s
             .report
             .attempts
             .get(id.index())
             .ok_or(InputError::UnknownAttempt(id))?;
-        if !attempt.in_flight() || self.phase == Phase::Done {
+        if !attempt.in_flight() || self.s.phase == Phase::Done {
             // A repeated success of the winner is not a late success: keep it open.
             if result == AttemptResult::Connected && attempt.end != Some(AttemptEnd::Connected) {
-                self.actions.push_back(Action::Close { id });
+                self.s.actions.push_back(Action::Close { id });
             }
             return Ok(());
         }
@@ -343,7 +352,7 @@ impl Engine {
             }
             AttemptResult::Failed(kind) => {
                 self.end_attempt(now, id, AttemptEnd::Failed(kind));
-                self.failed_since_start = true;
+                self.s.failed_since_start = true;
                 self.step(now);
             }
         }
@@ -353,7 +362,7 @@ impl Engine {
     /// Time has passed: acts on every deadline at or before `now`. Harmless at any time.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.advance(now);
-        if self.phase == Phase::Done {
+        if self.s.phase == Phase::Done {
             return;
         }
         for timer in Timer::ALL {
@@ -378,7 +387,7 @@ impl Engine {
     /// [`Failure::Cancelled`]. Does nothing once the race is over.
     pub fn cancel(&mut self, now: Instant) {
         let now = self.advance(now);
-        if self.phase != Phase::Done {
+        if self.s.phase != Phase::Done {
             self.finish(now, Outcome::Failed(Failure::Cancelled));
         }
     }
@@ -386,7 +395,7 @@ impl Engine {
     /// The next thing the driver must do, if any. Drain it until `None` after every input.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        self.s.actions.pop_front()
     }
 
     /// When [`handle_timeout`](Engine::handle_timeout) must be called next, if no other input
@@ -402,22 +411,22 @@ impl Engine {
 
     /// The endpoint attempt `id` connects to.
     pub fn endpoint(&self, id: AttemptId) -> Option<Endpoint> {
-        self.report.attempts.get(id.index()).map(|a| a.endpoint)
+        self.s.report.attempts.get(id.index()).map(|a| a.endpoint)
     }
 
     /// Re-sorts the candidates after a change, and makes room in the report for the attempts
     /// they may need, so a race allocates per answer rather than per attempt.
     fn resort(&mut self) {
-        self.report.dropped_endpoints += self.candidates.resort(&self.config);
-        let pending = self.candidates.pending_len();
-        self.report.attempts.reserve(pending);
+        self.s.report.dropped_endpoints += self.s.candidates.resort(&self.s.config);
+        let pending = self.s.candidates.pending_len();
+        self.s.report.attempts.reserve(pending);
     }
 
     fn advance(&mut self, now: Instant) -> Instant {
-        if now > self.now {
-            self.now = now;
+        if now > self.s.now {
+            self.s.now = now;
         }
-        self.now
+        self.s.now
     }
 
     /// Whether `handle_dns` ignores a result of kind `outcome` for `query`: the race is
@@ -433,7 +442,7 @@ impl Engine {
                 outcome,
                 DnsOutcome::ServFail | DnsOutcome::Error | DnsOutcome::TimedOut
             );
-        self.phase == Phase::Done || ended_by_engine || failed_update
+        self.s.phase == Phase::Done || ended_by_engine || failed_update
     }
 
     /// The one screening of an answer to `query`, for `handle_dns` and `screen_answer`.
@@ -445,8 +454,8 @@ impl Engine {
         screen(
             answer,
             query.record.family(),
-            self.config.family,
-            self.config.max_endpoints,
+            self.s.config.family,
+            self.s.config.max_endpoints,
         )
     }
 
@@ -456,10 +465,11 @@ impl Engine {
     /// its own arm (a third of an address race's `poll_timeout` cost went to the calls).
     #[inline]
     fn deadline(&self, timer: Timer) -> Option<Instant> {
-        match (timer, self.phase) {
+        match (timer, self.s.phase) {
             (_, Phase::Done) => None,
-            (Timer::Overall, _) => self.overall_deadline,
+            (Timer::Overall, _) => self.s.overall_deadline,
             (Timer::Resolve, _) => self
+                .s
                 .report
                 .queries
                 .iter()
@@ -468,6 +478,7 @@ impl Engine {
             // Attempts start in time order with one timeout, so the first one in flight times
             // out first.
             (Timer::Attempt, _) => self
+                .s
                 .report
                 .attempts
                 .iter()
@@ -487,7 +498,7 @@ impl Engine {
     /// When a pending query times out ([`Config::resolve_timeout`]).
     fn query_deadline(&self, q: &QueryRecord) -> Option<Instant> {
         match q.outcome {
-            None => q.sent.checked_add(self.config.resolve_timeout?),
+            None => q.sent.checked_add(self.s.config.resolve_timeout?),
             Some(_) => None,
         }
     }
@@ -495,7 +506,7 @@ impl Engine {
     /// When an attempt in flight times out ([`Config::attempt_timeout`]).
     fn attempt_deadline(&self, a: &AttemptRecord) -> Option<Instant> {
         if a.in_flight() {
-            a.started.checked_add(self.config.attempt_timeout?)
+            a.started.checked_add(self.s.config.attempt_timeout?)
         } else {
             None
         }
@@ -503,15 +514,15 @@ impl Engine {
 
     /// Ends every pending query whose [`Timer::Resolve`] deadline has come.
     fn time_out_queries(&mut self, now: Instant) {
-        for i in 0..self.report.queries.len() {
+        for i in 0..self.s.report.queries.len() {
             if self
-                .query_deadline(&self.report.queries[i])
+                .query_deadline(&self.s.report.queries[i])
                 .is_some_and(|d| d <= now)
             {
-                let q = &mut self.report.queries[i];
+                let q = &mut self.s.report.queries[i];
                 q.outcome = Some(DnsOutcome::TimedOut);
                 q.ended = Some(now);
-                self.actions.push_back(Action::CancelResolve {
+                self.s.actions.push_back(Action::CancelResolve {
                     id: QueryId(i as u32),
                 });
             }
@@ -520,15 +531,15 @@ impl Engine {
 
     /// Ends every attempt whose [`Timer::Attempt`] deadline has come (checklist D4).
     fn time_out_attempts(&mut self, now: Instant) {
-        for i in 0..self.report.attempts.len() {
+        for i in 0..self.s.report.attempts.len() {
             if self
-                .attempt_deadline(&self.report.attempts[i])
+                .attempt_deadline(&self.s.report.attempts[i])
                 .is_some_and(|d| d <= now)
             {
                 let id = AttemptId(i as u32);
                 self.end_attempt(now, id, AttemptEnd::TimedOut);
-                self.actions.push_back(Action::Abort { id });
-                self.failed_since_start = true;
+                self.s.actions.push_back(Action::Abort { id });
+                self.s.failed_since_start = true;
             }
         }
     }
@@ -547,17 +558,18 @@ impl Engine {
     /// addresses of the other family only, wait the Resolution Delay (HE-3.6) unless the
     /// preferred query has ended without addresses (HE-3.8).
     fn check_resolution(&mut self, now: Instant) {
-        let Phase::Resolving { deadline } = self.phase else {
+        let Phase::Resolving { deadline } = self.s.phase else {
             return;
         };
-        if !self.candidates.has_pending() {
+        if !self.s.candidates.has_pending() {
             // Every address seen so far was withdrawn by a later answer (HE-6.2): the delay
             // starts again with the next positive answer.
-            self.phase = Phase::Resolving { deadline: None };
+            self.s.phase = Phase::Resolving { deadline: None };
             return;
         }
-        let preferred = self.config.family.preferred();
+        let preferred = self.s.config.family.preferred();
         let preferred_ended = self
+            .s
             .report
             .queries
             .iter()
@@ -565,13 +577,13 @@ impl Engine {
             .all(|q| q.outcome.is_some());
         // The delay starts with the first positive answer; one too long to represent never
         // ends.
-        let deadline = deadline.or_else(|| now.checked_add(self.config.resolution_delay));
-        self.phase = Phase::Resolving { deadline };
-        if self.candidates.has_pending_of(preferred)
+        let deadline = deadline.or_else(|| now.checked_add(self.s.config.resolution_delay));
+        self.s.phase = Phase::Resolving { deadline };
+        if self.s.candidates.has_pending_of(preferred)
             || preferred_ended
             || deadline.is_some_and(|d| d <= now)
         {
-            self.phase = Phase::Racing;
+            self.s.phase = Phase::Racing;
         }
     }
 
@@ -580,11 +592,12 @@ impl Engine {
     /// HE-5.7), or the 10 ms floor after it when an attempt failed since (checklist D1,
     /// HE-5.10). `None` when that time cannot be represented: it never comes.
     fn next_start(&self) -> Option<Instant> {
-        if self.phase != Phase::Racing || !self.candidates.has_pending() {
+        if self.s.phase != Phase::Racing || !self.s.candidates.has_pending() {
             return None;
         }
-        if let Some(cap) = self.config.max_attempts_in_flight {
+        if let Some(cap) = self.s.config.max_attempts_in_flight {
             let in_flight = self
+                .s
                 .report
                 .attempts
                 .iter()
@@ -594,26 +607,29 @@ impl Engine {
                 return None;
             }
         }
-        match self.last_start {
-            None => Some(self.now),
-            Some(last) if self.failed_since_start => last.checked_add(ATTEMPT_DELAY_FLOOR),
-            Some(last) => last.checked_add(self.config.attempt_delay()),
+        match self.s.last_start {
+            None => Some(self.s.now),
+            Some(last) if self.s.failed_since_start => last.checked_add(ATTEMPT_DELAY_FLOOR),
+            Some(last) => last.checked_add(self.s.config.attempt_delay()),
         }
     }
 
     fn start_attempt(&mut self, now: Instant) {
-        let Some(endpoint) = self.candidates.next() else {
+        let Some(endpoint) = self.s.candidates.next() else {
             return;
         };
-        let id = AttemptId(self.report.attempts.len() as u32);
-        self.report.attempts.push(AttemptRecord::new(endpoint, now));
-        self.last_start = Some(now);
-        self.failed_since_start = false;
-        self.actions.push_back(Action::Connect { id, endpoint });
+        let id = AttemptId(self.s.report.attempts.len() as u32);
+        self.s
+            .report
+            .attempts
+            .push(AttemptRecord::new(endpoint, now));
+        self.s.last_start = Some(now);
+        self.s.failed_since_start = false;
+        self.s.actions.push_back(Action::Connect { id, endpoint });
     }
 
     fn end_attempt(&mut self, now: Instant, id: AttemptId, end: AttemptEnd) {
-        if let Some(a) = self.report.attempts.get_mut(id.index()) {
+        if let Some(a) = self.s.report.attempts.get_mut(id.index()) {
             a.ended = Some(now);
             a.end = Some(end);
         }
@@ -622,14 +638,14 @@ impl Engine {
     /// Fails the race when nothing is left: no query pending, no endpoint untried, no attempt
     /// in flight.
     fn check_exhausted(&mut self, now: Instant) {
-        if self.phase == Phase::Done
-            || self.candidates.has_pending()
-            || self.report.queries.iter().any(|q| q.outcome.is_none())
-            || self.report.attempts.iter().any(AttemptRecord::in_flight)
+        if self.s.phase == Phase::Done
+            || self.s.candidates.has_pending()
+            || self.s.report.queries.iter().any(|q| q.outcome.is_none())
+            || self.s.report.attempts.iter().any(AttemptRecord::in_flight)
         {
             return;
         }
-        let failure = if self.report.attempts.is_empty() {
+        let failure = if self.s.report.attempts.is_empty() {
             Failure::NoAddresses
         } else {
             Failure::AllAttemptsFailed
@@ -640,25 +656,25 @@ impl Engine {
     /// Ends the race: aborts attempts still in flight, cancels queries still pending (HE-5.3,
     /// HE-5.5), and queues [`Action::Done`].
     fn finish(&mut self, now: Instant, outcome: Outcome) {
-        for i in 0..self.report.attempts.len() {
-            if self.report.attempts[i].in_flight() {
+        for i in 0..self.s.report.attempts.len() {
+            if self.s.report.attempts[i].in_flight() {
                 let id = AttemptId(i as u32);
                 self.end_attempt(now, id, AttemptEnd::Aborted);
-                self.actions.push_back(Action::Abort { id });
+                self.s.actions.push_back(Action::Abort { id });
             }
         }
-        for (i, q) in self.report.queries.iter_mut().enumerate() {
+        for (i, q) in self.s.report.queries.iter_mut().enumerate() {
             if q.outcome.is_none() {
                 q.outcome = Some(DnsOutcome::Cancelled);
                 q.ended = Some(now);
-                self.actions.push_back(Action::CancelResolve {
+                self.s.actions.push_back(Action::CancelResolve {
                     id: QueryId(i as u32),
                 });
             }
         }
-        self.phase = Phase::Done;
-        self.report.outcome = Some(outcome);
-        self.report.finished = Some(now);
-        self.actions.push_back(Action::Done(outcome));
+        self.s.phase = Phase::Done;
+        self.s.report.outcome = Some(outcome);
+        self.s.report.finished = Some(now);
+        self.s.actions.push_back(Action::Done(outcome));
     }
 }

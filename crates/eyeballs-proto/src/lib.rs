@@ -43,6 +43,7 @@ mod dns;
 mod endpoint;
 mod engine;
 mod error;
+mod fifo;
 mod interleave;
 mod literal;
 mod report;

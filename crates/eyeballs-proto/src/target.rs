@@ -3,7 +3,9 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::distinct::{Distinct, Keyed};
+use std::collections::HashMap;
+
+use crate::distinct::{Distinct, Keyed, LINEAR_MAX};
 use crate::dns::{Destination, SourceAddr};
 use crate::endpoint::canonical;
 use crate::literal::parse_ip_literal;
@@ -155,6 +157,33 @@ impl Target {
             }
         }
         self
+    }
+
+    /// Records the source address of every address of the target (RFC 6724 sorting):
+    /// `source_of` is asked once per distinct IP address, in the target's order. Linear in
+    /// the number of addresses. Does nothing for a host name (its sources come with its DNS
+    /// answers).
+    pub fn fill_sources(&mut self, mut source_of: impl FnMut(IpAddr) -> SourceAddr) {
+        let TargetKind::Addresses(entries) = &mut self.kind else {
+            return;
+        };
+        if entries.len() <= LINEAR_MAX {
+            for i in 0..entries.len() {
+                let (earlier, rest) = entries.split_at_mut(i);
+                let Some(e) = rest.first_mut() else { break };
+                e.dest.source = match earlier.iter().find(|x| x.dest.ip == e.dest.ip) {
+                    Some(seen) => seen.dest.source,
+                    None => source_of(e.dest.ip),
+                };
+            }
+        } else {
+            let mut known = HashMap::with_capacity(entries.len());
+            for e in entries.iter_mut() {
+                e.dest.source = *known
+                    .entry(e.dest.ip)
+                    .or_insert_with(|| source_of(e.dest.ip));
+            }
+        }
     }
 
     /// The host name to resolve, if this target has one.

@@ -13,6 +13,8 @@
 //! `WAY` is one of (each eyeballs way after its baseline, the plain connect it wraps):
 //! - `tokio`: `tokio::net::TcpStream::connect(127.0.0.1:port)`;
 //! - `eyeballs-addrs`: `eyeballs::Connector::connect_addrs([127.0.0.1:port])`;
+//! - `eyeballs-literal`: `eyeballs::Connector::connect("127.0.0.1", port)` (an IP literal:
+//!   parsed, never resolved);
 //! - `tokio-v6`: `tokio::net::TcpStream::connect([::1]:port6)`;
 //! - `eyeballs-two`: `Connector::connect_addrs([[::1]:port6, 127.0.0.1:port])`, a race that
 //!   its first address wins at once (both listen; checked on every connect);
@@ -49,9 +51,10 @@ struct Setup {
 }
 
 /// The ways to connect, by name.
-const WAYS: [&str; 8] = [
+const WAYS: [&str; 9] = [
     "tokio",
     "eyeballs-addrs",
+    "eyeballs-literal",
     "tokio-v6",
     "eyeballs-two",
     "std",
@@ -154,6 +157,13 @@ fn batch(way: &str, n: usize, s: &Setup) -> io::Result<()> {
         "eyeballs-addrs" => s.rt.block_on(async {
             for _ in 0..n {
                 drop(s.connector.connect_addrs([s.v4]).await?);
+            }
+            Ok(())
+        }),
+        "eyeballs-literal" => s.rt.block_on(async {
+            let host = s.v4.ip().to_string();
+            for _ in 0..n {
+                drop(s.connector.connect(&host, s.v4.port()).await?);
             }
             Ok(())
         }),

@@ -38,10 +38,18 @@ impl fmt::Debug for Sources {
 }
 
 /// Probed sources by (bound local address, destination), with when they were probed.
+///
+/// Hashed with foldhash (randomly seeded per process), not SipHash: a lookup is on every
+/// race of several addresses, and SipHash's per-write cost made it a tenth of the race's
+/// own work. The table is capped at [`SOURCE_CAPACITY`] entries, so a flood of crafted
+/// destinations can cost no more than that.
 #[derive(Debug, Default)]
 pub(crate) struct SourceCache {
-    entries: Mutex<HashMap<(IpAddr, IpAddr), (SourceAddr, Instant)>>,
+    entries: Mutex<SourceMap>,
 }
+
+/// (bound local address, destination) → (source, when probed).
+type SourceMap = HashMap<(IpAddr, IpAddr), (SourceAddr, Instant), foldhash::fast::RandomState>;
 
 impl SourceCache {
     fn len(&self) -> usize {
@@ -94,11 +102,8 @@ impl Sources {
         if !target.has_several_ips() {
             return target;
         }
-        let ips = target.ips();
         let now = Instant::now();
-        for ip in ips {
-            target = target.with_source(ip, self.source_of(ip, now));
-        }
+        target.fill_sources(|ip| self.source_of(ip, now));
         target
     }
 

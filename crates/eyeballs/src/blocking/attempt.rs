@@ -66,9 +66,20 @@ pub(super) const WATCH: PollFlags = PollFlags::OUT;
 /// After poll(2) reported `revents` for an attempt in flight: `None` while the handshake is
 /// still under way, else how it ended (mio's recipe: the pending error first, then whether a
 /// peer is there).
+///
+/// On Linux, writability without `POLLERR` or `POLLHUP` is a completed handshake: every way
+/// a connect fails (a reset, a hard ICMP error, the SYN retries running out) records the
+/// socket's error and closes it, and `tcp_poll` reports a recorded error as `POLLERR` and a
+/// closed socket as `POLLHUP`. So the winner costs no `getsockopt(SO_ERROR)` there; other
+/// systems are asked.
 pub(super) fn outcome(socket: &Socket, revents: PollFlags) -> Option<io::Result<()>> {
     if !revents.intersects(PollFlags::OUT | PollFlags::ERR | PollFlags::HUP) {
         return None;
+    }
+    if cfg!(any(target_os = "linux", target_os = "android"))
+        && !revents.intersects(PollFlags::ERR | PollFlags::HUP)
+    {
+        return Some(Ok(()));
     }
     match socket.take_error() {
         Ok(None) => {}

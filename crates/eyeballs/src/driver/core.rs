@@ -18,8 +18,8 @@ use crate::source::Sources;
 /// `T` is what an attempt makes (a `TcpStream`, or anything a generic race counts as
 /// connected). See [the module docs](super) for the loop a driver runs around it.
 pub(crate) struct Core<T> {
-    /// Boxed: the engine is large, and the core moves (into a future, out of `begin`).
-    engine: Box<Engine>,
+    /// Moves as a pointer (its state is boxed inside).
+    engine: Engine,
     sources: Sources,
     outcomes: Outcomes<T>,
     /// The target as the caller named it, for messages.
@@ -39,7 +39,7 @@ impl<T> Core<T> {
         observer: Option<EventHook>,
     ) -> Self {
         Core {
-            engine: Box::new(engine),
+            engine,
             sources,
             outcomes: Outcomes::default(),
             target,
