@@ -57,7 +57,7 @@ impl Entry {
 }
 
 /// The socket address of an endpoint: an IPv6 one carries its scope id (zone).
-fn socket_addr(ip: IpAddr, port: u16, scope_id: u32) -> SocketAddr {
+pub(crate) fn socket_addr(ip: IpAddr, port: u16, scope_id: u32) -> SocketAddr {
     match ip {
         IpAddr::V6(v6) => SocketAddr::V6(SocketAddrV6::new(v6, port, 0, scope_id)),
         IpAddr::V4(_) => SocketAddr::new(ip, port),

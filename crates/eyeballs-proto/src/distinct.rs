@@ -12,8 +12,13 @@ use std::collections::HashSet;
 use std::hash::Hash;
 use std::net::IpAddr;
 
+use smallvec::SmallVec;
+
 /// The longest list searched by comparing keys one by one; past it a hash index is built.
 pub(crate) const LINEAR_MAX: usize = 16;
+
+/// A [`Distinct`]'s items: one or two (a literal, an address per family) need no allocation.
+pub(crate) type Items<T> = SmallVec<[T; 2]>;
 
 /// An item with a key by which it is told apart from the others in a [`Distinct`] list.
 pub(crate) trait Keyed {
@@ -35,7 +40,7 @@ impl Keyed for IpAddr {
 /// Items with distinct keys, in the order they were added.
 #[derive(Debug, Clone)]
 pub(crate) struct Distinct<T: Keyed> {
-    items: Vec<T>,
+    items: Items<T>,
     /// Every item's key: `None` while `items` has at most [`LINEAR_MAX`] items (not even a
     /// hasher's keys are made), then complete.
     index: Option<HashSet<T::Key>>,
@@ -46,7 +51,7 @@ impl<T: Keyed> Distinct<T> {
     /// is needed).
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         Distinct {
-            items: Vec::with_capacity(capacity),
+            items: SmallVec::with_capacity(capacity),
             index: None,
         }
     }
@@ -95,6 +100,11 @@ impl<T: Keyed> Distinct<T> {
 
     /// The items, in the order they were added.
     pub(crate) fn into_vec(self) -> Vec<T> {
+        self.items.into_vec()
+    }
+
+    /// The items, in the order they were added, without moving them to the heap.
+    pub(crate) fn into_items(self) -> Items<T> {
         self.items
     }
 }

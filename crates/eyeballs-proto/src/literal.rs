@@ -103,7 +103,7 @@ pub fn parse_ip_literal(text: &str) -> Result<IpLiteral<'_>, IpLiteralError> {
         None if text.ends_with(']') => return Err(IpLiteralError::UnbalancedBrackets),
         None => (text, false),
     };
-    if inner.contains(['[', ']']) {
+    if inner.bytes().any(|b| b == b'[' || b == b']') {
         return Err(IpLiteralError::UnbalancedBrackets);
     }
     let (addr, zone) = match inner.split_once('%') {

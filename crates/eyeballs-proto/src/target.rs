@@ -5,7 +5,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use std::collections::HashMap;
 
-use crate::distinct::{Distinct, Keyed, LINEAR_MAX};
+use smallvec::SmallVec;
+
+use crate::candidates::socket_addr;
+use crate::distinct::{Distinct, Items, Keyed, LINEAR_MAX};
 use crate::dns::{Destination, SourceAddr};
 use crate::endpoint::canonical;
 use crate::literal::parse_ip_literal;
@@ -34,7 +37,7 @@ pub struct Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TargetKind {
     Host { name: String, ports: Vec<u16> },
-    Addresses(Vec<TargetAddr>),
+    Addresses(Items<TargetAddr>),
 }
 
 /// One address of an address target.
@@ -109,7 +112,7 @@ impl Target {
         Ok(Target {
             kind: TargetKind::Host {
                 name: name.to_owned(),
-                ports,
+                ports: ports.into_vec(),
             },
         })
     }
@@ -143,7 +146,7 @@ impl Target {
             return Err(TargetError::NoAddresses);
         }
         Ok(Target {
-            kind: TargetKind::Addresses(entries.into_vec()),
+            kind: TargetKind::Addresses(entries.into_items()),
         })
     }
 
@@ -186,6 +189,18 @@ impl Target {
         }
     }
 
+    /// The socket address of a target of exactly one address (an IP literal on one port, or
+    /// a list of one), if it is one.
+    pub fn single_addr(&self) -> Option<SocketAddr> {
+        match &self.kind {
+            TargetKind::Addresses(entries) => match entries.as_slice() {
+                [only] => Some(socket_addr(only.dest.ip, only.port, only.scope_id)),
+                _ => None,
+            },
+            TargetKind::Host { .. } => None,
+        }
+    }
+
     /// The host name to resolve, if this target has one.
     pub fn host_name(&self) -> Option<&str> {
         match &self.kind {
@@ -222,17 +237,32 @@ impl Target {
     }
 }
 
-fn check_ports(ports: &[u16]) -> Result<Vec<u16>, TargetError> {
+fn check_ports(ports: &[u16]) -> Result<SmallVec<[u16; 4]>, TargetError> {
     if ports.is_empty() {
         return Err(TargetError::NoPorts);
     }
-    let mut out = Vec::with_capacity(ports.len());
-    for &p in ports {
-        if p == 0 {
-            return Err(TargetError::PortZero);
+    if ports.contains(&0) {
+        return Err(TargetError::PortZero);
+    }
+    let mut out = SmallVec::with_capacity(ports.len());
+    if ports.len() <= LINEAR_MAX {
+        for &p in ports {
+            if !out.contains(&p) {
+                out.push(p);
+            }
         }
-        if !out.contains(&p) {
-            out.push(p);
+    } else {
+        // A long list (up to every port there is) is de-duplicated in linear time: one bit
+        // per port number.
+        let mut seen = vec![0u64; 1 << 10];
+        for &p in ports {
+            let (word, bit) = (usize::from(p >> 6), 1u64 << (p & 63));
+            if let Some(w) = seen.get_mut(word) {
+                if *w & bit == 0 {
+                    *w |= bit;
+                    out.push(p);
+                }
+            }
         }
     }
     Ok(out)

@@ -590,6 +590,28 @@ fn target_repeated_ports_count_once() {
     );
 }
 
+/// Every port there is, twice over and shuffled by a stride: de-duplicated in linear time
+/// (a bitset past a handful), first occurrences kept in order.
+#[test]
+fn target_every_port_repeated_counts_once_in_order() {
+    let once: Vec<u16> = (0..65_535u32).map(|i| (i * 7_919 % 65_535 + 1) as u16).collect();
+    let twice: Vec<u16> = once.iter().chain(once.iter().rev()).copied().collect();
+    assert_eq!(
+        Target::host_with_ports("example.test", &twice).expect("valid ports"),
+        Target::host_with_ports("example.test", &once).expect("valid ports")
+    );
+    let mut sorted = once.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 65_535, "the stride visits every port once");
+    let mut with_zero = twice;
+    with_zero.push(0);
+    assert_eq!(
+        Target::host_with_ports("example.test", &with_zero),
+        Err(TargetError::PortZero)
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // IP literals: no DNS, connect at t = 0
 // ---------------------------------------------------------------------------------------------

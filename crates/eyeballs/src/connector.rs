@@ -412,8 +412,7 @@ impl Connector {
 /// A link-local IPv6 literal's zone may be an interface name (`fe80::1%eth0`): it is mapped
 /// to the interface's index here (the engine does no I/O).
 pub(crate) fn host_target(host: &str, ports: &[u16]) -> Result<(Target, Label), Error> {
-    let label = Label::host(host, ports);
-    let invalid = |e| Error::invalid(label.to_string(), SetupError::Target(e));
+    let invalid = |e| Error::invalid(Label::host(host, ports).to_string(), SetupError::Target(e));
     let target = match Target::host_with_ports(host, ports) {
         Err(TargetError::ZoneName { zone }) => {
             let index = interface_index(&zone)
@@ -425,6 +424,13 @@ pub(crate) fn host_target(host: &str, ports: &[u16]) -> Result<(Target, Label), 
             Target::host_with_ports(&format!("{ip}%{index}"), ports).map_err(invalid)?
         }
         other => other.map_err(invalid)?,
+    };
+    // An IP literal on one port is labelled as its socket address (`[::1]:80`, which reads
+    // better than `::1:80` and costs no copy of the text); a zone keeps the caller's spelling
+    // (an interface name reads better than its index).
+    let label = match target.single_addr() {
+        Some(addr) if !host.contains('%') => Label::Addrs(addr, 0),
+        _ => Label::host(host, ports),
     };
     Ok((target, label))
 }
