@@ -19,6 +19,7 @@ use eyeballs_proto::{AttemptEnd, FailureKind};
 /// | `NetworkUnreachable` | `ENETUNREACH` | every attempt: network unreachable | `NetworkUnreachable` |
 /// | `HostUnreachable` | `EHOSTUNREACH`, or the engine's `Unreachable` | every attempt unreachable, some host unreachable | `HostUnreachable` |
 /// | `TimedOut` | `ETIMEDOUT`, or the attempt timeout | the overall timeout, or every attempt timed out | `TimedOut` |
+/// | `Interrupted` | — | the caller's interruption check stopped it | `Interrupted` |
 /// | `Other` | any other error | anything else, a mix of causes included | `Other` |
 ///
 /// A mix of causes is `Other` rather than one of them: "refused" for a race whose IPv6
@@ -43,6 +44,9 @@ pub enum Cause {
     /// Timed out: the OS gave up (`ETIMEDOUT`), the attempt timeout or the overall timeout
     /// ran out.
     TimedOut,
+    /// The caller's interruption check stopped the race (a blocking race's
+    /// `interrupt_check`: Ctrl-C in Python, say).
+    Interrupted,
     /// Anything else (out of file descriptors, permission denied, a TLS error, a mix).
     Other,
 }
@@ -103,6 +107,7 @@ impl Cause {
             Cause::NetworkUnreachable => io::ErrorKind::NetworkUnreachable,
             Cause::HostUnreachable => io::ErrorKind::HostUnreachable,
             Cause::TimedOut => io::ErrorKind::TimedOut,
+            Cause::Interrupted => io::ErrorKind::Interrupted,
             Cause::NoAddresses | Cause::Other => io::ErrorKind::Other,
         }
     }
@@ -113,14 +118,17 @@ impl Cause {
             Cause::Refused => FailureKind::Refused,
             Cause::NetworkUnreachable | Cause::HostUnreachable => FailureKind::Unreachable,
             Cause::TimedOut => FailureKind::TimedOut,
-            Cause::InvalidInput | Cause::NoSuchName | Cause::NoAddresses | Cause::Other => {
-                FailureKind::Other
-            }
+            Cause::InvalidInput
+            | Cause::NoSuchName
+            | Cause::NoAddresses
+            | Cause::Interrupted
+            | Cause::Other => FailureKind::Other,
         }
     }
 
     /// A short, stable name: `invalid_input`, `no_such_name`, `no_addresses`, `refused`,
-    /// `network_unreachable`, `host_unreachable`, `timed_out`, `other` (for logs and JSON).
+    /// `network_unreachable`, `host_unreachable`, `timed_out`, `interrupted`, `other` (for
+    /// logs and JSON).
     pub fn as_str(self) -> &'static str {
         match self {
             Cause::InvalidInput => "invalid_input",
@@ -130,6 +138,7 @@ impl Cause {
             Cause::NetworkUnreachable => "network_unreachable",
             Cause::HostUnreachable => "host_unreachable",
             Cause::TimedOut => "timed_out",
+            Cause::Interrupted => "interrupted",
             Cause::Other => "other",
         }
     }

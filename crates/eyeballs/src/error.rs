@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 use eyeballs_proto::{AttemptEnd, DnsOutcome, SetupError};
 
@@ -32,6 +33,8 @@ pub struct Error {
     target: String,
     report: Option<Box<Report>>,
     setup: Option<SetupError>,
+    /// What the caller's interruption check returned, for [`ErrorKind::Interrupted`].
+    interruption: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 /// What kind of failure an [`Error`] is.
@@ -46,6 +49,11 @@ pub enum ErrorKind {
     AllAttemptsFailed,
     /// The overall timeout ran out.
     TimedOut,
+    /// The caller's interruption check stopped the race (a blocking race's
+    /// `interrupt_check`): every attempt was aborted and every socket closed. What the check
+    /// returned is the error's [`source`](std::error::Error::source) and
+    /// [`Error::interruption`].
+    Interrupted,
 }
 
 impl Error {
@@ -55,6 +63,7 @@ impl Error {
             target,
             report: None,
             setup: Some(setup),
+            interruption: None,
         }
     }
 
@@ -64,7 +73,26 @@ impl Error {
             target,
             report: Some(Box::new(report)),
             setup: None,
+            interruption: None,
         }
+    }
+
+    pub(crate) fn interrupted(
+        target: String,
+        report: Report,
+        why: Box<dyn std::error::Error + Send + Sync>,
+    ) -> Self {
+        Error {
+            interruption: Some(Arc::from(why)),
+            ..Error::network(ErrorKind::Interrupted, target, report)
+        }
+    }
+
+    /// What the caller's interruption check returned, for [`ErrorKind::Interrupted`] (also
+    /// the error's [`source`](std::error::Error::source)): downcast it to get the caller's
+    /// own error back.
+    pub fn interruption(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.interruption.as_deref()
     }
 
     /// What kind of failure this is.
@@ -91,6 +119,7 @@ impl Error {
         match self.kind {
             ErrorKind::InvalidInput => Cause::InvalidInput,
             ErrorKind::TimedOut => Cause::TimedOut,
+            ErrorKind::Interrupted => Cause::Interrupted,
             ErrorKind::NoAddresses => self
                 .report()
                 .map_or(Cause::NoAddresses, Report::resolution_cause),
@@ -265,6 +294,12 @@ impl fmt::Debug for Error {
         if let Some(setup) = &self.setup {
             d.field("setup", setup);
         }
+        if let Some(why) = &self.interruption {
+            d.field(
+                "interruption",
+                &format_args!("{:?}", Escaped(&why.to_string()).to_string()),
+            );
+        }
         if let Some(report) = self.report() {
             d.field("cause", &self.cause());
             let attempts: Vec<AttemptSummary<'_>> = report.attempts().collect();
@@ -286,6 +321,14 @@ impl fmt::Display for Error {
             ErrorKind::InvalidInput => match &self.setup {
                 Some(e) => write!(f, "cannot connect to {target}: {}", Escaped(&e.to_string())),
                 None => write!(f, "cannot connect to {target}: invalid input"),
+            },
+            ErrorKind::Interrupted => match &self.interruption {
+                Some(why) => write!(
+                    f,
+                    "connecting to {target} was interrupted: {}",
+                    Escaped(&why.to_string())
+                ),
+                None => write!(f, "connecting to {target} was interrupted"),
             },
             ErrorKind::NoAddresses => {
                 write!(f, "could not resolve {target}")?;
@@ -336,6 +379,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        if let Some(why) = &self.interruption {
+            return Some(why.as_ref());
+        }
         match &self.setup {
             Some(e) => Some(e),
             None => None,

@@ -13,7 +13,8 @@ use crate::socket::{Mode, SocketOptions};
 /// How a connect began.
 #[derive(Debug)]
 pub(super) enum Started {
-    /// The handshake is under way on a non-blocking socket: poll it for writability.
+    /// The handshake is under way (on a non-blocking socket, or on a blocking one whose
+    /// connect a signal interrupted): poll it for writability.
     InFlight(Socket),
     /// It is over: connected (a blocking stream) or failed.
     Ended(io::Result<TcpStream>),
@@ -37,6 +38,9 @@ pub(super) fn start(options: &SocketOptions, addr: SocketAddr, wait: bool) -> St
         Ok(()) if wait => Started::Ended(Ok(socket.into())),
         Ok(()) => Started::Ended(into_blocking(socket)),
         Err(e) if !wait && in_progress(&e) => Started::InFlight(socket),
+        // A signal interrupted a blocking connect (a handler installed without
+        // `SA_RESTART`): the handshake goes on, so it is polled like any other.
+        Err(e) if wait && e.kind() == io::ErrorKind::Interrupted => Started::InFlight(socket),
         Err(e) => Started::Ended(Err(e)),
     }
 }

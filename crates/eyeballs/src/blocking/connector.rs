@@ -11,6 +11,7 @@ use socket2::Socket;
 
 use super::attempt;
 use super::driver::{self, Sockets};
+use super::interrupt::{Interrupt, Interruption};
 use super::threads::Threads;
 use crate::connector::{host_target, into_io, Connection};
 use crate::error::Error;
@@ -50,15 +51,67 @@ use crate::resolver::Resolver;
 #[derive(Debug, Clone, Default)]
 pub struct Connector {
     inner: crate::Connector,
+    /// The caller's interruption check, if any.
+    interrupt: Option<Interrupt>,
 }
 
 impl From<crate::Connector> for Connector {
     fn from(inner: crate::Connector) -> Self {
-        Connector { inner }
+        Connector {
+            inner,
+            interrupt: None,
+        }
     }
 }
 
 impl Connector {
+    /// This connector with its tokio half changed by `f` (every builder method but the
+    /// interruption check's).
+    fn map(self, f: impl FnOnce(crate::Connector) -> crate::Connector) -> Self {
+        Connector {
+            inner: f(self.inner),
+            interrupt: self.interrupt,
+        }
+    }
+
+    /// Asks `check` whether to stop, on the race's own thread, whenever a signal interrupts
+    /// the race's wait and at least every `interval` while it waits (at least
+    /// [`MIN_INTERRUPT_INTERVAL`](super::MIN_INTERRUPT_INTERVAL)); an error from it ends the
+    /// race at once: every attempt aborted, every socket closed, and the call fails with
+    /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted), whose
+    /// [`interruption`](Error::interruption) is that error. Default: none, a race waits
+    /// for its own deadlines.
+    ///
+    /// For runtimes whose signal handlers run on the waiting thread: Python's
+    /// `PyErr_CheckSignals` (Ctrl-C as `KeyboardInterrupt`), a flag a `SIGINT` handler sets.
+    /// With a check, every attempt is polled (none connects in blocking mode, which could
+    /// not be woken for it): two more system calls for a race of one address.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let stop = Arc::new(AtomicBool::new(false));
+    /// let flag = Arc::clone(&stop);
+    /// let connector = eyeballs::blocking::Connector::new().interrupt_check(
+    ///     Duration::from_millis(50),
+    ///     move || match flag.load(Ordering::Relaxed) {
+    ///         true => Err(std::io::Error::other("stopped by the user")),
+    ///         false => Ok(()),
+    ///     },
+    /// );
+    /// # drop((connector, stop));
+    /// ```
+    pub fn interrupt_check<F, E>(mut self, interval: Duration, check: F) -> Self
+    where
+        F: Fn() -> Result<(), E> + Send + Sync + 'static,
+        E: Into<Interruption>,
+    {
+        self.interrupt = Some(Interrupt::new(interval, check));
+        self
+    }
+
     /// RFC 8305's defaults and the system resolver. Same as [`Connector::default`].
     pub fn new() -> Self {
         Self::default()
@@ -82,52 +135,52 @@ impl Connector {
     /// As [`Connector::resolver`](crate::Connector::resolver); called through
     /// [`Resolver::lookup_blocking`].
     pub fn resolver(self, resolver: impl Resolver + 'static) -> Self {
-        self.inner.resolver(resolver).into()
+        self.map(|c| c.resolver(resolver))
     }
 
     /// As [`Connector::resolution_delay`](crate::Connector::resolution_delay).
     pub fn resolution_delay(self, delay: Duration) -> Self {
-        self.inner.resolution_delay(delay).into()
+        self.map(|c| c.resolution_delay(delay))
     }
 
     /// As [`Connector::attempt_delay`](crate::Connector::attempt_delay).
     pub fn attempt_delay(self, delay: Duration) -> Self {
-        self.inner.attempt_delay(delay).into()
+        self.map(|c| c.attempt_delay(delay))
     }
 
     /// As [`Connector::first_address_family_count`](crate::Connector::first_address_family_count).
     pub fn first_address_family_count(self, count: usize) -> Self {
-        self.inner.first_address_family_count(count).into()
+        self.map(|c| c.first_address_family_count(count))
     }
 
     /// As [`Connector::family`](crate::Connector::family).
     pub fn family(self, family: FamilyPreference) -> Self {
-        self.inner.family(family).into()
+        self.map(|c| c.family(family))
     }
 
     /// As [`Connector::attempt_timeout`](crate::Connector::attempt_timeout).
     pub fn attempt_timeout(self, timeout: Duration) -> Self {
-        self.inner.attempt_timeout(timeout).into()
+        self.map(|c| c.attempt_timeout(timeout))
     }
 
     /// As [`Connector::timeout`](crate::Connector::timeout).
     pub fn timeout(self, timeout: Duration) -> Self {
-        self.inner.timeout(timeout).into()
+        self.map(|c| c.timeout(timeout))
     }
 
     /// As [`Connector::resolve_timeout`](crate::Connector::resolve_timeout).
     pub fn resolve_timeout(self, timeout: Duration) -> Self {
-        self.inner.resolve_timeout(timeout).into()
+        self.map(|c| c.resolve_timeout(timeout))
     }
 
     /// As [`Connector::local_addrs`](crate::Connector::local_addrs).
     pub fn local_addrs(self, addrs: impl IntoIterator<Item = IpAddr>) -> Self {
-        self.inner.local_addrs(addrs).into()
+        self.map(|c| c.local_addrs(addrs))
     }
 
     /// As [`Connector::bind_device`](crate::Connector::bind_device).
     pub fn bind_device(self, interface: impl Into<String>) -> Self {
-        self.inner.bind_device(interface).into()
+        self.map(|c| c.bind_device(interface))
     }
 
     /// As [`Connector::on_event`](crate::Connector::on_event): the hook runs on the calling
@@ -136,7 +189,7 @@ impl Connector {
     where
         F: Fn(&crate::TimelineEntry<'_>) + Send + Sync + 'static,
     {
-        self.inner.on_event(hook).into()
+        self.map(|c| c.on_event(hook))
     }
 
     /// As [`Connector::on_socket`](crate::Connector::on_socket). The hook must not depend on
@@ -146,7 +199,7 @@ impl Connector {
     where
         F: Fn(&Socket, SocketAddr) -> io::Result<()> + Send + Sync + 'static,
     {
-        self.inner.on_socket(hook).into()
+        self.map(|c| c.on_socket(hook))
     }
 
     /// Connects to `host` (a name or an IP literal) on `port`.
@@ -284,8 +337,12 @@ impl Connector {
 
     fn run(&self, target: Target, label: Label) -> Result<Connection<TcpStream>, Error> {
         let race = self.inner.begin((target, label), Instant::now())?;
-        let (stream, report) =
-            driver::run(race, Arc::clone(self.inner.socket()), Sockets::default())?;
+        let (stream, report) = driver::run(
+            race,
+            Arc::clone(self.inner.socket()),
+            Sockets::default(),
+            self.interrupt.clone(),
+        )?;
         Ok(Connection::new(stream, report))
     }
 
@@ -302,7 +359,12 @@ impl Connector {
     {
         let race = self.inner.begin((target, label), Instant::now())?;
         let attempts = Threads::new(move |addr| attempt(addr).map_err(into_io));
-        let (value, report) = driver::run(race, Arc::clone(self.inner.socket()), attempts)?;
+        let (value, report) = driver::run(
+            race,
+            Arc::clone(self.inner.socket()),
+            attempts,
+            self.interrupt.clone(),
+        )?;
         Ok(Connection::new(value, report))
     }
 }

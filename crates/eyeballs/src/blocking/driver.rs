@@ -14,6 +14,7 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use socket2::Socket;
 
 use super::attempt::{self, Started};
+use super::interrupt::{Interrupt, Interruption};
 use super::lookup::Lookups;
 use super::threads::Threads;
 use crate::connector::Race;
@@ -22,11 +23,13 @@ use crate::error::Error;
 use crate::report::Report;
 use crate::socket::SocketOptions;
 
-/// Runs `race` to its end, on this thread, with `attempts` making its attempts.
+/// Runs `race` to its end, on this thread, with `attempts` making its attempts, asking
+/// `interrupt` (if any) whether to stop.
 pub(super) fn run<T, K: Attempts<T>>(
     race: Race<T>,
     socket: Arc<SocketOptions>,
     attempts: K,
+    interrupt: Option<Interrupt>,
 ) -> Result<(T, Report), Error> {
     let Race { mut core, resolver } = race;
     let mut io = BlockingIo {
@@ -35,6 +38,8 @@ pub(super) fn run<T, K: Attempts<T>>(
         attempts,
         ended: Vec::new(),
         answers: Vec::new(),
+        interrupt,
+        last_check: Instant::now(),
     };
     loop {
         if let Some(outcome) = core.drive(&mut io) {
@@ -43,6 +48,7 @@ pub(super) fn run<T, K: Attempts<T>>(
         match io.wait(core.timer()) {
             Ok(()) => {}
             Err(Wait::Idle) => core.stalled(Instant::now()),
+            Err(Wait::Interrupted(why)) => core.interrupted(Instant::now(), why),
             Err(Wait::Broken(e)) => {
                 // The poller itself is broken; waiting again would spin.
                 tracing::error!(target: "eyeballs", error = %e, "poll failed; race cancelled");
@@ -204,6 +210,8 @@ enum Wait {
     Idle,
     /// poll(2) failed.
     Broken(io::Error),
+    /// The caller's interruption check said to stop.
+    Interrupted(Interruption),
 }
 
 /// The race's lookups and attempts; what a wait found is kept until the loop hands it to the
@@ -214,6 +222,9 @@ struct BlockingIo<T, K> {
     attempts: K,
     ended: Vec<(AttemptId, io::Result<T>)>,
     answers: Vec<(QueryId, DnsResult)>,
+    /// The caller's interruption check, if any, and when it last ran.
+    interrupt: Option<Interrupt>,
+    last_check: Instant,
 }
 
 /// The longest single poll(2): a longer deadline is waited for in several polls (and one
@@ -221,12 +232,17 @@ struct BlockingIo<T, K> {
 const MAX_POLL: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl<T, K: Attempts<T>> BlockingIo<T, K> {
-    /// Waits for an attempt to end, a DNS answer, or `deadline`.
+    /// Waits for an attempt to end, a DNS answer, or `deadline`; with an interruption check,
+    /// no longer than until the check is next due, and then runs it.
     fn wait(&mut self, deadline: Option<Instant>) -> Result<(), Wait> {
         let bell = self.lookups.bell();
         if deadline.is_none() && bell.is_none() && self.attempts.is_idle() {
             return Err(Wait::Idle);
         }
+        let deadline = match &self.interrupt {
+            Some(interrupt) => interrupt.wake_by(self.last_check, deadline),
+            None => deadline,
+        };
         let mut fds: Vec<PollFd<'_>> = Vec::new();
         self.attempts.watch(&mut fds);
         let watched = fds.len();
@@ -240,16 +256,25 @@ impl<T, K: Attempts<T>> BlockingIo<T, K> {
                 tv_nsec: i64::from(left.subsec_nanos()),
             }
         });
-        match rustix::event::poll(&mut fds, timeout.as_ref()) {
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => return Ok(()),
+        let signalled = match rustix::event::poll(&mut fds, timeout.as_ref()) {
+            Ok(_) => {
+                let revents: Vec<PollFlags> = fds[..watched].iter().map(PollFd::revents).collect();
+                drop(fds);
+                self.attempts.collect(&revents, &mut self.ended);
+                let answers = &mut self.answers;
+                self.lookups.drain(|id, result| answers.push((id, result)));
+                false
+            }
+            Err(rustix::io::Errno::INTR) => true,
             Err(e) => return Err(Wait::Broken(e.into())),
+        };
+        if let Some(interrupt) = &self.interrupt {
+            let now = Instant::now();
+            if interrupt.is_due(self.last_check, now, signalled) {
+                self.last_check = now;
+                interrupt.check().map_err(Wait::Interrupted)?;
+            }
         }
-        let revents: Vec<PollFlags> = fds[..watched].iter().map(PollFd::revents).collect();
-        drop(fds);
-        self.attempts.collect(&revents, &mut self.ended);
-        let answers = &mut self.answers;
-        self.lookups.drain(|id, result| answers.push((id, result)));
         Ok(())
     }
 }
@@ -279,7 +304,10 @@ impl<T, K: Attempts<T>> Io<T> for BlockingIo<T, K> {
         endpoint: Endpoint,
         alone: impl FnOnce() -> bool,
     ) -> Option<io::Result<T>> {
-        self.attempts.start(&self.socket, id, endpoint, alone)
+        // A blocking connect cannot be woken for the interruption check.
+        let checked = self.interrupt.is_some();
+        self.attempts
+            .start(&self.socket, id, endpoint, || !checked && alone())
     }
 
     fn stop_attempt(&mut self, id: AttemptId) {

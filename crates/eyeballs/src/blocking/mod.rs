@@ -69,12 +69,14 @@ mod attempt;
 mod bell;
 mod connector;
 mod driver;
+mod interrupt;
 mod lookup;
 mod threads;
 
 use std::net::TcpStream;
 
 pub use connector::Connector;
+pub use interrupt::MIN_INTERRUPT_INTERVAL;
 pub use lookup::MAX_DNS_THREADS;
 
 use crate::connector::Connection;

@@ -178,6 +178,22 @@ impl<T> Core<T> {
         self.engine.cancel(now);
     }
 
+    /// The caller's interruption check returned `why` (a blocking race's `interrupt_check`):
+    /// ends the race now, cancelled; [`Core::finish`] then gives [`ErrorKind::Interrupted`]
+    /// with `why` as its source.
+    ///
+    /// [`ErrorKind::Interrupted`]: crate::ErrorKind::Interrupted
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+    pub(crate) fn interrupted(
+        &mut self,
+        now: Instant,
+        why: Box<dyn std::error::Error + Send + Sync>,
+    ) {
+        tracing::debug!(target: "eyeballs", reason = %why, "race interrupted; cancelled");
+        self.outcomes.interrupted(why);
+        self.engine.cancel(now);
+    }
+
     /// Ends the race `outcome` describes: the winner's value and the report, or the error
     /// naming every attempt. Every other value is dropped (its socket closed).
     pub(crate) fn finish(self, outcome: Outcome) -> Result<(T, Report), Error> {

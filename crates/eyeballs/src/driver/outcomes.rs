@@ -20,6 +20,8 @@ pub(crate) struct Outcomes<T> {
     connected: Few<AttemptId, T>,
     /// Per attempt (by index), the error it failed with.
     errors: Vec<Option<Arc<io::Error>>>,
+    /// Why the caller's interruption check stopped the race, if it did.
+    interruption: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl<T> Default for Outcomes<T> {
@@ -27,6 +29,7 @@ impl<T> Default for Outcomes<T> {
         Outcomes {
             connected: Few::default(),
             errors: Vec::new(),
+            interruption: None,
         }
     }
 }
@@ -58,6 +61,12 @@ impl<T> Outcomes<T> {
         &self.errors
     }
 
+    /// Keeps why the caller's interruption check stopped the race: the race's error.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+    pub(crate) fn interrupted(&mut self, why: Box<dyn std::error::Error + Send + Sync>) {
+        self.interruption = Some(why);
+    }
+
     /// Drops what attempt `id` made, if anything (it lost, or succeeded too late).
     pub(crate) fn discard(&mut self, id: AttemptId) {
         self.connected.remove(id);
@@ -77,17 +86,20 @@ impl<T> Outcomes<T> {
         };
         self.connected.clear();
         let report = Report::new(race, self.errors);
-        match (outcome, winner) {
-            (Outcome::Connected { .. }, Some(value)) => {
+        match (outcome, winner, self.interruption) {
+            (Outcome::Connected { .. }, Some(value), _) => {
                 tracing::debug!(target: "eyeballs", winner = ?report.winner(), "connected");
                 Ok((value, report))
             }
-            (Outcome::Failed(Failure::NoAddresses), _) => Err(Error::network(
+            (Outcome::Failed(Failure::Cancelled), _, Some(why)) => {
+                Err(Error::interrupted(target.to_string(), report, why))
+            }
+            (Outcome::Failed(Failure::NoAddresses), _, _) => Err(Error::network(
                 ErrorKind::NoAddresses,
                 target.to_string(),
                 report,
             )),
-            (Outcome::Failed(Failure::TimedOut), _) => Err(Error::network(
+            (Outcome::Failed(Failure::TimedOut), _, _) => Err(Error::network(
                 ErrorKind::TimedOut,
                 target.to_string(),
                 report,
