@@ -16,18 +16,6 @@ use eyeballs::proto::{DnsResult, RecordType};
 use eyeballs::resolver::{Lookup, Resolver, StaticResolver};
 use eyeballs::{AttemptEnd, DnsOutcome, Error, ErrorKind, FailureKind, FamilyPreference};
 
-/// Offsets measured on the real kernel are checked with this much slack.
-const SLACK: Duration = Duration::from_millis(25);
-
-#[track_caller]
-fn assert_near(got: Duration, want: Duration, what: &str) {
-    eprintln!("{what}: {got:?} (scheduled {want:?})");
-    assert!(
-        got + SLACK >= want && got <= want + SLACK,
-        "{what}: {got:?} is not within {SLACK:?} of {want:?}"
-    );
-}
-
 /// Each attempt of a report: address, start offset, how it ended.
 fn attempts(report: &eyeballs::Report) -> Vec<(SocketAddr, Duration, Option<AttemptEnd>)> {
     report

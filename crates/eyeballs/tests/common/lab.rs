@@ -15,8 +15,8 @@ pub const V4A: &str = "198.18.0.10";
 pub const V4B: &str = "198.18.0.11";
 pub const PORT: u16 = 8080;
 
-/// Offsets measured on the real kernel are checked with this much slack.
-pub const SLACK: Duration = Duration::from_millis(25);
+#[allow(unused_imports)] // Not every test crate uses both.
+pub use super::common::{assert_near, SLACK};
 
 pub fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -78,14 +78,6 @@ impl Ran {
             );
         }
     }
-}
-
-#[track_caller]
-pub fn assert_near(got: Duration, want: Duration, what: &str) {
-    assert!(
-        got + SLACK >= want && got <= want + SLACK,
-        "{what}: {got:?} is not within {SLACK:?} of {want:?}"
-    );
 }
 
 fn summarize(result: Result<Connection, Error>, elapsed: Duration) -> Ran {

@@ -14,6 +14,20 @@ pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// Offsets measured on the real kernel are checked with this much slack: the machines are
+/// shared.
+pub const SLACK: Duration = Duration::from_millis(25);
+
+/// Asserts that `got` is within [`SLACK`] of `want` (printing both, for the log).
+#[track_caller]
+pub fn assert_near(got: Duration, want: Duration, what: &str) {
+    eprintln!("{what}: {got:?} (expected {want:?})");
+    assert!(
+        got + SLACK >= want && got <= want + SLACK,
+        "{what}: {got:?} is not within {SLACK:?} of {want:?}"
+    );
+}
+
 /// A resolver whose answers, and when they come, are scripted per record type. A record type
 /// with no script never answers.
 #[derive(Debug, Clone, Default)]
@@ -55,8 +69,8 @@ impl Resolver for ScriptedResolver {
 /// without privileges. Keep it alive for as long as the black hole is needed.
 pub struct BlackHole {
     pub addr: SocketAddr,
-    _listener: socket2::Socket,
-    _filler: Vec<TcpStream>,
+    listener: socket2::Socket,
+    filler: Vec<TcpStream>,
 }
 
 impl BlackHole {
@@ -85,9 +99,17 @@ impl BlackHole {
         );
         BlackHole {
             addr,
-            _listener: listener,
-            _filler: filler,
+            listener,
+            filler,
         }
+    }
+
+    /// Opens the hole: accepts what is queued, so that the next SYN (a connect's next
+    /// retransmission) is answered.
+    pub fn open(&mut self) {
+        self.listener.set_nonblocking(true).unwrap();
+        while self.listener.accept().is_ok() {}
+        self.filler.clear();
     }
 }
 
