@@ -1,0 +1,93 @@
+"""The native module of :mod:`eyeballs` (Rust, PyO3). Use the functions of :mod:`eyeballs`."""
+
+from typing import List, Optional, Sequence, Tuple, final
+
+#: The Connection Attempt Delay of ``Config::default()`` in seconds (0.25, HE-5.7).
+DEFAULT_ATTEMPT_DELAY: float
+#: The Resolution Delay of ``Config::default()`` in seconds (0.05, HE-3.6).
+DEFAULT_RESOLUTION_DELAY: float
+#: The First Address Family Count of ``Config::default()`` (1, HE-4.8).
+DEFAULT_FIRST_ADDRESS_FAMILY_COUNT: int
+#: No attempt starts within this many seconds of the previous one (0.01, HE-5.10).
+ATTEMPT_DELAY_FLOOR: float
+#: How often a race runs Python's signal handlers when no signal interrupts its wait, in
+#: seconds (0.05): the longest a Ctrl-C delivered to another thread waits to cancel it.
+SIGNAL_CHECK_INTERVAL: float
+
+def race(
+    host: Optional[str],
+    port: int,
+    *,
+    timeout: Optional[float] = None,
+    attempt_delay: Optional[float] = None,
+    resolution_delay: Optional[float] = None,
+    interleave: Optional[int] = None,
+    family: int = 0,
+    source_ips: Sequence[str] = ...,
+    source_port: int = 0,
+    hosts: Optional[Sequence[Tuple[str, Sequence[str]]]] = None,
+    all_errors: bool = False,
+) -> Tuple[int, int, Report]:
+    """Runs one race with the GIL released; returns the winner's descriptor (owned by the
+    caller from then on), its address family and the report. ``attempt_delay=None``: one attempt after another."""
+
+@final
+class Report:
+    """What a race did. ``str(report)`` is the timeline."""
+
+    @property
+    def host(self) -> Optional[str]: ...
+    @property
+    def outcome(self) -> Optional[str]:
+        """``"connected"``, ``"failed"`` or ``None``."""
+    @property
+    def cause(self) -> Optional[str]:
+        """``"refused"``, ``"timed_out"``, ``"no_such_name"`` …, or ``None`` if connected."""
+    @property
+    def winner(self) -> Optional[Tuple[str, int]]: ...
+    @property
+    def elapsed_ms(self) -> float: ...
+    @property
+    def attempts(self) -> List[Attempt]: ...
+    @property
+    def queries(self) -> List[Query]: ...
+    @property
+    def verdict(self) -> str: ...
+
+@final
+class Attempt:
+    """One connection attempt."""
+
+    @property
+    def address(self) -> Tuple[str, int]: ...
+    @property
+    def family(self) -> str:
+        """``"ipv6"`` or ``"ipv4"``."""
+    @property
+    def started_ms(self) -> float: ...
+    @property
+    def ended_ms(self) -> Optional[float]: ...
+    @property
+    def outcome(self) -> str:
+        """``"connected"``, ``"refused"``, ``"unreachable"``, ``"timeout"``, ``"error"`` or
+        ``"aborted"``."""
+    @property
+    def errno(self) -> Optional[int]: ...
+    @property
+    def error(self) -> Optional[str]: ...
+
+@final
+class Query:
+    """One DNS query."""
+
+    @property
+    def record(self) -> str:
+        """``"AAAA"`` or ``"A"``."""
+    @property
+    def sent_ms(self) -> float: ...
+    @property
+    def answered_ms(self) -> Optional[float]: ...
+    @property
+    def outcome(self) -> Optional[str]: ...
+    @property
+    def addresses(self) -> List[str]: ...
