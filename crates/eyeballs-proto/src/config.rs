@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::endpoint::Family;
+use crate::policy::DestinationPolicy;
 use crate::rfc6724::PolicyTable;
 
 /// The hard floor between two attempt starts: no attempt ever starts within 10 ms of the
@@ -155,6 +156,18 @@ pub struct Config {
     ///
     /// Default: [`PolicyTable::rfc6724`], the table of RFC 6724 §2.1.
     pub policy_table: PolicyTable,
+
+    /// Which endpoints may be connected to, checked for every endpoint (the caller's
+    /// addresses and DNS answers alike) before it becomes a candidate: a DNS answer's
+    /// addresses it refuses on every port are dropped with [`DropReason::Denied`], a target
+    /// whose every address it refuses fails with [`TargetError::Denied`].
+    ///
+    /// Default: [`DestinationPolicy::allow_all`] (a library connects where it is told); a
+    /// proxy or a server fetching what its users name wants [`DestinationPolicy::restricted`].
+    ///
+    /// [`DropReason::Denied`]: crate::DropReason::Denied
+    /// [`TargetError::Denied`]: crate::TargetError::Denied
+    pub destinations: DestinationPolicy,
 }
 
 impl Default for Config {
@@ -172,6 +185,7 @@ impl Default for Config {
             max_attempts_in_flight: None,
             max_endpoints: 64,
             policy_table: PolicyTable::rfc6724(),
+            destinations: DestinationPolicy::allow_all(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The engine: one Happy Eyeballs race as a deterministic state machine.
 
 use crate::fifo::Fifo;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use crate::action::{Action, Failure, Outcome};
@@ -13,7 +13,7 @@ use crate::dns::{Destination, DnsOutcome, DnsResult, QueryId, RecordType};
 use crate::endpoint::{Endpoint, Family};
 use crate::error::{InputError, SetupError};
 use crate::report::{AttemptRecord, QueryRecord, Report};
-use crate::screen::{screen, Screened};
+use crate::screen::{screen, Screen, Screened};
 use crate::target::{Target, TargetError, TargetKind};
 
 /// One Happy Eyeballs race (RFC 8305), with no I/O, no clock and no async.
@@ -181,12 +181,27 @@ impl Engine {
             }
             TargetKind::Addresses(entries) => {
                 engine.s.candidates.reserve(entries.len());
+                let mut allowed = 0;
                 for e in entries {
-                    if engine.s.config.family.allows(Family::of(e.dest.ip)) {
-                        engine
-                            .s
-                            .candidates
-                            .add(e.dest, e.port, e.scope_id, e.port_rank, None);
+                    if !engine.s.config.family.allows(Family::of(e.dest.ip)) {
+                        continue;
+                    }
+                    let addr = SocketAddr::new(e.dest.ip, e.port);
+                    match engine.s.config.destinations.check(addr) {
+                        Ok(()) => {
+                            allowed += 1;
+                            engine
+                                .s
+                                .candidates
+                                .add(e.dest, e.port, e.scope_id, e.port_rank, None);
+                        }
+                        // Distinct already: the target's addresses are.
+                        Err(denial) => engine.s.report.denied.push((addr, denial)),
+                    }
+                }
+                if allowed == 0 {
+                    if let Some(&(addr, denial)) = engine.s.report.denied.first() {
+                        return Err(TargetError::Denied { addr, denial }.into());
                     }
                 }
                 engine.resort();
@@ -296,7 +311,13 @@ impl Engine {
             .reserve(screened.kept.len() * self.s.ports.len());
         for &dest in &screened.kept {
             for (rank, &port) in self.s.ports.iter().enumerate() {
-                self.s.candidates.add(dest, port, 0, rank, Some(id));
+                // Screening kept the address for some port; the policy may still refuse
+                // this one (a rule for one endpoint).
+                let addr = SocketAddr::new(dest.ip, port);
+                match self.s.config.destinations.check(addr) {
+                    Ok(()) => self.s.candidates.add(dest, port, 0, rank, Some(id)),
+                    Err(denial) => record_denial(&mut self.s.report, addr, denial),
+                }
             }
         }
         let kept: Distinct<IpAddr> = screened.kept.iter().map(|d| d.ip).collect();
@@ -453,9 +474,13 @@ impl Engine {
     ) -> Screened {
         screen(
             answer,
-            query.record.family(),
-            self.s.config.family,
-            self.s.config.max_endpoints,
+            &Screen {
+                family: query.record.family(),
+                allowed: self.s.config.family,
+                cap: self.s.config.max_endpoints,
+                policy: &self.s.config.destinations,
+                ports: &self.s.ports,
+            },
         )
     }
 
@@ -676,5 +701,13 @@ impl Engine {
         self.s.report.outcome = Some(outcome);
         self.s.report.finished = Some(now);
         self.s.actions.push_back(Action::Done(outcome));
+    }
+}
+
+/// Records that the policy refused `addr`, an endpoint of an answer, unless a previous answer
+/// had it refused already.
+fn record_denial(report: &mut Report, addr: SocketAddr, denial: crate::Denial) {
+    if !report.denied.iter().any(|&(a, _)| a == addr) {
+        report.denied.push((addr, denial));
     }
 }

@@ -20,6 +20,10 @@
 //! - screening of DNS answers: addresses no connect can use are dropped with a reason
 //!   ([`DropReason`]), and [`Engine::screen_answer`] tells a driver what will be kept before it
 //!   probes source addresses;
+//! - the destination policy ([`DestinationPolicy`], off by default): every endpoint, the
+//!   caller's or a DNS answer's, checked against allow and deny rules and the reserved ranges
+//!   before it is attempted;
+//! - IPv4-embedded IPv6 addresses (RFC 6052, [`Pref64`]);
 //! - the [`Report`]: the timeline of the race.
 //!
 //! The crate also holds the workspace's one IP-literal parser, [`parse_ip_literal`].
@@ -46,6 +50,8 @@ mod error;
 mod fifo;
 mod interleave;
 mod literal;
+mod nat64;
+mod policy;
 mod report;
 mod rfc6724;
 mod screen;
@@ -59,7 +65,10 @@ pub use dns::{Destination, DnsOutcome, DnsResult, QueryId, RecordType, SourceAdd
 pub use endpoint::{Endpoint, Family, Protocol};
 pub use engine::Engine;
 pub use error::{InputError, SetupError};
+pub use ipnet::IpNet;
 pub use literal::{parse_ip_literal, IpLiteral, IpLiteralError};
+pub use nat64::{Pref64, Pref64Error};
+pub use policy::{Denial, DestinationPolicy, Reserved, Rule, Verdict};
 pub use report::{AttemptRecord, Event, QueryRecord, Report};
 pub use rfc6724::{sort_destinations, PolicyEntry, PolicyTable};
 pub use screen::DropReason;

@@ -1,12 +1,13 @@
 //! The report: the timeline of a race, kept as the race goes, for drivers, logs and the CLI.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use crate::action::Outcome;
 use crate::attempt::{AttemptEnd, AttemptId};
 use crate::dns::{DnsOutcome, QueryId, RecordType};
 use crate::endpoint::Endpoint;
+use crate::policy::Denial;
 use crate::screen::DropReason;
 
 /// Everything that happened in one race: each query, each attempt, and the outcome.
@@ -34,6 +35,10 @@ pub struct Report {
     /// answer beyond the cap never become endpoints; they are counted in
     /// [`QueryRecord::beyond_cap`].
     pub dropped_endpoints: usize,
+    /// Endpoints the destination policy ([`crate::Config::destinations`]) refused, with why,
+    /// each once: the caller's addresses, and single ports of answered addresses. (Answered
+    /// addresses refused on every port are in their query's [`QueryRecord::dropped`].)
+    pub denied: Vec<(SocketAddr, Denial)>,
 }
 
 /// One DNS query.
@@ -140,6 +145,7 @@ impl Report {
             outcome: None,
             finished: None,
             dropped_endpoints: 0,
+            denied: Vec::new(),
         }
     }
 

@@ -10,6 +10,7 @@ use crate::config::FamilyPreference;
 use crate::distinct::Seen;
 use crate::dns::Destination;
 use crate::endpoint::Family;
+use crate::policy::{Denial, DestinationPolicy};
 
 /// Why an address of a DNS answer was not used, as kept in
 /// [`QueryRecord::dropped`](crate::QueryRecord::dropped).
@@ -41,11 +42,15 @@ pub enum DropReason {
     Multicast,
     /// The IPv4 limited broadcast address `255.255.255.255` (RFC 919, RFC 6890).
     Broadcast,
+    /// Refused on every port of the race by the destination policy
+    /// ([`Config::destinations`](crate::Config::destinations)), for the reason given (the
+    /// first port's).
+    Denied(Denial),
 }
 
 impl DropReason {
     /// A short lowercase name: `wrong-family`, `family-not-allowed`, `unspecified`,
-    /// `this-network`, `multicast`, `broadcast`.
+    /// `this-network`, `multicast`, `broadcast`, `denied`.
     pub fn as_str(self) -> &'static str {
         match self {
             DropReason::WrongFamily => "wrong-family",
@@ -54,13 +59,18 @@ impl DropReason {
             DropReason::ThisNetwork => "this-network",
             DropReason::Multicast => "multicast",
             DropReason::Broadcast => "broadcast",
+            DropReason::Denied(_) => "denied",
         }
     }
 }
 
+/// The short name; for [`DropReason::Denied`], the denial (which rule or range).
 impl fmt::Display for DropReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            DropReason::Denied(denial) => denial.fmt(f),
+            other => f.write_str(other.as_str()),
+        }
     }
 }
 
@@ -76,21 +86,28 @@ pub(crate) struct Screened {
     pub(crate) beyond_cap: usize,
 }
 
-/// Screens `answer` to a query for `family`: canonicalizes each address, drops the ones of
-/// the wrong family, of a family `allowed` excludes, and the ones no connect can use, removes
-/// duplicates, and keeps the first `cap` distinct usable ones. Linear in the answer's length;
-/// screening the kept addresses again keeps them all (idempotent).
-pub(crate) fn screen<I>(
-    answer: I,
-    family: Family,
-    allowed: FamilyPreference,
-    cap: usize,
-) -> Screened
+/// How an answer is screened: the query's family and what the configuration says.
+pub(crate) struct Screen<'a> {
+    pub(crate) family: Family,
+    pub(crate) allowed: FamilyPreference,
+    pub(crate) cap: usize,
+    pub(crate) policy: &'a DestinationPolicy,
+    /// The race's ports: an address the policy refuses on every one of them is dropped.
+    pub(crate) ports: &'a [u16],
+}
+
+/// Screens `answer` as `how` says: canonicalizes each address, drops the ones of the wrong
+/// family, of a family the configuration excludes, the ones no connect can use and the ones
+/// the destination policy refuses on every port, removes duplicates, and keeps the first
+/// `cap` distinct usable ones (refused addresses take no place under the cap). Linear in the
+/// answer's length; screening the kept addresses again keeps them all (idempotent).
+pub(crate) fn screen<I>(answer: I, how: &Screen<'_>) -> Screened
 where
     I: IntoIterator<Item = Destination>,
 {
     let answer = answer.into_iter();
     let hint = answer.size_hint().0;
+    let cap = how.cap;
     let mut out = Screened {
         kept: Vec::with_capacity(hint.min(cap)),
         dropped: Vec::new(),
@@ -103,7 +120,7 @@ where
         if !seen.insert(dest.ip) {
             continue;
         }
-        let verdict = verdict(dest.ip, family, allowed);
+        let verdict = verdict(dest.ip, how);
         match verdict {
             Some(reason) => out.dropped.push((raw.ip, reason)),
             None if out.kept.len() < cap => out.kept.push(dest),
@@ -114,16 +131,40 @@ where
 }
 
 /// `None` to keep the canonical address `ip`, or why it goes.
-fn verdict(ip: IpAddr, family: Family, allowed: FamilyPreference) -> Option<DropReason> {
+fn verdict(ip: IpAddr, how: &Screen<'_>) -> Option<DropReason> {
     // IPv4 in an AAAA answer is accepted (IPv4-mapped, or made plain IPv4 already), so that
     // screening a screened answer keeps it all; IPv6 in an A answer is not.
-    if family == Family::V4 && Family::of(ip) == Family::V6 {
+    if how.family == Family::V4 && Family::of(ip) == Family::V6 {
         return Some(DropReason::WrongFamily);
     }
-    if !allowed.allows(Family::of(ip)) {
+    if !how.allowed.allows(Family::of(ip)) {
         return Some(DropReason::FamilyNotAllowed);
     }
-    unusable(ip)
+    if let Some(reason) = unusable(ip) {
+        return Some(reason);
+    }
+    if how.policy.allows_all() {
+        return None;
+    }
+    refused_on_every_port(how.policy, ip, how.ports).map(DropReason::Denied)
+}
+
+/// The policy's denial of `ip` on the first of `ports` if it refuses `ip` on all of them.
+pub(crate) fn refused_on_every_port(
+    policy: &DestinationPolicy,
+    ip: IpAddr,
+    ports: &[u16],
+) -> Option<Denial> {
+    let mut first = None;
+    for &port in ports {
+        match policy.check(std::net::SocketAddr::new(ip, port)) {
+            Ok(()) => return None,
+            Err(denial) => {
+                first.get_or_insert(denial);
+            }
+        }
+    }
+    first
 }
 
 /// Why no connect can use `ip` (already canonical), if so.

@@ -12,6 +12,7 @@ use crate::distinct::{Distinct, Items, Keyed, LINEAR_MAX};
 use crate::dns::{Destination, SourceAddr};
 use crate::endpoint::canonical;
 use crate::literal::parse_ip_literal;
+use crate::policy::Denial;
 
 /// The longest host name DNS can carry, without the trailing dot (RFC 1035 §2.3.4).
 const MAX_NAME_LEN: usize = 253;
@@ -334,6 +335,14 @@ pub enum TargetError {
     NoAddresses,
     /// The configuration allows one family only and the target has no address of it.
     NoAddressOfFamily,
+    /// The destination policy ([`Config::destinations`](crate::Config::destinations)) refuses
+    /// every address of the target; `addr` is the first, refused for `denial`.
+    Denied {
+        /// The first address refused.
+        addr: SocketAddr,
+        /// Why.
+        denial: Denial,
+    },
     /// An IPv6 literal's zone is an interface name (`fe80::1%eth0`): the engine does no I/O
     /// to map it to an interface index. Map it (`if_nametoindex`) and give the address with
     /// that scope id to [`Target::addresses`].
@@ -355,6 +364,9 @@ impl fmt::Display for TargetError {
             TargetError::NoAddresses => f.write_str("the list of addresses is empty"),
             TargetError::NoAddressOfFamily => {
                 f.write_str("no address of the only family the configuration allows")
+            }
+            TargetError::Denied { addr, denial } => {
+                write!(f, "{addr} is refused by the destination policy: {denial}")
             }
             TargetError::ZoneName { zone } => write!(
                 f,

@@ -594,7 +594,9 @@ fn target_repeated_ports_count_once() {
 /// (a bitset past a handful), first occurrences kept in order.
 #[test]
 fn target_every_port_repeated_counts_once_in_order() {
-    let once: Vec<u16> = (0..65_535u32).map(|i| (i * 7_919 % 65_535 + 1) as u16).collect();
+    let once: Vec<u16> = (0..65_535u32)
+        .map(|i| (i * 7_919 % 65_535 + 1) as u16)
+        .collect();
     let twice: Vec<u16> = once.iter().chain(once.iter().rev()).copied().collect();
     assert_eq!(
         Target::host_with_ports("example.test", &twice).expect("valid ports"),

@@ -19,6 +19,7 @@ use eyeballs_proto::{AttemptEnd, FailureKind};
 /// | `NetworkUnreachable` | `ENETUNREACH` | every attempt: network unreachable | `NetworkUnreachable` |
 /// | `HostUnreachable` | `EHOSTUNREACH`, or the engine's `Unreachable` | every attempt unreachable, some host unreachable | `HostUnreachable` |
 /// | `TimedOut` | `ETIMEDOUT`, or the attempt timeout | the overall timeout, or every attempt timed out | `TimedOut` |
+/// | `Denied` | — | the destination policy refused every address | `PermissionDenied` |
 /// | `Interrupted` | — | the caller's interruption check stopped it | `Interrupted` |
 /// | `Other` | any other error | anything else, a mix of causes included | `Other` |
 ///
@@ -44,6 +45,9 @@ pub enum Cause {
     /// Timed out: the OS gave up (`ETIMEDOUT`), the attempt timeout or the overall timeout
     /// ran out.
     TimedOut,
+    /// The destination policy refused every address (`Config::destinations`): a literal or
+    /// address list of refused addresses, or a name that resolved to refused addresses only.
+    Denied,
     /// The caller's interruption check stopped the race (a blocking race's
     /// `interrupt_check`: Ctrl-C in Python, say).
     Interrupted,
@@ -107,6 +111,7 @@ impl Cause {
             Cause::NetworkUnreachable => io::ErrorKind::NetworkUnreachable,
             Cause::HostUnreachable => io::ErrorKind::HostUnreachable,
             Cause::TimedOut => io::ErrorKind::TimedOut,
+            Cause::Denied => io::ErrorKind::PermissionDenied,
             Cause::Interrupted => io::ErrorKind::Interrupted,
             Cause::NoAddresses | Cause::Other => io::ErrorKind::Other,
         }
@@ -121,14 +126,15 @@ impl Cause {
             Cause::InvalidInput
             | Cause::NoSuchName
             | Cause::NoAddresses
+            | Cause::Denied
             | Cause::Interrupted
             | Cause::Other => FailureKind::Other,
         }
     }
 
     /// A short, stable name: `invalid_input`, `no_such_name`, `no_addresses`, `refused`,
-    /// `network_unreachable`, `host_unreachable`, `timed_out`, `interrupted`, `other` (for
-    /// logs and JSON).
+    /// `network_unreachable`, `host_unreachable`, `timed_out`, `denied`, `interrupted`,
+    /// `other` (for logs and JSON).
     pub fn as_str(self) -> &'static str {
         match self {
             Cause::InvalidInput => "invalid_input",
@@ -138,6 +144,7 @@ impl Cause {
             Cause::NetworkUnreachable => "network_unreachable",
             Cause::HostUnreachable => "host_unreachable",
             Cause::TimedOut => "timed_out",
+            Cause::Denied => "denied",
             Cause::Interrupted => "interrupted",
             Cause::Other => "other",
         }

@@ -138,6 +138,25 @@ impl Connector {
         self
     }
 
+    /// Which endpoints may be connected to (`Config::destinations`; default: all): checked
+    /// for every endpoint, the caller's addresses and every DNS answer alike, before it is
+    /// attempted. For code that connects where someone else says (a proxy, a server fetching
+    /// URLs its users name: SSRF, DNS rebinding), start from
+    /// [`DestinationPolicy::restricted`](eyeballs_proto::DestinationPolicy::restricted). A
+    /// race whose every address is refused fails with [`Cause::Denied`](crate::Cause::Denied).
+    ///
+    /// ```
+    /// use eyeballs::proto::DestinationPolicy;
+    ///
+    /// let connector = eyeballs::Connector::new()
+    ///     .destination_policy(DestinationPolicy::restricted().deny("10.0.0.0/8".parse().unwrap()));
+    /// # drop(connector);
+    /// ```
+    pub fn destination_policy(mut self, policy: eyeballs_proto::DestinationPolicy) -> Self {
+        self.config.destinations = policy;
+        self
+    }
+
     /// The longest one attempt may take before the next starts at once (default: none).
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.config.attempt_timeout = Some(timeout);

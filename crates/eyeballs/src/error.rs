@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
-use eyeballs_proto::{AttemptEnd, DnsOutcome, SetupError};
+use eyeballs_proto::{AttemptEnd, DnsOutcome, SetupError, TargetError};
 
 use crate::classify::Cause;
 use crate::report::{AttemptSummary, Escaped, Report};
@@ -117,7 +117,10 @@ impl Error {
     /// ([`Cause::of_attempts`]).
     pub fn cause(&self) -> Cause {
         match self.kind {
-            ErrorKind::InvalidInput => Cause::InvalidInput,
+            ErrorKind::InvalidInput => match self.setup {
+                Some(SetupError::Target(TargetError::Denied { .. })) => Cause::Denied,
+                _ => Cause::InvalidInput,
+            },
             ErrorKind::TimedOut => Cause::TimedOut,
             ErrorKind::Interrupted => Cause::Interrupted,
             ErrorKind::NoAddresses => self
@@ -164,6 +167,26 @@ impl Error {
     fn target(&self) -> Escaped<'_> {
         Escaped(&self.target)
     }
+}
+
+/// At most this many refusals of the destination policy are named in a message.
+const LISTED_REFUSALS: usize = 3;
+
+/// `; refused by the destination policy: IP (why), …` for a race with refusals.
+fn write_refusals(f: &mut fmt::Formatter<'_>, report: &Report) -> fmt::Result {
+    let total = report.refusals().count();
+    let mut sep = "; refused by the destination policy: ";
+    for (ip, port, denial) in report.refusals().take(LISTED_REFUSALS) {
+        match port {
+            Some(port) => write!(f, "{sep}{} ({denial})", std::net::SocketAddr::new(ip, port))?,
+            None => write!(f, "{sep}{ip} ({denial})")?,
+        }
+        sep = ", ";
+    }
+    if total > LISTED_REFUSALS {
+        write!(f, " and {} more", total - LISTED_REFUSALS)?;
+    }
+    Ok(())
 }
 
 /// The [`io::ErrorKind`] of every attempt's OS error, if they all have one and agree.
@@ -339,6 +362,7 @@ impl fmt::Display for Error {
                         write!(f, "{sep}{} {outcome}", q.record)?;
                         sep = ", ";
                     }
+                    write_refusals(f, r)?;
                 }
                 Ok(())
             }

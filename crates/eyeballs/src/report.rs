@@ -26,7 +26,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eyeballs_proto::{
-    AttemptEnd, AttemptId, DnsOutcome, Endpoint, Event, Failure, Family, Outcome, RecordType,
+    AttemptEnd, AttemptId, Denial, DnsOutcome, DropReason, Endpoint, Event, Failure, Family,
+    Outcome, RecordType,
 };
 
 use crate::classify::Cause;
@@ -47,11 +48,13 @@ use crate::classify::Cause;
 ///  "elapsed_ms", "winner": {"address", "port", "family": "ipv6" | "ipv4"} | null,
 ///  "dns": [{"query": "AAAA" | "A", "started_ms", "answered_ms" | null,
 ///           "result": "ok" | "nodata" | "nxdomain" | "servfail" | "error" | "timeout" | "cancelled",
-///           "addresses": [string]}],
+///           "addresses": [string],
+///           "dropped": [{"address", "reason": "denied" | "multicast" | …, "why": string}]}],
 ///  "attempts": [{"address", "port", "family", "started_ms", "ended_ms" | null,
 ///                "outcome": "connected" | "refused" | "unreachable" | "timeout" | "aborted" | "error",
 ///                "error": string | null}],
-///  "dropped_endpoints": number}
+///  "dropped_endpoints": number,
+///  "denied": [{"address", "port", "why": string}]}
 /// ```
 ///
 /// A race that has not ended is `"failed"` with `"cause": null`; a query not answered when the report was taken is
@@ -94,6 +97,9 @@ pub struct QuerySummary<'a> {
     pub outcome: Option<DnsOutcome>,
     /// The addresses of its answer.
     pub addresses: &'a [IpAddr],
+    /// The addresses of its answer that were not used, with why (unusable, or refused by the
+    /// destination policy on every port: [`DropReason::Denied`]).
+    pub dropped: &'a [(IpAddr, DropReason)],
 }
 
 /// One line of [`Report::timeline`]: when, and what. `Display` is the line
@@ -242,16 +248,38 @@ impl Report {
     }
 
     /// The cause of a resolution that gave no address: NXDOMAIN from any query is
-    /// [`Cause::NoSuchName`], anything else [`Cause::NoAddresses`].
+    /// [`Cause::NoSuchName`]; else an answer whose addresses the destination policy refused
+    /// is [`Cause::Denied`]; anything else [`Cause::NoAddresses`].
     pub(crate) fn resolution_cause(&self) -> Cause {
         if self
             .queries()
             .any(|q| q.outcome == Some(DnsOutcome::NxDomain))
         {
             Cause::NoSuchName
+        } else if self.refusals().next().is_some() {
+            Cause::Denied
         } else {
             Cause::NoAddresses
         }
+    }
+
+    /// Every refusal of the destination policy in the race, in the order they happened per
+    /// kind: the endpoints refused one by one (the caller's addresses, single ports of
+    /// answered addresses; with their port), then the answered addresses refused on every
+    /// port (port `None`).
+    pub fn refusals(&self) -> impl Iterator<Item = (IpAddr, Option<u16>, Denial)> + '_ {
+        let endpoints = self
+            .race
+            .denied
+            .iter()
+            .map(|&(addr, denial)| (addr.ip(), Some(addr.port()), denial));
+        let answered = self.race.queries.iter().flat_map(|q| {
+            q.dropped.iter().filter_map(|&(ip, reason)| match reason {
+                DropReason::Denied(denial) => Some((ip, None, denial)),
+                _ => None,
+            })
+        });
+        endpoints.chain(answered)
     }
 
     /// The cause of a race whose every attempt failed ([`Cause::of_attempts`]).
@@ -382,10 +410,10 @@ impl fmt::Display for Escaped<'_> {
 mod serialize {
     //! `Serialize` for the report types (feature `serde`): the schema in [`Report`]'s docs.
 
-    use std::net::SocketAddr;
+    use std::net::{IpAddr, SocketAddr};
     use std::time::Duration;
 
-    use eyeballs_proto::{AttemptEnd, DnsOutcome, Family, Outcome};
+    use eyeballs_proto::{AttemptEnd, Denial, DnsOutcome, DropReason, Family, Outcome};
     use serde::ser::{Serialize, SerializeStruct, Serializer};
 
     use super::{AttemptSummary, QuerySummary, Report};
@@ -415,6 +443,32 @@ mod serialize {
         }
     }
 
+    /// `{"address", "reason", "why"}`: an address of an answer that was not used.
+    struct Dropped(IpAddr, DropReason);
+
+    impl Serialize for Dropped {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut s = serializer.serialize_struct("Dropped", 3)?;
+            s.serialize_field("address", &self.0.to_string())?;
+            s.serialize_field("reason", self.1.as_str())?;
+            s.serialize_field("why", &self.1.to_string())?;
+            s.end()
+        }
+    }
+
+    /// `{"address", "port", "why"}`: an endpoint the destination policy refused.
+    struct Refused(SocketAddr, Denial);
+
+    impl Serialize for Refused {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut s = serializer.serialize_struct("Refused", 3)?;
+            s.serialize_field("address", &self.0.ip().to_string())?;
+            s.serialize_field("port", &self.0.port())?;
+            s.serialize_field("why", &self.1.to_string())?;
+            s.end()
+        }
+    }
+
     /// A sequence of the items an iterator gives, serialized as they come.
     struct Seq<F>(F);
 
@@ -432,7 +486,7 @@ mod serialize {
     impl Serialize for Report {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             let connected = matches!(self.race.outcome, Some(Outcome::Connected { .. }));
-            let mut s = serializer.serialize_struct("Report", 8)?;
+            let mut s = serializer.serialize_struct("Report", 9)?;
             s.serialize_field("host", &self.host())?;
             s.serialize_field("outcome", if connected { "connected" } else { "failed" })?;
             s.serialize_field("cause", &self.cause())?;
@@ -441,19 +495,23 @@ mod serialize {
             s.serialize_field("dns", &Seq(|| self.queries()))?;
             s.serialize_field("attempts", &Seq(|| self.attempts()))?;
             s.serialize_field("dropped_endpoints", &self.race.dropped_endpoints)?;
+            let denied = Seq(|| self.race.denied.iter().map(|&(a, d)| Refused(a, d)));
+            s.serialize_field("denied", &denied)?;
             s.end()
         }
     }
 
     impl Serialize for QuerySummary<'_> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut s = serializer.serialize_struct("QuerySummary", 5)?;
+            let mut s = serializer.serialize_struct("QuerySummary", 6)?;
             s.serialize_field("query", &self.record.to_string())?;
             s.serialize_field("started_ms", &ms(self.sent))?;
             s.serialize_field("answered_ms", &self.answered.map(ms))?;
             s.serialize_field("result", self.outcome.map_or("timeout", DnsOutcome::as_str))?;
             let addresses = Seq(|| self.addresses.iter().map(|a| a.to_string()));
             s.serialize_field("addresses", &addresses)?;
+            let dropped = Seq(|| self.dropped.iter().map(|&(ip, reason)| Dropped(ip, reason)));
+            s.serialize_field("dropped", &dropped)?;
             s.end()
         }
     }
@@ -499,6 +557,7 @@ fn query_summary(race: &eyeballs_proto::Report, i: usize) -> Option<QuerySummary
         answered: q.answered().map(|t| race.offset(t)),
         outcome: q.outcome,
         addresses: &q.addresses,
+        dropped: &q.dropped,
     })
 }
 

@@ -158,6 +158,11 @@ impl Connector {
         self.map(|c| c.family(family))
     }
 
+    /// As [`Connector::destination_policy`](crate::Connector::destination_policy).
+    pub fn destination_policy(self, policy: eyeballs_proto::DestinationPolicy) -> Self {
+        self.map(|c| c.destination_policy(policy))
+    }
+
     /// As [`Connector::attempt_timeout`](crate::Connector::attempt_timeout).
     pub fn attempt_timeout(self, timeout: Duration) -> Self {
         self.map(|c| c.attempt_timeout(timeout))
