@@ -2,7 +2,7 @@
 //! attempted in (RFC 8305 §4 and §6).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV6};
 
 use smallvec::SmallVec;
 
@@ -33,6 +33,8 @@ struct Entry {
     port_rank: usize,
     /// The query whose answer brought it; `None` for the caller's own addresses.
     query: Option<QueryId>,
+    /// The IPv4 address `dest` was synthesized from (NAT64, RFC 6052), if it was.
+    via: Option<Ipv4Addr>,
     state: State,
     /// Its RFC 6724 sort key: a function of `dest` and the race's policy table alone, so it
     /// is computed by the first sort that needs it (a list of one endpoint never does) and
@@ -41,8 +43,23 @@ struct Entry {
 }
 
 impl Entry {
+    /// Its family for the race's rules (the Resolution Delay, interleaving): an address
+    /// synthesized from IPv4 counts as IPv4, as the HEv3 editor's copy de-synthesizes it
+    /// (V3ED-8.2.a), so that native IPv6 and the NAT64 path alternate.
     fn family(&self) -> Family {
-        Family::of(self.dest.ip)
+        match self.via {
+            Some(_) => Family::V4,
+            None => Family::of(self.dest.ip),
+        }
+    }
+
+    /// Its RFC 6724 sort key: of the IPv4 address it stands for if it was synthesized
+    /// (V3ED-8.2.a: de-synthesized for sorting), else of its destination.
+    fn sort_key(&self, table: &crate::rfc6724::PolicyTable) -> SortKey {
+        match self.via {
+            Some(v4) => SortKey::new(&Destination::new(IpAddr::V4(v4)), table),
+            None => SortKey::new(&self.dest, table),
+        }
     }
 
     fn addr(&self) -> SocketAddr {
@@ -115,7 +132,9 @@ impl Candidates {
 
     /// Adds an endpoint unless it is known already; an endpoint withdrawn by an earlier answer
     /// comes back. One dropped by the endpoint cap stays dropped. `scope_id` is the IPv6 zone
-    /// (0 for none); endpoints that differ only in it are different endpoints.
+    /// (0 for none); endpoints that differ only in it are different endpoints. `via`: the
+    /// IPv4 address `dest` was synthesized from, if it was.
+    #[allow(clippy::too_many_arguments)] // One endpoint's facts, each needed.
     pub(crate) fn add(
         &mut self,
         dest: Destination,
@@ -123,6 +142,7 @@ impl Candidates {
         scope_id: u32,
         port_rank: usize,
         query: Option<QueryId>,
+        via: Option<Ipv4Addr>,
     ) {
         let addr = socket_addr(dest.ip, port, scope_id);
         let Some(i) = self.position(addr) else {
@@ -132,6 +152,7 @@ impl Candidates {
                 scope_id,
                 port_rank,
                 query,
+                via,
                 state: State::Pending,
                 key: None,
             });
@@ -178,9 +199,10 @@ impl Candidates {
 
     /// Recomputes the attempt order over the complete list, attempted endpoints included, so
     /// that new endpoints land where a full sort would put them (HE-6.3, V3-7.3): per port rank,
-    /// RFC 6724 (HE-4.2), then family interleaving (HE-4.7, HE-4.8). Then drops the
-    /// lowest-ranked pending endpoints beyond `config.max_endpoints`; returns how many.
-    pub(crate) fn resort(&mut self, config: &Config) -> usize {
+    /// RFC 6724 (HE-4.2), then family interleaving (HE-4.7, HE-4.8) led as `family` (the
+    /// race's preference on its network) says. Then drops the lowest-ranked pending endpoints
+    /// beyond `config.max_endpoints`; returns how many.
+    pub(crate) fn resort(&mut self, config: &Config, family: FamilyPreference) -> usize {
         let order = &mut self.order;
         order.clear();
         self.head = 0;
@@ -203,7 +225,10 @@ impl Candidates {
                 .filter(|(_, e)| e.is_live())
                 .map(|(index, e)| Ranked {
                     port_rank: e.port_rank,
-                    key: *e.key.get_or_insert_with(|| SortKey::new(&e.dest, table)),
+                    key: match e.key {
+                        Some(key) => key,
+                        None => *e.key.insert(e.sort_key(table)),
+                    },
                     family: e.family(),
                     pending: e.state == State::Pending,
                     index,
@@ -216,7 +241,7 @@ impl Candidates {
                 interleave(
                     group,
                     |r| r.family,
-                    leader(group, config.family),
+                    leader(group, family),
                     config.first_address_family_count,
                     |r| {
                         if r.pending {
@@ -243,13 +268,13 @@ impl Candidates {
         dropped
     }
 
-    /// Takes the next endpoint to attempt.
-    pub(crate) fn next(&mut self) -> Option<Endpoint> {
+    /// Takes the next endpoint to attempt, with the IPv4 address it was synthesized from.
+    pub(crate) fn next(&mut self) -> Option<(Endpoint, Option<Ipv4Addr>)> {
         let i = *self.order.get(self.head)?;
         self.head += 1;
         let e = self.entries.get_mut(i)?;
         e.state = State::Attempted;
-        Some(Endpoint::tcp(e.addr()))
+        Some((Endpoint::tcp(e.addr()), e.via))
     }
 
     pub(crate) fn has_pending(&self) -> bool {

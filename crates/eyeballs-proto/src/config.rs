@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::endpoint::Family;
+use crate::network::Network;
 use crate::policy::DestinationPolicy;
 use crate::rfc6724::PolicyTable;
 
@@ -168,6 +169,14 @@ pub struct Config {
     /// [`DropReason::Denied`]: crate::DropReason::Denied
     /// [`TargetError::Denied`]: crate::TargetError::Denied
     pub destinations: DestinationPolicy,
+
+    /// The network the race runs on, as the driver knows it: which families have
+    /// connectivity and the NAT64 prefixes (V3-4.1.1, V3-4.2.5, RFC 8305 §7, HEv3 §8). Decides
+    /// which address queries are sent, which family leads, and whether IPv4 addresses are
+    /// synthesized into IPv6 ones (IPv6 and no IPv4 connectivity, a prefix known).
+    ///
+    /// Default: [`Network::default`], both families, no NAT64 (RFC 8305's assumption).
+    pub network: Network,
 }
 
 impl Default for Config {
@@ -186,6 +195,7 @@ impl Default for Config {
             max_endpoints: 64,
             policy_table: PolicyTable::rfc6724(),
             destinations: DestinationPolicy::allow_all(),
+            network: Network::default(),
         }
     }
 }

@@ -1,13 +1,16 @@
 //! The engine: one Happy Eyeballs race as a deterministic state machine.
 
-use crate::fifo::Fifo;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
+
+use smallvec::SmallVec;
+
+use crate::fifo::Fifo;
 
 use crate::action::{Action, Failure, Outcome};
 use crate::attempt::{AttemptEnd, AttemptId, AttemptResult};
 use crate::candidates::Candidates;
-use crate::config::{Config, ATTEMPT_DELAY_FLOOR};
+use crate::config::{Config, FamilyPreference, ATTEMPT_DELAY_FLOOR};
 use crate::distinct::Distinct;
 use crate::dns::{Destination, DnsOutcome, DnsResult, QueryId, RecordType};
 use crate::endpoint::{Endpoint, Family};
@@ -78,6 +81,10 @@ pub struct Engine {
 #[derive(Debug, Clone)]
 struct State {
     config: Config,
+    /// The caller's family preference on the race's network
+    /// ([`Config::network`](crate::Config::network)): what every family rule of the race
+    /// follows.
+    family: FamilyPreference,
     /// The ports a host name is tried on.
     ports: Vec<u16>,
     phase: Phase,
@@ -145,17 +152,22 @@ impl Engine {
     /// for addresses.
     pub fn new(target: Target, config: Config, now: Instant) -> Result<Self, SetupError> {
         config.validate()?;
-        // The one refusal that depends on the target, made before anything is built.
+        let family = config.network.preference(config.family);
+        // The one refusal that depends on the target, made before anything is built: by the
+        // addresses as the network reaches them (an IPv4 address through NAT64 is IPv6).
         if let TargetKind::Addresses(entries) = &target.kind {
-            if !entries
-                .iter()
-                .any(|e| config.family.allows(Family::of(e.dest.ip)))
-            {
+            if !entries.iter().any(|e| {
+                config
+                    .network
+                    .reach(e.dest.ip)
+                    .any(|(ip, _)| family.allows(Family::of(ip)))
+            }) {
                 return Err(TargetError::NoAddressOfFamily.into());
             }
         }
         let mut engine = Engine {
             s: Box::new(State {
+                family,
                 ports: Vec::new(),
                 phase: Phase::Resolving { deadline: None },
                 now,
@@ -172,7 +184,20 @@ impl Engine {
             TargetKind::Host { name, ports } => {
                 engine.s.report.host = Some(name);
                 engine.s.ports = ports;
-                for &family in engine.s.config.family.families() {
+                // The families with connectivity (V3-4.1.1); all of them if none has.
+                let network = &engine.s.config.network;
+                let wanted: SmallVec<[Family; 2]> = family
+                    .families()
+                    .iter()
+                    .copied()
+                    .filter(|&f| network.queries(f))
+                    .collect();
+                let families = if wanted.is_empty() {
+                    family.families()
+                } else {
+                    &wanted
+                };
+                for &family in families {
                     let id = QueryId(engine.s.report.queries.len() as u32);
                     let record = RecordType::for_family(family);
                     engine.s.report.queries.push(QueryRecord::new(record, now));
@@ -183,20 +208,26 @@ impl Engine {
                 engine.s.candidates.reserve(entries.len());
                 let mut allowed = 0;
                 for e in entries {
-                    if !engine.s.config.family.allows(Family::of(e.dest.ip)) {
+                    let addr = SocketAddr::new(e.dest.ip, e.port);
+                    // The policy judges the address as given, before synthesis.
+                    if let Err(denial) = engine.s.config.destinations.check(addr) {
+                        // Distinct already: the target's addresses are.
+                        engine.s.report.denied.push((addr, denial));
                         continue;
                     }
-                    let addr = SocketAddr::new(e.dest.ip, e.port);
-                    match engine.s.config.destinations.check(addr) {
-                        Ok(()) => {
-                            allowed += 1;
-                            engine
-                                .s
-                                .candidates
-                                .add(e.dest, e.port, e.scope_id, e.port_rank, None);
+                    for (ip, via) in engine.s.config.network.reach(e.dest.ip) {
+                        if !family.allows(Family::of(ip)) {
+                            continue;
                         }
-                        // Distinct already: the target's addresses are.
-                        Err(denial) => engine.s.report.denied.push((addr, denial)),
+                        allowed += 1;
+                        let dest = match via {
+                            Some(_) => Destination::new(ip),
+                            None => e.dest,
+                        };
+                        engine
+                            .s
+                            .candidates
+                            .add(dest, e.port, e.scope_id, e.port_rank, None, via);
                     }
                 }
                 if allowed == 0 {
@@ -309,20 +340,29 @@ impl Engine {
         self.s
             .candidates
             .reserve(screened.kept.len() * self.s.ports.len());
+        // The addresses the answer's endpoints are made of: each kept address as the network
+        // reaches it (an IPv4 address through NAT64 is one IPv6 address per prefix).
+        let mut reached: Distinct<IpAddr> = Distinct::with_capacity(screened.kept.len());
         for &dest in &screened.kept {
-            for (rank, &port) in self.s.ports.iter().enumerate() {
-                // Screening kept the address for some port; the policy may still refuse
-                // this one (a rule for one endpoint).
-                let addr = SocketAddr::new(dest.ip, port);
-                match self.s.config.destinations.check(addr) {
-                    Ok(()) => self.s.candidates.add(dest, port, 0, rank, Some(id)),
-                    Err(denial) => record_denial(&mut self.s.report, addr, denial),
+            for (ip, via) in self.s.config.network.reach(dest.ip) {
+                reached.insert(ip);
+                let dest = match via {
+                    Some(_) => Destination::new(ip),
+                    None => dest,
+                };
+                for (rank, &port) in self.s.ports.iter().enumerate() {
+                    // Screening kept the address for some port; the policy may still refuse
+                    // this one (a rule for one endpoint). It judges the answered address.
+                    let answered = SocketAddr::new(dest_ip_before(via, ip), port);
+                    match self.s.config.destinations.check(answered) {
+                        Ok(()) => self.s.candidates.add(dest, port, 0, rank, Some(id), via),
+                        Err(denial) => record_denial(&mut self.s.report, answered, denial),
+                    }
                 }
             }
         }
-        let kept: Distinct<IpAddr> = screened.kept.iter().map(|d| d.ip).collect();
-        self.s.candidates.retain_answer(id, &kept);
-        let ips = kept.into_vec();
+        self.s.candidates.retain_answer(id, &reached);
+        let ips: Vec<IpAddr> = screened.kept.iter().map(|d| d.ip).collect();
         self.resort();
         let record = &mut self.s.report.queries[id.index()];
         record.ended = Some(now);
@@ -438,7 +478,7 @@ impl Engine {
     /// Re-sorts the candidates after a change, and makes room in the report for the attempts
     /// they may need, so a race allocates per answer rather than per attempt.
     fn resort(&mut self) {
-        self.s.report.dropped_endpoints += self.s.candidates.resort(&self.s.config);
+        self.s.report.dropped_endpoints += self.s.candidates.resort(&self.s.config, self.s.family);
         let pending = self.s.candidates.pending_len();
         self.s.report.attempts.reserve(pending);
     }
@@ -476,7 +516,7 @@ impl Engine {
             answer,
             &Screen {
                 family: query.record.family(),
-                allowed: self.s.config.family,
+                allowed: self.s.family,
                 cap: self.s.config.max_endpoints,
                 policy: &self.s.config.destinations,
                 ports: &self.s.ports,
@@ -592,7 +632,7 @@ impl Engine {
             self.s.phase = Phase::Resolving { deadline: None };
             return;
         }
-        let preferred = self.s.config.family.preferred();
+        let preferred = self.s.family.preferred();
         let preferred_ended = self
             .s
             .report
@@ -640,14 +680,13 @@ impl Engine {
     }
 
     fn start_attempt(&mut self, now: Instant) {
-        let Some(endpoint) = self.s.candidates.next() else {
+        let Some((endpoint, via)) = self.s.candidates.next() else {
             return;
         };
         let id = AttemptId(self.s.report.attempts.len() as u32);
-        self.s
-            .report
-            .attempts
-            .push(AttemptRecord::new(endpoint, now));
+        let mut record = AttemptRecord::new(endpoint, now);
+        record.via_nat64 = via;
+        self.s.report.attempts.push(record);
         self.s.last_start = Some(now);
         self.s.failed_since_start = false;
         self.s.actions.push_back(Action::Connect { id, endpoint });
@@ -710,4 +749,10 @@ fn record_denial(report: &mut Report, addr: SocketAddr, denial: crate::Denial) {
     if !report.denied.iter().any(|&(a, _)| a == addr) {
         report.denied.push((addr, denial));
     }
+}
+
+/// The address an endpoint was answered as: the IPv4 address it was synthesized from, or
+/// itself.
+fn dest_ip_before(via: Option<std::net::Ipv4Addr>, ip: IpAddr) -> IpAddr {
+    via.map_or(ip, IpAddr::V4)
 }

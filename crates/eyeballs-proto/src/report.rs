@@ -88,6 +88,9 @@ pub struct AttemptRecord {
     pub ended: Option<Instant>,
     /// How it ended, if it has.
     pub end: Option<AttemptEnd>,
+    /// The IPv4 address its endpoint stands for, if the endpoint was synthesized from one
+    /// through NAT64 ([`crate::Network`]).
+    pub via_nat64: Option<std::net::Ipv4Addr>,
 }
 
 impl QueryRecord {
@@ -111,6 +114,7 @@ impl AttemptRecord {
             started,
             ended: None,
             end: None,
+            via_nat64: None,
         }
     }
 

@@ -157,6 +157,15 @@ impl Connector {
         self
     }
 
+    /// The network the races run on (`Config::network`; default: both families, no NAT64):
+    /// which address queries are sent, which family leads, and, on an IPv6-only network with
+    /// a NAT64 prefix, IPv4 addresses reached through their synthesized IPv6 addresses
+    /// (RFC 6052). The connector does not detect the network itself yet.
+    pub fn network(mut self, network: eyeballs_proto::Network) -> Self {
+        self.config.network = network;
+        self
+    }
+
     /// The longest one attempt may take before the next starts at once (default: none).
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.config.attempt_timeout = Some(timeout);

@@ -102,8 +102,10 @@ fn the_check_stops_a_race_at_its_interval_and_closes_every_socket() {
     assert_eq!(err.io_kind(), std::io::ErrorKind::Interrupted);
     // The first check at or after 150 ms: within one interval of it.
     assert_near(took, Duration::from_millis(160), "stopped");
+    // Every 20 ms for 150 ms is 7 or 8 checks; a loaded machine wakes late and checks less
+    // often, but more than once, and never in a busy loop.
     assert!(
-        (7..=10).contains(&checks.load(Ordering::SeqCst)),
+        (2..=10).contains(&checks.load(Ordering::SeqCst)),
         "{checks:?}"
     );
     let report = err.report().expect("a race that ran has a report");

@@ -163,6 +163,11 @@ impl Connector {
         self.map(|c| c.destination_policy(policy))
     }
 
+    /// As [`Connector::network`](crate::Connector::network).
+    pub fn network(self, network: eyeballs_proto::Network) -> Self {
+        self.map(|c| c.network(network))
+    }
+
     /// As [`Connector::attempt_timeout`](crate::Connector::attempt_timeout).
     pub fn attempt_timeout(self, timeout: Duration) -> Self {
         self.map(|c| c.attempt_timeout(timeout))
