@@ -5,6 +5,9 @@
 #   python3-venv       (apt)   Python asyncio's create_connection(happy_eyeballs_delay=...)
 #   fonts-dejavu-core  (apt)   the font the chart's labels are drawn with
 #   aiohappyeyeballs   (PyPI)  in a virtualenv at target/bench-venv (pinned version below)
+#   eyeballs (Python)  crates/eyeballs-py, built with `maturin build --release` (maturin
+#                      pinned below, from PyPI) and installed into that virtualenv: rebuilt
+#                      on every run (cargo's cache makes an unchanged one take seconds)
 #
 # Fast when everything is there (no apt, no pip): .ci/run runs it on every CI run.
 # Needs root only when an apt package is missing. The Rust contenders (tokio, hyper-util,
@@ -12,6 +15,7 @@
 set -euo pipefail
 
 AIOHAPPYEYEBALLS_VERSION=2.7.1
+MATURIN_VERSION=1.16.0
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -44,15 +48,28 @@ have_version() {
     "$AIOHAPPYEYEBALLS_VERSION" >/dev/null 2>&1
 }
 if [ -x "$venv/bin/python" ] && have_version; then
-  echo "eyeballs-bench: all dependencies present (venv $venv, aiohappyeyeballs $AIOHAPPYEYEBALLS_VERSION)"
-  exit 0
+  echo "eyeballs-bench: venv present ($venv, aiohappyeyeballs $AIOHAPPYEYEBALLS_VERSION)"
+else
+  echo "eyeballs-bench: creating $venv with aiohappyeyeballs $AIOHAPPYEYEBALLS_VERSION"
+  rm -rf "$venv"
+  mkdir -p "$(dirname "$venv")"
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    "aiohappyeyeballs==$AIOHAPPYEYEBALLS_VERSION" "maturin==$MATURIN_VERSION"
+  have_version
 fi
 
-echo "eyeballs-bench: creating $venv with aiohappyeyeballs $AIOHAPPYEYEBALLS_VERSION"
-rm -rf "$venv"
-mkdir -p "$(dirname "$venv")"
-"$python" -m venv "$venv"
+# The eyeballs Python package, as measured: this checkout's, release build.
+wheels="${CARGO_TARGET_DIR:-$root/target}/bench-wheels"
+if ! [ -x "$venv/bin/maturin" ]; then
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    "maturin==$MATURIN_VERSION"
+fi
+rm -rf "$wheels"
+(cd "$root/crates/eyeballs-py" && VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
+  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/bench-py-build" \
+  "$venv/bin/maturin" build --quiet --release --out "$wheels")
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-  "aiohappyeyeballs==$AIOHAPPYEYEBALLS_VERSION"
-have_version
-echo "eyeballs-bench: ready (venv $venv)"
+  --force-reinstall --no-deps "$wheels"/eyeballs-*.whl
+"$venv/bin/python" -c 'import eyeballs' 
+echo "eyeballs-bench: ready (venv $venv, eyeballs from crates/eyeballs-py)"

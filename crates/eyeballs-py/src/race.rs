@@ -183,7 +183,7 @@ fn hand_over(connection: Connection<TcpStream>) -> PyResult<(i32, i32, Report)> 
 ///
 /// # Errors
 /// `ValueError` for a negative, NaN or infinite value, or one too large for a duration.
-fn seconds(name: &str, value: f64) -> PyResult<Duration> {
+pub(crate) fn seconds(name: &str, value: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(value).map_err(|_| {
         PyValueError::new_err(format!(
             "{name} must be a finite number of seconds >= 0, not {value}"
@@ -195,7 +195,7 @@ fn seconds(name: &str, value: f64) -> PyResult<Duration> {
 ///
 /// # Errors
 /// `ValueError` for any other family.
-fn family_preference(family: i32) -> PyResult<FamilyPreference> {
+pub(crate) fn family_preference(family: i32) -> PyResult<FamilyPreference> {
     use eyeballs::socket2::Domain;
     if family == 0 {
         // AF_UNSPEC: both families, the default preference (HE-2.2).
@@ -260,7 +260,7 @@ fn bind_source(connector: Connector, ips: &[String], port: u16) -> PyResult<Conn
 ///
 /// # Errors
 /// `ValueError` for an address that does not parse.
-fn static_resolver(hosts: Vec<(String, Vec<String>)>) -> PyResult<StaticResolver> {
+pub(crate) fn static_resolver(hosts: Vec<(String, Vec<String>)>) -> PyResult<StaticResolver> {
     let mut resolver = StaticResolver::new();
     for (name, ips) in hosts {
         let ips = ips

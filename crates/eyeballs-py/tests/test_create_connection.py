@@ -172,7 +172,10 @@ def test_he_3_4_names_resolve_through_the_static_table(pair_factory):
         assert sock.family == socket.AF_INET6
     assert report.host == "dual.test"
     assert sorted(q.record for q in report.queries) == ["A", "AAAA"]
-    assert all(q.outcome == "ok" for q in report.queries)
+    # AAAA answered; the A answer may come after ::1 connected (loopback connects in
+    # microseconds), when the race is over and the query counts as cancelled.
+    outcomes = {q.record: q.outcome for q in report.queries}
+    assert outcomes["AAAA"] == "ok" and outcomes["A"] in ("ok", "cancelled"), outcomes
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,8 @@ pub struct Tools {
     pub self_exe: PathBuf,
     /// The `eyeballs` command, built in release mode.
     pub eyeballs_cli: PathBuf,
-    /// The Python of the benchmark's virtualenv (with aiohappyeyeballs).
+    /// The Python of the benchmark's virtualenv (with aiohappyeyeballs and the eyeballs
+    /// package).
     pub python: PathBuf,
 }
 
@@ -40,6 +41,12 @@ pub enum PyMode {
     Asyncio,
     /// `loop.getaddrinfo` then `aiohappyeyeballs.start_connection(infos, ...)`.
     Aiohappyeyeballs,
+    /// `loop.getaddrinfo` then `eyeballs.start_connection(infos, ...)` (the Python package).
+    EyeballsStart,
+    /// `socket.create_connection((host, port), timeout=...)`.
+    Socket,
+    /// `eyeballs.create_connection((host, port), timeout=..., happy_eyeballs_delay=...)`.
+    Eyeballs,
 }
 
 impl PyMode {
@@ -48,6 +55,9 @@ impl PyMode {
         match self {
             PyMode::Asyncio => "asyncio",
             PyMode::Aiohappyeyeballs => "aiohappyeyeballs",
+            PyMode::EyeballsStart => "eyeballs-start",
+            PyMode::Socket => "socket",
+            PyMode::Eyeballs => "eyeballs",
         }
     }
 }
@@ -230,6 +240,39 @@ pub fn all() -> Vec<Contender> {
             How::Python {
                 mode: PyMode::Aiohappyeyeballs,
                 delay: Some(0.25),
+            },
+        ),
+        c(
+            "py-eyeballs-start",
+            "Python eyeballs `start_connection`",
+            "250 ms",
+            GAI,
+            true,
+            How::Python {
+                mode: PyMode::EyeballsStart,
+                delay: Some(0.25),
+            },
+        ),
+        c(
+            "py-socket",
+            "Python `socket.create_connection`",
+            "none (one address after another)",
+            GAI,
+            false,
+            How::Python {
+                mode: PyMode::Socket,
+                delay: None,
+            },
+        ),
+        c(
+            "py-eyeballs",
+            "Python `eyeballs.create_connection`",
+            "250 ms (default)",
+            GAI_SPLIT,
+            true,
+            How::Python {
+                mode: PyMode::Eyeballs,
+                delay: None,
             },
         ),
     ]

@@ -6,6 +6,11 @@
 # MODE   asyncio           loop.create_connection(host, port, happy_eyeballs_delay=DELAY)
 #        aiohappyeyeballs  loop.getaddrinfo, then aiohappyeyeballs.start_connection(
 #                          infos, happy_eyeballs_delay=DELAY)  (how aiohttp uses it)
+#        eyeballs-start    the same with eyeballs.start_connection (the eyeballs package)
+#        socket            socket.create_connection((host, port), timeout=TIMEOUT)
+#        eyeballs          eyeballs.create_connection((host, port), timeout=TIMEOUT,
+#                          happy_eyeballs_delay=DELAY)  (its own resolver: AAAA and A apart)
+#                          The two blocking calls run on an executor thread (one per run).
 # DELAY  seconds, or "none" for the library's default (None: one address after another)
 # TIMEOUT  seconds: the overall cap of one run (asyncio.wait_for)
 # LONG   seconds: when the first run takes at least this long, the other runs are started
@@ -25,6 +30,8 @@ import time
 
 if sys.argv[1] == "aiohappyeyeballs":
     import aiohappyeyeballs
+if sys.argv[1] in ("eyeballs", "eyeballs-start"):
+    import eyeballs
 
 
 async def one(mode, delay, host, port, timeout):
@@ -40,13 +47,25 @@ async def one(mode, delay, host, port, timeout):
             )
             elapsed = time.perf_counter() - start
             transport.close()
+        elif mode in ("socket", "eyeballs"):
+            if mode == "socket":
+                call = lambda: socket.create_connection((host, port), timeout=timeout)
+            else:
+                kw = {} if delay is None else {"happy_eyeballs_delay": delay}
+                call = lambda: eyeballs.create_connection((host, port), timeout=timeout, **kw)
+            sock = await loop.run_in_executor(None, call)
+            elapsed = time.perf_counter() - start
+            sock.close()
         else:
+            start_connection = (
+                eyeballs.start_connection
+                if mode == "eyeballs-start"
+                else aiohappyeyeballs.start_connection
+            )
 
             async def connect():
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-                return await aiohappyeyeballs.start_connection(
-                    infos, happy_eyeballs_delay=delay
-                )
+                return await start_connection(infos, happy_eyeballs_delay=delay)
 
             sock = await asyncio.wait_for(connect(), timeout)
             elapsed = time.perf_counter() - start

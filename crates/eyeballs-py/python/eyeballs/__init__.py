@@ -14,6 +14,12 @@ first to connect wins and every other socket is closed. The race runs in Rust (t
 each query and attempt with its times and outcome). Each race's verdict is logged on the
 ``"eyeballs"`` logger at DEBUG level.
 
+For asyncio, :func:`start_connection` has aiohappyeyeballs' signature and semantics (what
+aiohttp calls) and :func:`open_connection` gives asyncio streams for a host name, resolved
+by eyeballs' own resolver; both run the race on a runtime thread and never block the event
+loop. :func:`patch` (or ``import eyeballs.auto``) makes urllib3, so ``requests``, and
+aiohttp use eyeballs without a change to their callers; :func:`unpatch` undoes it.
+
 Every default (the attempt delay, the Resolution Delay, the interleaving) is the Rust crate's
 ``Config::default()``: see :data:`DEFAULT_ATTEMPT_DELAY` and friends.
 """
@@ -50,6 +56,11 @@ __all__ = [
     "Report",
     "connect",
     "create_connection",
+    "open_connection",
+    "patch",
+    "patched",
+    "start_connection",
+    "unpatch",
 ]
 
 _logger = _logging.getLogger("eyeballs")
@@ -294,3 +305,7 @@ def _source(source_address: object) -> Tuple[list, int]:
         return [host], port
     infos = _socket.getaddrinfo(host, None, 0, _socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos)), port
+
+
+from ._aio import open_connection, start_connection  # noqa: E402 (they use the helpers above)
+from ._patch import patch, patched, unpatch  # noqa: E402

@@ -1,6 +1,6 @@
 """The native module of :mod:`eyeballs` (Rust, PyO3). Use the functions of :mod:`eyeballs`."""
 
-from typing import List, Optional, Sequence, Tuple, final
+from typing import Any, Callable, List, Optional, Sequence, Tuple, final
 
 #: The Connection Attempt Delay of ``Config::default()`` in seconds (0.25, HE-5.7).
 DEFAULT_ATTEMPT_DELAY: float
@@ -13,6 +13,9 @@ ATTEMPT_DELAY_FLOOR: float
 #: How often a race runs Python's signal handlers when no signal interrupts its wait, in
 #: seconds (0.05): the longest a Ctrl-C delivered to another thread waits to cancel it.
 SIGNAL_CHECK_INTERVAL: float
+
+#: The longest ``Pending.cancel`` waits for a cancelled race to be dropped, in seconds (5).
+CANCEL_WAIT: float
 
 def race(
     host: Optional[str],
@@ -30,6 +33,36 @@ def race(
 ) -> Tuple[int, int, Report]:
     """Runs one race with the GIL released; returns the winner's descriptor (owned by the
     caller from then on), its address family and the report. ``attempt_delay=None``: one attempt after another."""
+
+def start(
+    host: Optional[str],
+    port: int,
+    done: Callable[[Tuple[Any, ...]], None],
+    *,
+    addrs: Optional[Sequence[Tuple[str, int, int]]] = None,
+    timeout: Optional[float] = None,
+    attempt_delay: Optional[float] = None,
+    resolution_delay: Optional[float] = None,
+    interleave: Optional[int] = None,
+    family: int = 0,
+    prefer_ipv4: bool = False,
+    local_addrs: Optional[Sequence[Tuple[str, int, int]]] = None,
+    hosts: Optional[Sequence[Tuple[str, Sequence[str]]]] = None,
+) -> Pending:
+    """Starts a race on the runtime thread (tokio driver) and returns at once; ``done`` is
+    called on that thread, with the GIL, with ``("ok", fd, family, report)`` (a connected
+    non-blocking descriptor the callee owns), ``("error", exception)`` or
+    ``("cancelled",)``. ``addrs`` (``(ip, port, scope_id)``) instead of ``host``."""
+
+@final
+class Pending:
+    """A race in flight."""
+
+    def cancel(self) -> bool:
+        """Cancels the race; returns once every socket of it is closed. ``True`` if it was
+        still running."""
+    def done(self) -> bool:
+        """Whether the race's task has ended."""
 
 @final
 class Report:

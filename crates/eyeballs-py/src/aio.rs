@@ -1,0 +1,369 @@
+//! Races for asyncio: run on the tokio driver ([`eyeballs::Connector`]) on one runtime
+//! thread per process, each completing an asyncio future through a callback.
+//!
+//! # The runtime thread
+//!
+//! The first race of a process starts a thread running a current-thread tokio runtime (I/O
+//! and timers enabled); every later race is spawned onto it. After `fork` the child has the
+//! runtime's handle but not its thread: the first race in the child (a new process id) makes
+//! a new runtime thread, and the parent's runtime is left alone (dropping it would wait for
+//! a thread that does not exist in the child). The event loop's thread never blocks on a
+//! race: [`start`] returns a [`Pending`] at once.
+//!
+//! # Completion
+//!
+//! When the race ends, the runtime thread takes the GIL and calls the caller's `done` with
+//! one argument, the outcome:
+//! - `("ok", fd, family, report)`: the winner's descriptor, connected and **non-blocking**,
+//!   owned by the callee from then on (it must close it, even if the awaiting task is gone);
+//!   `family` is `AF_INET6` or `AF_INET`;
+//! - `("error", exception)`: the exception [`errors::race_error`] maps the failure to,
+//!   with the race's report as `.report`;
+//! - `("cancelled",)`: [`Pending::cancel`] stopped the race first.
+//!
+//! The Python package's `done` hands the outcome to the event loop with
+//! `loop.call_soon_threadsafe`. An exception raised by `done` is reported with
+//! `sys.unraisablehook` (the descriptor, handed over, is then the callee's to have closed).
+//!
+//! # Cancellation
+//!
+//! [`Pending::cancel`] tells the race's task to stop and waits (GIL released, at most
+//! [`CANCEL_WAIT`]) until the task has dropped the race future, which aborts every attempt
+//! and closes every socket before it returns: when `cancel` returns, no descriptor of the
+//! race is open. Dropping a `Pending` without cancelling lets the race run to completion.
+
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::IntoRawFd;
+use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use eyeballs::{Connection, Connector, FamilyPreference};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use tokio::net::TcpStream;
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+use crate::errors;
+use crate::report::Report;
+
+/// The longest [`Pending::cancel`] waits for the race's task to drop the race: far longer
+/// than a drop takes (microseconds), so reached only if the runtime thread is stuck.
+pub(crate) const CANCEL_WAIT: Duration = Duration::from_secs(5);
+
+/// The runtime of this process (module docs).
+struct Runtime {
+    /// The process that made it.
+    pid: u32,
+    /// Where races are spawned.
+    handle: Handle,
+}
+
+/// The runtime's handle, made at the first call of this process (module docs).
+///
+/// # Errors
+/// `RuntimeError` if the thread or the runtime cannot be made.
+fn runtime() -> PyResult<Handle> {
+    static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
+    let mut current = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let pid = std::process::id();
+    if let Some(rt) = current.as_ref().filter(|rt| rt.pid == pid) {
+        return Ok(rt.handle.clone());
+    }
+    let (tx, rx) = mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("eyeballs-asyncio".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => {
+                    // The receiver waits for this message: the send cannot fail.
+                    let _ = tx.send(Ok(rt.handle().clone()));
+                    // Drives every race spawned onto the handle, for the process's life.
+                    rt.block_on(std::future::pending::<()>());
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        })
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the runtime thread: {e}")))?;
+    let handle = rx
+        .recv()
+        .map_err(|_| PyRuntimeError::new_err("the runtime thread ended before it started"))?
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot build the runtime: {e}")))?;
+    // After a fork, the parent's runtime (a handle only: its thread is not in this
+    // process) is replaced, never shut down.
+    *current = Some(Runtime {
+        pid,
+        handle: handle.clone(),
+    });
+    Ok(handle)
+}
+
+/// A race in flight, returned by [`start`].
+#[pyclass(frozen, module = "eyeballs._eyeballs", name = "Pending")]
+#[derive(Debug)]
+pub(crate) struct Pending {
+    /// Tells the task to stop (taken by the first `cancel`).
+    stop: Mutex<Option<oneshot::Sender<()>>>,
+    /// Disconnected when the task has ended, the race dropped.
+    ended: Mutex<Option<mpsc::Receiver<()>>>,
+}
+
+#[pymethods]
+impl Pending {
+    /// Cancels the race and returns once every socket of it is closed (module docs);
+    /// `True` if it was still running, `False` if it had ended already. Calling it again
+    /// returns `False`.
+    ///
+    /// # Errors
+    /// `RuntimeError` if the race's task did not end within `CANCEL_WAIT`.
+    fn cancel(&self, py: Python<'_>) -> PyResult<bool> {
+        let stop = self
+            .stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let ended = self
+            .ended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let running = match stop {
+            // A send fails when the task has dropped its receiver: it ended already.
+            Some(stop) => stop.send(()).is_ok(),
+            None => false,
+        };
+        if let Some(ended) = ended {
+            // The task's callback takes the GIL: wait with it released.
+            let waited = py.detach(move || ended.recv_timeout(CANCEL_WAIT));
+            if let Err(mpsc::RecvTimeoutError::Timeout) = waited {
+                return Err(PyRuntimeError::new_err(
+                    "the race did not stop within 5 s of its cancellation",
+                ));
+            }
+        }
+        Ok(running)
+    }
+
+    /// Whether the race's task has ended (it has called `done`, or was cancelled).
+    fn done(&self) -> bool {
+        match &*self.ended.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(ended) => matches!(ended.try_recv(), Err(mpsc::TryRecvError::Disconnected)),
+            None => true,
+        }
+    }
+}
+
+/// What to connect to.
+enum Destination {
+    /// A host name or IP literal, resolved by the connector's resolver.
+    Host(String, u16),
+    /// Addresses known already, in the caller's order.
+    Addrs(Vec<SocketAddr>),
+}
+
+/// Starts a race on the runtime thread and returns at once; `done` is called with its
+/// outcome (module docs).
+///
+/// - `host`, `port`: a name or IP literal to resolve with the connector's resolver
+///   (`hosts`, else the system's `getaddrinfo`, AAAA and A apart, HE-3); or
+/// - `addrs`: socket addresses as `(ip, port, scope_id)` instead (`host` then `None`).
+/// - `timeout`: seconds for the whole race (`Config::overall_timeout`, checklist D4);
+///   `None` (the default): no limit.
+/// - `attempt_delay`: the Connection Attempt Delay in seconds (HE-5.7, at least 10 ms,
+///   HE-5.10); `None` (the default): one attempt after another.
+/// - `resolution_delay`: seconds (HE-3.6); `None`: the default, 0.05.
+/// - `interleave`: the First Address Family Count (HE-4.8); `None`: the default, 1.
+/// - `family`: `AF_UNSPEC` (the default: both), `AF_INET` or `AF_INET6` only.
+/// - `prefer_ipv4`: IPv4 leads (`FamilyPreference::PreferIpv4`, HE-2.2); default `False`.
+/// - `local_addrs`: `(ip, port, scope_id)` to bind each socket to: the first of the
+///   destination's family that binds (the next on a bind error); a family with none fails
+///   that attempt. Default: none, the OS chooses.
+/// - `hosts`: a static table of names and their addresses instead of the system resolver.
+///
+/// # Errors
+/// `ValueError` for an invalid value; `RuntimeError` if the runtime cannot be started.
+#[pyfunction]
+#[pyo3(signature = (
+    host, port, done, *, addrs=None, timeout=None, attempt_delay=None, resolution_delay=None,
+    interleave=None, family=0, prefer_ipv4=false, local_addrs=None, hosts=None
+))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn start(
+    host: Option<String>,
+    port: u16,
+    done: Py<PyAny>,
+    addrs: Option<Vec<(String, u16, u32)>>,
+    timeout: Option<f64>,
+    attempt_delay: Option<f64>,
+    resolution_delay: Option<f64>,
+    interleave: Option<usize>,
+    family: i32,
+    prefer_ipv4: bool,
+    local_addrs: Option<Vec<(String, u16, u32)>>,
+    hosts: Option<Vec<(String, Vec<String>)>>,
+) -> PyResult<Pending> {
+    let mut connector = Connector::new();
+    if let Some(timeout) = timeout {
+        connector = connector.timeout(crate::race::seconds("timeout", timeout)?);
+    }
+    connector = connector.attempt_delay(match attempt_delay {
+        Some(delay) => crate::race::seconds("happy_eyeballs_delay", delay)?,
+        // Config::connection_attempt_delay: Duration::MAX, the next attempt only when an
+        // earlier one fails.
+        None => Duration::MAX,
+    });
+    if let Some(delay) = resolution_delay {
+        connector = connector.resolution_delay(crate::race::seconds("resolution_delay", delay)?);
+    }
+    if let Some(count) = interleave {
+        connector = connector.first_address_family_count(count);
+    }
+    let mut preference = crate::race::family_preference(family)?;
+    if prefer_ipv4 && preference == FamilyPreference::PreferIpv6 {
+        preference = FamilyPreference::PreferIpv4;
+    }
+    connector = connector.family(preference);
+    if let Some(local) = local_addrs {
+        connector = bind_local(connector, socket_addrs(local)?);
+    }
+    if let Some(hosts) = hosts {
+        connector = connector.resolver(crate::race::static_resolver(hosts)?);
+    }
+    // Checked here, so that a bad configuration is the caller's ValueError at once.
+    connector
+        .config()
+        .validate()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let destination = match (host, addrs) {
+        (_, Some(addrs)) => Destination::Addrs(socket_addrs(addrs)?),
+        (Some(host), None) => Destination::Host(host, port),
+        (None, None) => return Err(PyValueError::new_err("a host or addresses are needed")),
+    };
+    let handle = runtime()?;
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let (ended_tx, ended_rx) = mpsc::channel::<()>();
+    handle.spawn(async move {
+        let race = Box::pin(async move {
+            match destination {
+                Destination::Host(host, port) => connector.connect(&host, port).await,
+                Destination::Addrs(addrs) => connector.connect_addrs(addrs).await,
+            }
+        });
+        // `None`: cancelled, the race future dropped (every socket of it closed).
+        let outcome = until_stopped(race, stop_rx).await;
+        Python::attach(|py| {
+            let argument = match outcome {
+                None => PyTuple::new(py, ["cancelled"]).map(Bound::into_any),
+                Some(Ok(connection)) => won(py, connection),
+                Some(Err(error)) => {
+                    let exception = errors::race_error(py, &error, false);
+                    ("error", exception.into_value(py))
+                        .into_pyobject(py)
+                        .map(Bound::into_any)
+                }
+            };
+            let called = argument.and_then(|argument| done.call1(py, (argument,)));
+            if let Err(e) = called {
+                e.write_unraisable(py, Some(done.bind(py)));
+            }
+        });
+        drop(ended_tx);
+    });
+    Ok(Pending {
+        stop: Mutex::new(Some(stop_tx)),
+        ended: Mutex::new(Some(ended_rx)),
+    })
+}
+
+/// Runs `race` until it ends (`Some`) or `stop` fires or is dropped (`None`, the race
+/// dropped first).
+async fn until_stopped<F: std::future::Future + Unpin>(
+    race: F,
+    stop: oneshot::Receiver<()>,
+) -> Option<F::Output> {
+    use futures_util::future::{select, Either};
+    match select(race, stop).await {
+        Either::Left((outcome, _)) => Some(outcome),
+        Either::Right((_, race)) => {
+            drop(race);
+            None
+        }
+    }
+}
+
+/// The outcome `("ok", fd, family, report)` for a won race: the descriptor non-blocking,
+/// released from Rust ownership.
+fn won(py: Python<'_>, connection: Connection<TcpStream>) -> PyResult<Bound<'_, PyAny>> {
+    use eyeballs::socket2::Domain;
+    let (stream, report) = connection.into_parts();
+    let domain = match report.winner() {
+        Some(addr) if addr.is_ipv6() => Domain::IPV6,
+        _ => Domain::IPV4,
+    };
+    // Out of the reactor, still non-blocking (tokio's sockets are).
+    let stream = stream.into_std().map_err(PyErr::from)?;
+    let fd = stream.into_raw_fd();
+    ("ok", fd, i32::from(domain), Report::new(report))
+        .into_pyobject(py)
+        .map(Bound::into_any)
+}
+
+/// Socket addresses from `(ip, port, scope_id)`; a zone after `%` in the IP is dropped
+/// (the scope id says it).
+///
+/// # Errors
+/// `ValueError` for an IP that does not parse.
+fn socket_addrs(addrs: Vec<(String, u16, u32)>) -> PyResult<Vec<SocketAddr>> {
+    addrs
+        .into_iter()
+        .map(|(ip, port, scope_id)| {
+            let bare = ip.split('%').next().unwrap_or_default();
+            let parsed: IpAddr = bare
+                .parse()
+                .map_err(|_| PyValueError::new_err(format!("invalid address {ip:?}")))?;
+            Ok(match parsed {
+                IpAddr::V6(v6) => {
+                    SocketAddr::V6(std::net::SocketAddrV6::new(v6, port, 0, scope_id))
+                }
+                IpAddr::V4(v4) => SocketAddr::new(IpAddr::V4(v4), port),
+            })
+        })
+        .collect()
+}
+
+/// Binds each socket, before it connects, to the first of `local` of the destination's
+/// family that binds, as aiohappyeyeballs does (the next on a bind error; the last bind
+/// error, or "no matching local address", fails the attempt).
+fn bind_local(connector: Connector, local: Vec<SocketAddr>) -> Connector {
+    connector.on_socket(move |socket, dest| {
+        let mut last = None;
+        for laddr in local.iter().filter(|l| l.is_ipv6() == dest.is_ipv6()) {
+            match socket.bind(&(*laddr).into()) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            // aiohappyeyeballs' message, `f"... {family=} ..."` of a socket.AddressFamily.
+            let (name, domain) = if dest.is_ipv6() {
+                ("AF_INET6", eyeballs::socket2::Domain::IPV6)
+            } else {
+                ("AF_INET", eyeballs::socket2::Domain::IPV4)
+            };
+            std::io::Error::new(
+                std::io::ErrorKind::AddrNotAvailable,
+                format!(
+                    "no matching local address with family=<AddressFamily.{name}: {}> found",
+                    i32::from(domain)
+                ),
+            )
+        }))
+    })
+}

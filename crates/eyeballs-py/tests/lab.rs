@@ -1,0 +1,231 @@
+//! The Python package against the real kernel in the network lab (root; skipped with a
+//! message otherwise, required under `CI=true`): `requests` and aiohttp after
+//! `eyeballs.patch()`, and `eyeballs.open_connection`, resolving through the lab's DNS.
+//!
+//! Each scenario runs `tests/lab_client.py` with the venv's interpreter (`target/py-lab-venv`,
+//! see `common`) in the lab's client namespace (`Lab::client_command`), where glibc's
+//! resolver, and so eyeballs' system resolver, asks the lab's DNS server and nothing else.
+//! The server's `Accept` addresses answer an HTTP GET with their own address as the body.
+
+mod common;
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use eyeballs_lab::{Behavior, DnsBehavior, DnsRecords, Lab, RecordType, DEFAULT_PORT};
+
+/// How far a measured time may be from the one expected.
+const SLACK: Duration = Duration::from_millis(25);
+
+/// IPv6 black-holed, IPv4 answering.
+const HOLE_V6: &str = "2001:db8::10";
+const HOLE_V4: &str = "198.18.0.10";
+/// Both answering; its AAAA answer is late.
+const SLOW_V6: &str = "2001:db8::11";
+const SLOW_V4: &str = "198.18.0.11";
+/// How late the AAAA answer of `slowaaaa.test` is.
+const AAAA_LATE: Duration = Duration::from_millis(200);
+
+/// What one run of lab_client.py printed.
+#[derive(Debug)]
+struct Run {
+    ms: f64,
+    body: Option<String>,
+    error: Option<String>,
+    /// The winner of each eyeballs race (empty: eyeballs did not run).
+    races: Vec<String>,
+}
+
+fn lab() -> Lab {
+    let ip6 = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+    let ip4 = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    Lab::builder()
+        .server(ip6(HOLE_V6).into(), Behavior::BlackHole)
+        .server(ip4(HOLE_V4).into(), Behavior::Accept)
+        .server(ip6(SLOW_V6).into(), Behavior::Accept)
+        .server(ip4(SLOW_V4).into(), Behavior::Accept)
+        .dns(
+            "blackhole.test",
+            DnsRecords {
+                aaaa: vec![ip6(HOLE_V6)],
+                a: vec![ip4(HOLE_V4)],
+            },
+        )
+        .dns(
+            "slowaaaa.test",
+            DnsRecords {
+                aaaa: vec![ip6(SLOW_V6)],
+                a: vec![ip4(SLOW_V4)],
+            },
+        )
+        .dns_behavior(
+            "slowaaaa.test",
+            RecordType::Aaaa,
+            DnsBehavior::answer_after(AAAA_LATE),
+        )
+        .start()
+        .unwrap()
+}
+
+/// Runs lab_client.py `mode` against `host` in the client namespace.
+fn run(lab: &Lab, env: &common::Env, mode: &str, host: &str, timeout_s: u32) -> Run {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab_client.py");
+    let url = format!("http://{host}:{DEFAULT_PORT}/");
+    let out = lab
+        .client_command(&env.python)
+        .unwrap()
+        .arg(&script)
+        .args([mode, &url, &timeout_s.to_string()])
+        .env("VIRTUAL_ENV", &env.venv)
+        .env("PATH", &env.path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{mode} {url}: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout.lines().last().unwrap_or_default();
+    let field = |name: &str| json_field(line, name);
+    let run = Run {
+        ms: field("ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no ms in {line}")),
+        body: field("body"),
+        error: field("error"),
+        races: json_list(line, "races"),
+    };
+    eprintln!("{mode} {url}: {run:?}");
+    run
+}
+
+/// The value of `"name": ...` in a flat JSON object of strings, numbers and one list (what
+/// lab_client.py prints; no JSON crate for one line).
+fn json_field(line: &str, name: &str) -> Option<String> {
+    let start = line.find(&format!("\"{name}\": "))? + name.len() + 4;
+    let rest = &line[start..];
+    if let Some(text) = rest.strip_prefix('"') {
+        let mut value = String::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => return Some(value),
+                '\\' => match chars.next()? {
+                    'n' => value.push('\n'),
+                    other => value.push(other),
+                },
+                c => value.push(c),
+            }
+        }
+        None
+    } else {
+        let end = rest.find([',', '}']).unwrap_or(rest.len());
+        Some(rest[..end].trim().to_owned())
+    }
+}
+
+/// The strings of the list `"name": [...]` (`null` entries as "").
+fn json_list(line: &str, name: &str) -> Vec<String> {
+    let Some(start) = line.find(&format!("\"{name}\": [")) else {
+        return Vec::new();
+    };
+    let rest = &line[start + name.len() + 5..];
+    let end = rest.find(']').unwrap_or(rest.len());
+    rest[..end]
+        .split(',')
+        .map(|s| s.trim().trim_matches('"').replace("null", ""))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[track_caller]
+fn assert_near(run: &Run, want: Duration, what: &str) {
+    let got = Duration::from_secs_f64(run.ms / 1e3);
+    assert!(
+        got + SLACK >= want && got <= want + SLACK,
+        "{what}: {got:?} is not within {SLACK:?} of {want:?} ({run:?})"
+    );
+}
+
+/// The lab and the venv, or `None` when the test is skipped.
+fn setup(test: &str) -> Option<(Lab, common::Env)> {
+    if !eyeballs_lab::require_root(test) {
+        return None;
+    }
+    // Once per process: the tests of this binary run at once, and one venv install at a
+    // time is all a venv takes.
+    static ENV: OnceLock<Result<common::Env, String>> = OnceLock::new();
+    let env = match ENV.get_or_init(|| common::env("py-lab-venv")) {
+        Ok(env) => env.clone(),
+        Err(why) if common::ci() => panic!("CI: cannot set up the Python environment: {why}"),
+        Err(why) => {
+            eprintln!("SKIPPED {test}: no Python environment from PyPI: {why}");
+            return None;
+        }
+    };
+    Some((lab(), env))
+}
+
+#[test]
+fn he_5_7_requests_after_patch_falls_back_to_ipv4_in_the_attempt_delay() {
+    let Some((lab, env)) =
+        setup("he_5_7_requests_after_patch_falls_back_to_ipv4_in_the_attempt_delay")
+    else {
+        return;
+    };
+    let run = run(&lab, &env, "requests", "blackhole.test", 10);
+    assert_eq!(run.body.as_deref(), Some("198.18.0.10\n"), "{run:?}");
+    assert_eq!(run.races, [HOLE_V4], "{run:?}");
+    assert_near(&run, Duration::from_millis(250), "requests.get after patch");
+}
+
+#[test]
+fn he_5_7_requests_without_patch_waits_for_the_black_hole() {
+    let Some((lab, env)) = setup("he_5_7_requests_without_patch_waits_for_the_black_hole") else {
+        return;
+    };
+    let run = run(&lab, &env, "requests-unpatched", "blackhole.test", 10);
+    assert!(run.races.is_empty(), "{run:?}");
+    // urllib3 tries the AAAA address first and waits its whole timeout there; then it
+    // either tries A (a body, after >= 10 s) or gives up (an error).
+    assert!(
+        run.error.is_some() || run.ms >= 10_000.0,
+        "without patch: {run:?}"
+    );
+    assert!(run.ms >= 10_000.0 - SLACK.as_secs_f64() * 1e3, "{run:?}");
+}
+
+#[test]
+fn he_5_7_aiohttp_after_patch_falls_back_to_ipv4_in_the_attempt_delay() {
+    let Some((lab, env)) =
+        setup("he_5_7_aiohttp_after_patch_falls_back_to_ipv4_in_the_attempt_delay")
+    else {
+        return;
+    };
+    let run = run(&lab, &env, "aiohttp", "blackhole.test", 10);
+    assert_eq!(run.body.as_deref(), Some("198.18.0.10\n"), "{run:?}");
+    assert_eq!(run.races, [HOLE_V4], "{run:?}");
+    assert_near(&run, Duration::from_millis(250), "aiohttp GET after patch");
+}
+
+#[test]
+fn he_3_6_a_late_aaaa_answer_is_not_waited_for_past_the_resolution_delay() {
+    let Some((lab, env)) =
+        setup("he_3_6_a_late_aaaa_answer_is_not_waited_for_past_the_resolution_delay")
+    else {
+        return;
+    };
+    for mode in ["requests", "open_connection"] {
+        let run = run(&lab, &env, mode, "slowaaaa.test", 10);
+        assert_eq!(
+            run.body.as_deref(),
+            Some("198.18.0.11\n"),
+            "{mode}: {run:?}"
+        );
+        assert_eq!(run.races, [SLOW_V4], "{mode}: {run:?}");
+        assert_near(&run, Duration::from_millis(50), mode);
+    }
+}
