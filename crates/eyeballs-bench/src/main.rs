@@ -27,6 +27,7 @@ mod contenders;
 mod cost;
 mod engine;
 mod machine;
+mod py_cost;
 mod report;
 mod scenarios;
 mod setup;
@@ -153,6 +154,8 @@ struct Plan {
     runs: usize,
     cost_connections: usize,
     cost_rounds: usize,
+    /// Connections per way and round of the Python cost (one listener's backlog at most).
+    py_cost_connections: usize,
     callgrind_connections: usize,
     swarm_races: usize,
     swarm_hold: Duration,
@@ -173,6 +176,7 @@ fn run(cli: &Cli) -> Result<(), String> {
             .map_or(if cli.quick { 5 } else { 20 }, |r| r as usize),
         cost_connections: if cli.quick { 2000 } else { 20_000 },
         cost_rounds: if cli.quick { 3 } else { 5 },
+        py_cost_connections: if cli.quick { 500 } else { 2000 },
         callgrind_connections: if cli.quick { 200 } else { 1000 },
         swarm_races: cli
             .swarm_races
@@ -227,6 +231,25 @@ fn run(cli: &Cli) -> Result<(), String> {
                 .join("\n")
         });
         cost
+    } else {
+        skipped_part()
+    };
+    let py_cost = if wants(Part::Cost) {
+        step("cost on loopback, Python");
+        let py_cost = py_cost::run(&tools, plan.py_cost_connections, plan.cost_rounds);
+        print_outcome(&py_cost, |c| {
+            c.rows
+                .iter()
+                .map(|r| {
+                    format!(
+                        "  {:<52} {:>8.0} conn/s {:>7.1} µs CPU/conn",
+                        r.way, r.per_second, r.cpu_us
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        py_cost
     } else {
         skipped_part()
     };
@@ -325,6 +348,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         contenders,
         scenarios: scenario_results,
         cost,
+        py_cost,
         callgrind,
         engine,
         swarm,

@@ -8,6 +8,7 @@ use crate::contenders::Contender;
 use crate::cost::Cost;
 use crate::engine::EngineRow;
 use crate::machine::Machine;
+use crate::py_cost::PyCost;
 use crate::scenarios::{Ideal, Scenario, Start};
 use crate::stats::Summary;
 use crate::swarm::SwarmRow;
@@ -44,6 +45,8 @@ pub struct Results {
     pub scenarios: Vec<ScenarioResult>,
     /// Cost on loopback.
     pub cost: Result<Cost, String>,
+    /// Cost on loopback of a Python connect.
+    pub py_cost: Result<PyCost, String>,
     /// Instructions per connect under callgrind.
     pub callgrind: Result<Callgrind, String>,
     /// The engine alone.
@@ -270,6 +273,7 @@ pub fn markdown(r: &Results) -> String {
     write_how_to_run(&mut out);
     write_time_to_connect(&mut out, r);
     write_cost(&mut out, r);
+    write_py_cost(&mut out, r);
     write_callgrind(&mut out, r);
     write_engine(&mut out, r);
     write_swarm(&mut out, r);
@@ -289,7 +293,8 @@ fn write_how_to_run(out: &mut String) {
         "```sh\n\
          # As root (the network lab needs namespaces and iptables). Installs what it compares\n\
          # against first (crates/eyeballs-lab/install-deps.sh, crates/eyeballs-bench/install-deps.sh:\n\
-         # curl, python3-venv, a font for the chart, aiohappyeyeballs in target/bench-venv),\n\
+         # curl, python3-venv, a font for the chart, aiohappyeyeballs and the\n\
+         # eyeballs Python package, built with maturin, in target/bench-venv),\n\
          # then writes BENCHMARKS.md and docs/benchmarks.png. Under 15 minutes on 2 cores.\n\
          {COMMAND}\n\
          \n\
@@ -529,6 +534,59 @@ fn write_cost(out: &mut String, r: &Results) {
                     "connections/s",
                     "CPU µs/connection",
                     "connections/s vs baseline",
+                    "CPU vs baseline",
+                ],
+                &rows,
+            ));
+            out.push('\n');
+        }
+    }
+}
+
+fn write_py_cost(out: &mut String, r: &Results) {
+    let _ = writeln!(out, "### Python: cost on loopback\n");
+    match &r.py_cost {
+        Err(e) => {
+            let _ = writeln!(out, "Not measured: {e}.\n");
+        }
+        Ok(cost) => {
+            let _ = writeln!(
+                out,
+                "One interpreter (the bench's venv, the eyeballs package built with `maturin \
+                 build --release`) in a network namespace of its own makes {} sequential \
+                 connections per way and round to a listener on 127.0.0.1 that nobody accepts \
+                 from (an accepting thread would compete for the GIL; a new listener each \
+                 round, its backlog long enough), each closed at once; {} rounds in rotating \
+                 order, median round shown. CPU time is the process's (`time.process_time`), \
+                 interpreter and kernel included. `socket.create_connection` resolves the \
+                 literal with `getaddrinfo` and connects in blocking mode (with a timeout: \
+                 non-blocking and poll(2)); `eyeballs.create_connection` parses the literal, \
+                 runs a race on the blocking driver with the GIL released and Python's signal \
+                 handlers as its interruption check (so the attempt is polled), and hands the \
+                 winning descriptor to a `socket.socket`.\n",
+                cost.connections, cost.rounds
+            );
+            let rows: Vec<Vec<String>> = cost
+                .rows
+                .iter()
+                .map(|row| {
+                    let base = row.baseline_way().and_then(|b| cost.row(&b));
+                    vec![
+                        format!("`{}`", row.way),
+                        format!("{:.0}", row.per_second),
+                        format!("{:.1}", row.cpu_us),
+                        base.map_or_else(
+                            || "baseline".to_owned(),
+                            |b| fmt_ratio(row.cpu_us / b.cpu_us),
+                        ),
+                    ]
+                })
+                .collect();
+            out.push_str(&table(
+                &[
+                    "call",
+                    "connections/s",
+                    "CPU µs/connection",
                     "CPU vs baseline",
                 ],
                 &rows,
@@ -856,6 +914,7 @@ mod tests {
                     },
                 ],
             }),
+            py_cost: Err("no venv".to_owned()),
             callgrind: Ok(Callgrind {
                 valgrind: "valgrind-3.19.0".to_owned(),
                 connections: 1000,

@@ -89,7 +89,7 @@ enum Destination {
 /// handler raised.
 #[pyfunction]
 #[pyo3(signature = (
-    host, port, *, timeout=None, attempt_delay=None, resolution_delay=None, interleave=None,
+    host, port, timeout=None, attempt_delay=None, resolution_delay=None, interleave=None,
     family=0, source_ips=Vec::new(), source_port=0, hosts=None, all_errors=false
 ))]
 #[allow(clippy::too_many_arguments)]

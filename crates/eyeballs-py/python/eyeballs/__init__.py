@@ -127,17 +127,17 @@ def create_connection(
     :class:`Report` as ``.report``. A ``KeyboardInterrupt`` (or any exception a signal
     handler raises) cancels the race and closes every socket before it propagates.
     """
-    return connect(
+    return _connect(
         address,
         timeout,
         source_address,
-        all_errors=all_errors,
-        happy_eyeballs_delay=happy_eyeballs_delay,
-        interleave=interleave,
-        resolution_delay=resolution_delay,
-        family=family,
-        hosts=hosts,
-    ).socket
+        all_errors,
+        happy_eyeballs_delay,
+        interleave,
+        resolution_delay,
+        family,
+        hosts,
+    )[0]
 
 
 def connect(
@@ -154,6 +154,33 @@ def connect(
 ) -> Connection:
     """:func:`create_connection`, returning the socket with the race's :class:`Report`
     (``sock, report = eyeballs.connect(...)``). Same arguments and exceptions."""
+    return Connection(
+        *_connect(
+            address,
+            timeout,
+            source_address,
+            all_errors,
+            happy_eyeballs_delay,
+            interleave,
+            resolution_delay,
+            family,
+            hosts,
+        )
+    )
+
+
+def _connect(
+    address: Address,
+    timeout: Optional[float],
+    source_address: Optional[Tuple[str, int]],
+    all_errors: bool,
+    happy_eyeballs_delay: Optional[float],
+    interleave: Optional[int],
+    resolution_delay: Optional[float],
+    family: int,
+    hosts: Optional[Mapping[str, Iterable[str]]],
+) -> Tuple[_socket.socket, Report]:
+    """The body of :func:`connect` and :func:`create_connection`: ``(sock, report)``."""
     host, port = address
     host = _host(host)
     port = _port(port)
@@ -166,18 +193,20 @@ def connect(
     if hosts is not None:
         table = [(str(name), [str(ip) for ip in ips]) for name, ips in hosts.items()]
     try:
+        # Positional, in the signature's order: keyword matching costs more than the rest
+        # of this function.
         fd, winner_family, report = _eyeballs.race(
             host,
             port,
-            timeout=limit,
-            attempt_delay=happy_eyeballs_delay,
-            resolution_delay=resolution_delay,
-            interleave=interleave,
-            family=int(family),
-            source_ips=source_ips,
-            source_port=source_port,
-            hosts=table,
-            all_errors=all_errors,
+            limit,
+            happy_eyeballs_delay,
+            resolution_delay,
+            interleave,
+            int(family),
+            source_ips,
+            source_port,
+            table,
+            all_errors,
         )
     except Exception as e:
         failed = getattr(e, "report", None)
@@ -194,7 +223,7 @@ def connect(
     if timeout is not _GLOBAL_DEFAULT_TIMEOUT:
         sock.settimeout(timeout)
     _log(report)
-    return Connection(sock, report)
+    return sock, report
 
 
 def _log(report: Report) -> None:
@@ -215,7 +244,12 @@ def _host(host: object) -> Optional[str]:
     if host is None:
         return None
     if isinstance(host, str):
-        name = host.encode("idna").decode("ascii")
+        if host.isascii() and _plain_ascii_labels(host):
+            # What the idna codec makes of an ASCII name with no empty or long label: the
+            # name itself (the codec costs more than the rest of the call's Python).
+            name = host
+        else:
+            name = host.encode("idna").decode("ascii")
     elif isinstance(host, (bytes, bytearray)):
         name = bytes(host).decode("latin-1")
     else:
@@ -224,6 +258,15 @@ def _host(host: object) -> Optional[str]:
         # getaddrinfo takes no brackets around an IPv6 literal (the Rust parser would).
         raise _socket.gaierror(_socket.EAI_NONAME, "Name or service not known")
     return name
+
+
+def _plain_ascii_labels(name: str) -> bool:
+    """Whether every dot-separated label of ``name`` (a trailing dot allowed) has 1 to 63
+    characters: then the idna codec leaves an ASCII name as it is."""
+    labels = name.split(".")
+    if len(labels) > 1 and labels[-1] == "":
+        labels.pop()
+    return all(0 < len(label) < 64 for label in labels)
 
 
 def _port(port: object) -> int:

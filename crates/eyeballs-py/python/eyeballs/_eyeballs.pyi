@@ -20,7 +20,6 @@ CANCEL_WAIT: float
 def race(
     host: Optional[str],
     port: int,
-    *,
     timeout: Optional[float] = None,
     attempt_delay: Optional[float] = None,
     resolution_delay: Optional[float] = None,
