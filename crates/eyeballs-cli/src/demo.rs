@@ -122,7 +122,7 @@ impl Resolver for DemoResolver {
         let family = record.family();
         let ips: Vec<IpAddr> = ips
             .into_iter()
-            .filter(|ip| eyeballs::proto::Family::of(*ip) == family)
+            .filter(|ip| Some(eyeballs::proto::Family::of(*ip)) == family)
             .collect();
         Box::pin(async move {
             tokio::time::sleep(after).await;

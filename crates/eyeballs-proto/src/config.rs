@@ -177,6 +177,15 @@ pub struct Config {
     ///
     /// Default: [`Network::default`], both families, no NAT64 (RFC 8305's assumption).
     pub network: Network,
+
+    /// Whether a race to a host name also asks for its HTTPS records (HEv3 §4.1: V3-4.1.2
+    /// says HTTP clients, WebSocket ones included, SHOULD), first and together with the
+    /// address queries, and waits for the answer, at most the Resolution Delay (V3-4.2.2).
+    /// [`Target::with_https`](crate::Target::with_https) asks for one target alone.
+    ///
+    /// Default: `false` (a connection library does not know the protocol on top); the
+    /// HTTPS connectors of the `eyeballs` crate turn it on.
+    pub https_query: bool,
 }
 
 impl Default for Config {
@@ -196,6 +205,7 @@ impl Default for Config {
             policy_table: PolicyTable::rfc6724(),
             destinations: DestinationPolicy::allow_all(),
             network: Network::default(),
+            https_query: false,
         }
     }
 }

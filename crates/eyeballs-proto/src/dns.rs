@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use crate::endpoint::{canonical, Family};
+use crate::service::ServiceRecord;
 
 /// The record type of a query the engine asks the driver to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13,14 +14,18 @@ pub enum RecordType {
     Aaaa,
     /// IPv4 addresses.
     A,
+    /// HTTPS service information (RFC 9460, HEv3 §4.1): answered with
+    /// [`DnsResult::Services`].
+    Https,
 }
 
 impl RecordType {
-    /// The family of the addresses this record type carries.
-    pub fn family(self) -> Family {
+    /// The family of the addresses this record type carries; `None` for HTTPS.
+    pub fn family(self) -> Option<Family> {
         match self {
-            RecordType::Aaaa => Family::V6,
-            RecordType::A => Family::V4,
+            RecordType::Aaaa => Some(Family::V6),
+            RecordType::A => Some(Family::V4),
+            RecordType::Https => None,
         }
     }
 
@@ -38,6 +43,7 @@ impl fmt::Display for RecordType {
         f.write_str(match self {
             RecordType::Aaaa => "AAAA",
             RecordType::A => "A",
+            RecordType::Https => "HTTPS",
         })
     }
 }
@@ -134,6 +140,9 @@ pub enum DnsResult {
     /// addresses count as IPv4), and at most [`Config::max_endpoints`](crate::Config::max_endpoints)
     /// addresses are used; an answer with nothing usable is treated as [`DnsResult::NoData`].
     Addresses(Vec<Destination>),
+    /// A positive answer to an HTTPS query: its records, ServiceMode and AliasMode
+    /// ([`ServiceRecord`]). To an address query it counts as NODATA.
+    Services(Vec<ServiceRecord>),
     /// NOERROR with no records of this type (NODATA).
     NoData,
     /// The name does not exist (NXDOMAIN).
@@ -157,6 +166,8 @@ impl DnsResult {
         match self {
             DnsResult::Addresses(a) if a.is_empty() => DnsOutcome::NoData,
             DnsResult::Addresses(_) => DnsOutcome::Addresses,
+            DnsResult::Services(s) if s.is_empty() => DnsOutcome::NoData,
+            DnsResult::Services(_) => DnsOutcome::Addresses,
             DnsResult::NoData => DnsOutcome::NoData,
             DnsResult::NxDomain => DnsOutcome::NxDomain,
             DnsResult::ServFail => DnsOutcome::ServFail,

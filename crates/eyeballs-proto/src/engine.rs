@@ -17,6 +17,7 @@ use crate::endpoint::{Endpoint, Family};
 use crate::error::{InputError, SetupError};
 use crate::report::{AttemptRecord, QueryRecord, Report};
 use crate::screen::{screen, Screen, Screened};
+use crate::service::{https_name, ServiceRecord, MAX_ALIAS_CHAIN};
 use crate::target::{Target, TargetError, TargetKind};
 
 /// One Happy Eyeballs race (RFC 8305), with no I/O, no clock and no async.
@@ -181,7 +182,12 @@ impl Engine {
             }),
         };
         match target.kind {
-            TargetKind::Host { name, ports } => {
+            TargetKind::Host { name, ports, https } => {
+                if https || engine.s.config.https_query {
+                    // First, as HEv3 orders them (V3-4.1.3): HTTPS, AAAA, A.
+                    let https_name = https_name(&name, ports.first().copied().unwrap_or(443));
+                    engine.query(RecordType::Https, Some(https_name), now);
+                }
                 engine.s.report.host = Some(name);
                 engine.s.ports = ports;
                 // The families with connectivity (V3-4.1.1); all of them if none has.
@@ -198,10 +204,7 @@ impl Engine {
                     &wanted
                 };
                 for &family in families {
-                    let id = QueryId(engine.s.report.queries.len() as u32);
-                    let record = RecordType::for_family(family);
-                    engine.s.report.queries.push(QueryRecord::new(record, now));
-                    engine.s.actions.push_back(Action::Resolve { id, record });
+                    engine.query(RecordType::for_family(family), None, now);
                 }
             }
             TargetKind::Addresses(entries) => {
@@ -243,9 +246,26 @@ impl Engine {
         Ok(engine)
     }
 
-    /// The host name the [`Action::Resolve`] queries are for, if the target has one.
+    /// The target's host name, if it has one: what its address queries ask for.
     pub fn host(&self) -> Option<&str> {
         self.s.report.host.as_deref()
+    }
+
+    /// The name query `id` asks for: the target's host name, or the name of an HTTPS query
+    /// (`_8443._https.host` for another port than 443, RFC 9460 §9.1; an alias target).
+    /// What a driver resolves for [`Action::Resolve`].
+    pub fn query_name(&self, id: QueryId) -> Option<&str> {
+        let query = self.s.report.queries.get(id.index())?;
+        query.name.as_deref().or(self.s.report.host.as_deref())
+    }
+
+    /// Sends a query for `record` (of `name`, if not the host's own).
+    fn query(&mut self, record: RecordType, name: Option<String>, now: Instant) {
+        let id = QueryId(self.s.report.queries.len() as u32);
+        let mut q = QueryRecord::new(record, now);
+        q.name = name;
+        self.s.report.queries.push(q);
+        self.s.actions.push_back(Action::Resolve { id, record });
     }
 
     /// The configuration in force.
@@ -331,6 +351,10 @@ impl Engine {
             .ok_or(InputError::UnknownQuery(id))?;
         let outcome = result.kind();
         if self.ignores_answer(query, outcome) {
+            return Ok(());
+        }
+        if query.record == RecordType::Https {
+            self.handle_services(now, id, result);
             return Ok(());
         }
         let screened = match result {
@@ -506,6 +530,67 @@ impl Engine {
         self.s.phase == Phase::Done || ended_by_engine || failed_update
     }
 
+    /// The answer to HTTPS query `id` (module [`crate::service`]): ServiceMode records are
+    /// kept; an answer of AliasMode records only is followed with an HTTPS query for the
+    /// first alias target (V3-4.2.1.1), unless the chain is [`MAX_ALIAS_CHAIN`] long or
+    /// comes back to a name it asked already (then it ends with no service information).
+    fn handle_services(&mut self, now: Instant, id: QueryId, result: DnsResult) {
+        let mut outcome = result.kind();
+        let records = match result {
+            DnsResult::Services(records) => records,
+            _ => Vec::new(),
+        };
+        let (aliases, services): (Vec<_>, Vec<_>) =
+            records.into_iter().partition(ServiceRecord::is_alias);
+        if services.is_empty() && outcome == DnsOutcome::Addresses {
+            match aliases
+                .first()
+                .map(|a| a.target.trim_end_matches('.').to_owned())
+            {
+                Some(next) if self.may_follow(&next) => {
+                    self.query(RecordType::Https, Some(next), now);
+                }
+                // A loop or a chain too long: no service information (RFC 9460 §3.1).
+                _ => outcome = DnsOutcome::NoData,
+            }
+        }
+        self.s.report.services.extend(services);
+        let record = &mut self.s.report.queries[id.index()];
+        record.ended = Some(now);
+        record.outcome = Some(outcome);
+        self.step(now);
+    }
+
+    /// Whether an alias to `name` may be followed: the chain is shorter than the limit and
+    /// has not asked for `name` yet.
+    fn may_follow(&self, name: &str) -> bool {
+        let https: Vec<&QueryRecord> = self
+            .s
+            .report
+            .queries
+            .iter()
+            .filter(|q| q.record == RecordType::Https)
+            .collect();
+        https.len() <= MAX_ALIAS_CHAIN
+            && !name.is_empty()
+            && !https.iter().any(|q| {
+                q.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+    }
+
+    /// Whether the service information the race waits for is known (V3-4.2.2): no HTTPS
+    /// query, or every one ended (a followed alias adds one that must end too).
+    fn services_known(&self) -> bool {
+        self.s
+            .report
+            .queries
+            .iter()
+            .filter(|q| q.record == RecordType::Https)
+            .all(|q| q.outcome.is_some())
+    }
+
     /// The one screening of an answer to `query`, for `handle_dns` and `screen_answer`.
     fn screen(
         &self,
@@ -515,7 +600,7 @@ impl Engine {
         screen(
             answer,
             &Screen {
-                family: query.record.family(),
+                family: query.record.family().unwrap_or(Family::V4),
                 allowed: self.s.family,
                 cap: self.s.config.max_endpoints,
                 policy: &self.s.config.destinations,
@@ -638,14 +723,16 @@ impl Engine {
             .report
             .queries
             .iter()
-            .filter(|q| q.record.family() == preferred)
+            .filter(|q| q.record.family() == Some(preferred))
             .all(|q| q.outcome.is_some());
         // The delay starts with the first positive answer; one too long to represent never
         // ends.
         let deadline = deadline.or_else(|| now.checked_add(self.s.config.resolution_delay));
         self.s.phase = Phase::Resolving { deadline };
-        if self.s.candidates.has_pending_of(preferred)
-            || preferred_ended
+        // Set A (V3-4.2.2): an address of the preferred family, or its query ended, and the
+        // service information known; set B (V3-4.2.3): the Resolution Delay ran out.
+        if ((self.s.candidates.has_pending_of(preferred) || preferred_ended)
+            && self.services_known())
             || deadline.is_some_and(|d| d <= now)
         {
             self.s.phase = Phase::Racing;

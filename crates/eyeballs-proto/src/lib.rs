@@ -56,6 +56,7 @@ mod policy;
 mod report;
 mod rfc6724;
 mod screen;
+mod service;
 pub mod sim;
 mod target;
 
@@ -74,4 +75,5 @@ pub use policy::{Denial, DestinationPolicy, Reserved, Rule, Verdict};
 pub use report::{AttemptRecord, Event, QueryRecord, Report};
 pub use rfc6724::{sort_destinations, PolicyEntry, PolicyTable};
 pub use screen::DropReason;
+pub use service::{ServiceRecord, MAX_ALIAS_CHAIN};
 pub use target::{Target, TargetError};

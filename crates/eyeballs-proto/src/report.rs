@@ -9,6 +9,7 @@ use crate::dns::{DnsOutcome, QueryId, RecordType};
 use crate::endpoint::Endpoint;
 use crate::policy::Denial;
 use crate::screen::DropReason;
+use crate::service::ServiceRecord;
 
 /// Everything that happened in one race: each query, each attempt, and the outcome.
 ///
@@ -39,6 +40,9 @@ pub struct Report {
     /// each once: the caller's addresses, and single ports of answered addresses. (Answered
     /// addresses refused on every port are in their query's [`QueryRecord::dropped`].)
     pub denied: Vec<(SocketAddr, Denial)>,
+    /// The ServiceMode records of the target's HTTPS answers (HEv3 §4.2.1), in answer order;
+    /// empty without an HTTPS query or a positive answer to it.
+    pub services: Vec<ServiceRecord>,
 }
 
 /// One DNS query.
@@ -47,6 +51,9 @@ pub struct Report {
 pub struct QueryRecord {
     /// What was asked.
     pub record: RecordType,
+    /// The name it was asked for, when it is not the target's host name (an HTTPS query for
+    /// `_8443._https.host`, an alias target).
+    pub name: Option<String>,
     /// When it was sent.
     pub sent: Instant,
     /// When it ended (its latest answer, if it was answered more than once), if it has.
@@ -97,6 +104,7 @@ impl QueryRecord {
     pub(crate) fn new(record: RecordType, sent: Instant) -> Self {
         QueryRecord {
             record,
+            name: None,
             sent,
             ended: None,
             outcome: None,
@@ -150,6 +158,7 @@ impl Report {
             finished: None,
             dropped_endpoints: 0,
             denied: Vec::new(),
+            services: Vec::new(),
         }
     }
 

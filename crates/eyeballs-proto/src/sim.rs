@@ -74,8 +74,9 @@ impl Behavior {
 pub struct Scenario {
     target: Result<Target, TargetError>,
     config: Config,
-    /// Per record type, answers after the query is sent; later ones are updates (§6).
-    dns: Vec<(RecordType, Duration, DnsResult)>,
+    /// Per record type (and name, for queries of other names than the target's own),
+    /// answers after the query is sent; later ones are updates (§6).
+    dns: Vec<(Option<String>, RecordType, Duration, DnsResult)>,
     behaviors: Vec<(Selector, Behavior)>,
     default_behavior: Behavior,
     cancel_at: Option<Duration>,
@@ -119,7 +120,21 @@ impl Scenario {
     /// type arrive in turn; the later ones are updates (RFC 8305 §6). A record type with no
     /// result is never answered.
     pub fn dns(mut self, record: RecordType, after: Duration, result: DnsResult) -> Self {
-        self.dns.push((record, after, result));
+        self.dns.push((None, record, after, result));
+        self
+    }
+
+    /// As [`Scenario::dns`], for the query of `record` for `name` (an alias target, another
+    /// service target): [`Scenario::dns`] answers the target's own query of each record type.
+    pub fn dns_for(
+        mut self,
+        name: &str,
+        record: RecordType,
+        after: Duration,
+        result: DnsResult,
+    ) -> Self {
+        self.dns
+            .push((Some(name.to_owned()), record, after, result));
         self
     }
 
@@ -323,12 +338,27 @@ impl World<'_> {
         while let Some(action) = self.engine.poll_action() {
             match &action {
                 Action::Resolve { id, record } => {
+                    // The target's own query of a record type is the first one of it.
+                    let own = self
+                        .engine
+                        .report()
+                        .queries
+                        .iter()
+                        .position(|q| q.record == *record)
+                        == Some(id.index());
+                    let name = self.engine.query_name(*id).map(str::to_owned);
                     let answers: Vec<(Duration, DnsResult)> = self
                         .scenario
                         .dns
                         .iter()
-                        .filter(|(r, _, _)| r == record)
-                        .map(|(_, after, result)| (*after, result.clone()))
+                        .filter(|(n, r, _, _)| {
+                            r == record
+                                && match n {
+                                    None => own,
+                                    Some(n) => name.as_deref() == Some(n.as_str()),
+                                }
+                        })
+                        .map(|(_, _, after, result)| (*after, result.clone()))
                         .collect();
                     for (after, result) in answers {
                         self.schedule(after, Input::Dns(*id, result));

@@ -37,7 +37,12 @@ pub struct Target {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TargetKind {
-    Host { name: String, ports: Vec<u16> },
+    Host {
+        name: String,
+        ports: Vec<u16>,
+        /// Whether to ask for the name's HTTPS records (HEv3 §4.1).
+        https: bool,
+    },
     Addresses(Items<TargetAddr>),
 }
 
@@ -114,6 +119,7 @@ impl Target {
             kind: TargetKind::Host {
                 name: name.to_owned(),
                 ports: ports.into_vec(),
+                https: false,
             },
         })
     }
@@ -200,6 +206,16 @@ impl Target {
             },
             TargetKind::Host { .. } => None,
         }
+    }
+
+    /// This target with an HTTPS query for its host name (V3-4.1.2: what HTTP clients,
+    /// WebSocket ones included, send), asked first and together with the address queries.
+    /// No effect on an IP literal or a list of addresses: they have no name to ask about.
+    pub fn with_https(mut self) -> Self {
+        if let TargetKind::Host { https, .. } = &mut self.kind {
+            *https = true;
+        }
+        self
     }
 
     /// The host name to resolve, if this target has one.

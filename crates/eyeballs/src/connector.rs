@@ -166,6 +166,16 @@ impl Connector {
         self
     }
 
+    /// Whether a race to a host name also asks for its HTTPS records (`Config::https_query`,
+    /// HEv3 §4.1, V3-4.1.2; default: no): first and together with AAAA and A, its answer
+    /// waited for at most the Resolution Delay, and kept in the report. The resolver answers
+    /// it ([`Resolver`](crate::resolver::Resolver) with [`RecordType::Https`](eyeballs_proto::RecordType::Https));
+    /// the system and static resolvers have no HTTPS records and answer negatively at once.
+    pub fn https_query(mut self, on: bool) -> Self {
+        self.config.https_query = on;
+        self
+    }
+
     /// The longest one attempt may take before the next starts at once (default: none).
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.config.attempt_timeout = Some(timeout);

@@ -168,6 +168,11 @@ impl Connector {
         self.map(|c| c.network(network))
     }
 
+    /// As [`Connector::https_query`](crate::Connector::https_query).
+    pub fn https_query(self, on: bool) -> Self {
+        self.map(|c| c.https_query(on))
+    }
+
     /// As [`Connector::attempt_timeout`](crate::Connector::attempt_timeout).
     pub fn attempt_timeout(self, timeout: Duration) -> Self {
         self.map(|c| c.attempt_timeout(timeout))

@@ -67,9 +67,9 @@ impl<T> Core<T> {
         while let Some(action) = self.engine.poll_action() {
             match action {
                 Action::Resolve { id, record } => {
-                    tracing::debug!(target: "eyeballs", query = %id, %record, host = self.engine.host().unwrap_or_default(), "dns query");
+                    let host = self.engine.query_name(id).unwrap_or_default();
+                    tracing::debug!(target: "eyeballs", query = %id, %record, name = host, "dns query");
                     self.emit(Event::QuerySent(id));
-                    let host = self.engine.host().unwrap_or_default();
                     if let Some(result) = io.start_lookup(id, host, record) {
                         self.answer(io.now(), id, result);
                     }

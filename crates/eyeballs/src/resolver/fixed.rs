@@ -66,7 +66,7 @@ impl StaticResolver {
         let matching: Vec<IpAddr> = ips
             .iter()
             .copied()
-            .filter(|ip| Family::of(*ip) == record.family())
+            .filter(|ip| Some(Family::of(*ip)) == record.family())
             .collect();
         if matching.is_empty() {
             DnsResult::NoData

@@ -210,7 +210,11 @@ impl fmt::Debug for HickoryResolver {
 
 impl Resolver for HickoryResolver {
     fn lookup(&self, name: &str, record: RecordType) -> Lookup {
-        let family = record.family();
+        // HTTPS records are not asked yet (issue 10): a negative answer, so that nothing
+        // waits for them.
+        let Some(family) = record.family() else {
+            return Box::pin(std::future::ready(DnsResult::NoData));
+        };
         if let Ok(ip) = name.parse::<IpAddr>() {
             return Box::pin(std::future::ready(literal(ip, family)));
         }
@@ -233,8 +237,11 @@ impl Resolver for HickoryResolver {
     }
 
     fn lookup_blocking(&self, name: &str, record: RecordType) -> DnsResult {
+        let Some(family) = record.family() else {
+            return DnsResult::NoData;
+        };
         if let Ok(ip) = name.parse::<IpAddr>() {
-            return literal(ip, record.family());
+            return literal(ip, family);
         }
         // hickory's connections are tasks on the runtime that opened them, and this runtime
         // ends with the call: a resolver of its own, so that no later lookup finds a

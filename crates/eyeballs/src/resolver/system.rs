@@ -78,8 +78,12 @@ impl SystemResolver {
 
 impl Resolver for SystemResolver {
     fn lookup(&self, name: &str, record: RecordType) -> Lookup {
+        // getaddrinfo has no HTTPS records: a negative answer, so that nothing waits for them.
+        let Some(family) = record.family() else {
+            return Box::pin(std::future::ready(DnsResult::NoData));
+        };
         if let Ok(ip) = name.parse::<IpAddr>() {
-            return Box::pin(std::future::ready(literal(ip, record.family())));
+            return Box::pin(std::future::ready(literal(ip, family)));
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::error!(
@@ -90,7 +94,7 @@ impl Resolver for SystemResolver {
             return Box::pin(std::future::ready(DnsResult::Error));
         };
         let owned = name.to_owned();
-        let task = runtime.spawn_blocking(move || getaddrinfo(&owned, record.family()));
+        let task = runtime.spawn_blocking(move || getaddrinfo(&owned, family));
         Box::pin(async move {
             match task.await {
                 Ok(result) => result,
@@ -103,9 +107,12 @@ impl Resolver for SystemResolver {
     }
 
     fn lookup_blocking(&self, name: &str, record: RecordType) -> DnsResult {
+        let Some(family) = record.family() else {
+            return DnsResult::NoData;
+        };
         match name.parse::<IpAddr>() {
-            Ok(ip) => literal(ip, record.family()),
-            Err(_) => getaddrinfo(name, record.family()),
+            Ok(ip) => literal(ip, family),
+            Err(_) => getaddrinfo(name, family),
         }
     }
 }
