@@ -386,6 +386,30 @@ impl Engine {
             }
         }
         self.s.candidates.retain_answer(id, &reached);
+        // The owner name's own answer replaces the hints of its family (V3-7.1); a failure
+        // says nothing about which addresses exist.
+        if let (
+            None,
+            Some(family),
+            DnsOutcome::Addresses | DnsOutcome::NoData | DnsOutcome::NxDomain,
+        ) = (
+            &self.s.report.queries[id.index()].name,
+            self.s.report.queries[id.index()].record.family(),
+            outcome,
+        ) {
+            let https: SmallVec<[QueryId; 2]> = self
+                .s
+                .report
+                .queries
+                .iter()
+                .enumerate()
+                .filter(|(_, q)| q.record == RecordType::Https)
+                .map(|(i, _)| QueryId(i as u32))
+                .collect();
+            for hints in https {
+                self.s.candidates.retain_hints(hints, family, &reached);
+            }
+        }
         let ips: Vec<IpAddr> = screened.kept.iter().map(|d| d.ip).collect();
         self.resort();
         let record = &mut self.s.report.queries[id.index()];
@@ -554,11 +578,67 @@ impl Engine {
                 _ => outcome = DnsOutcome::NoData,
             }
         }
+        for service in services.iter().filter(|s| s.target == ".") {
+            self.add_hints(id, service);
+        }
         self.s.report.services.extend(services);
         let record = &mut self.s.report.queries[id.index()];
         record.ended = Some(now);
         record.outcome = Some(outcome);
+        self.resort();
         self.step(now);
+    }
+
+    /// The hints of a ServiceMode record for the owner name, as endpoints brought by HTTPS
+    /// query `id` (V3-4.2.1.3): each family's hints until that family's address query for
+    /// the name has answered (then the answer stands, V3-4.2.1.5), on the record's port if
+    /// it has one, IPv4 hints through NAT64 where IPv4 is reached so (V3-8.2.4), each checked
+    /// by the destination policy.
+    fn add_hints(&mut self, id: QueryId, service: &ServiceRecord) {
+        let answered = |family: Family| {
+            self.s.report.queries.iter().any(|q| {
+                q.name.is_none()
+                    && q.record.family() == Some(family)
+                    && q.outcome.is_some_and(|o| {
+                        matches!(
+                            o,
+                            DnsOutcome::Addresses | DnsOutcome::NoData | DnsOutcome::NxDomain
+                        )
+                    })
+            })
+        };
+        let mut hints: Vec<IpAddr> = Vec::new();
+        if !answered(Family::V6) {
+            hints.extend(service.ipv6_hints.iter().map(|&v6| IpAddr::V6(v6)));
+        }
+        if !answered(Family::V4) {
+            hints.extend(service.ipv4_hints.iter().map(|&v4| IpAddr::V4(v4)));
+        }
+        let ports: SmallVec<[u16; 2]> = match service.port {
+            Some(port) => SmallVec::from_slice(&[port]),
+            None => SmallVec::from_slice(&self.s.ports),
+        };
+        for hint in hints {
+            for (ip, via) in self.s.config.network.reach(hint) {
+                if !self.s.family.allows(Family::of(ip)) {
+                    continue;
+                }
+                for (rank, &port) in ports.iter().enumerate() {
+                    let answered = SocketAddr::new(hint, port);
+                    match self.s.config.destinations.check(answered) {
+                        Ok(()) => self.s.candidates.add(
+                            Destination::new(ip),
+                            port,
+                            0,
+                            rank,
+                            Some(id),
+                            via,
+                        ),
+                        Err(denial) => record_denial(&mut self.s.report, answered, denial),
+                    }
+                }
+            }
+        }
     }
 
     /// Whether an alias to `name` may be followed: the chain is shorter than the limit and

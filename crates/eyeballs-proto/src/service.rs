@@ -8,10 +8,12 @@
 //! V3-4.2.3). An answer of AliasMode records only is followed: the alias target gets an HTTPS
 //! query of its own, a bounded chain (V3-4.2.1.1).
 //!
-//! What the ServiceMode records say (hints, other target names, ALPN, ports, priorities) is
-//! kept in the report ([`Report::services`](crate::Report::services)); how it shapes the
-//! endpoints (HEv3 §5) is the next step of the engine and not applied yet: endpoints come
-//! from the address queries as in RFC 8305.
+//! The ServiceMode records are kept in the report
+//! ([`Report::services`](crate::Report::services)). The owner's (`TargetName` ".") hints are
+//! endpoints until the owner's own address answers replace them, on the record's `port`
+//! (V3-4.2.1.3 to V3-4.2.1.5, V3-7.1). Other target names, ALPN and priorities (the grouping
+//! of HEv3 §5) do not shape the endpoints yet: the owner's addresses form one group, as in
+//! RFC 8305.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 

@@ -1,7 +1,7 @@
 //! HTTPS queries (HEv3 §4.1, §4.2, §4.2.1): the query order, the start conditions with
-//! service information (sets A and B), AliasMode followed, and the worked timelines of the
-//! checklist (§4.2.2) that need no service endpoints: T1–T5 and T8. Virtual time, exact
-//! timestamps; all queries are sent at t = 0.
+//! service information (sets A and B), AliasMode followed, the owner's hints, and the worked
+//! timelines of the checklist (§4.2.2) T1–T6 and T8 (T7, other target names, is planned).
+//! Virtual time, exact timestamps; all queries are sent at t = 0.
 
 mod common;
 
@@ -288,5 +288,142 @@ fn a_literal_target_sends_no_https_query() {
         Scenario::target(Target::host("192.0.2.1", 443).unwrap().with_https())
             .default_behavior(Behavior::Connects(ms(1))),
         &["0 connect #0 192.0.2.1:443", "1 done connected #0"],
+    );
+}
+
+/// A ServiceMode record for the owner with hints.
+fn hinted(v6: &[&str], v4: &[&str]) -> ServiceRecord {
+    ServiceRecord::service(1).with_hints(
+        v6.iter().map(|s| s.parse().unwrap()),
+        v4.iter().map(|s| s.parse().unwrap()),
+    )
+}
+
+/// T6 (V3-4.2.1.3): HTTPS with ipv6hint and ipv4hint at 30, AAAA and A pending: the race
+/// starts at 30 on the hints, IPv6 first.
+#[test]
+fn t6_hints_at_30_start_the_race() {
+    expect(
+        https("t6.test", 443)
+            .dns(
+                RecordType::Https,
+                ms(30),
+                DnsResult::Services(vec![hinted(&["2001:db8::6"], &["192.0.2.6"])]),
+            )
+            .default_behavior(Behavior::BlackHole),
+        &[
+            "0 resolve q0 HTTPS",
+            "0 resolve q1 AAAA",
+            "0 resolve q2 A",
+            "30 connect #0 [2001:db8::6]:443",
+            "280 connect #1 192.0.2.6:443",
+            // AAAA and A never answer: the resolve timeout (10 s) ends them.
+            "10000 cancel-resolve q1",
+            "10000 cancel-resolve q2",
+        ],
+    );
+}
+
+/// V3-4.2.1.4, V3-7.1, V3-7.2: the owner's AAAA answer replaces the IPv6 hints: a hint it
+/// does not list goes if not yet attempted; an attempted one carries on.
+#[test]
+fn v3_7_1_the_address_answer_replaces_the_hints_of_its_family() {
+    let sim = expect(
+        https("replace.test", 443)
+            .dns(
+                RecordType::Https,
+                ms(10),
+                DnsResult::Services(vec![hinted(&["2001:db8::1", "2001:db8::2"], &[])]),
+            )
+            .answer(RecordType::Aaaa, ms(20), ["2001:db8::1", "2001:db8::3"])
+            .dns(RecordType::A, ms(20), DnsResult::NoData)
+            .default_behavior(Behavior::BlackHole),
+        &[
+            "0 resolve q0 HTTPS",
+            "0 resolve q1 AAAA",
+            "0 resolve q2 A",
+            "10 connect #0 [2001:db8::1]:443",
+            "260 connect #1 [2001:db8::3]:443",
+        ],
+    );
+    assert!(
+        sim.report
+            .attempts
+            .iter()
+            .all(|a| a.endpoint.addr.ip() != "2001:db8::2".parse::<std::net::IpAddr>().unwrap()),
+        "the hint AAAA did not confirm is never attempted"
+    );
+}
+
+/// V3-4.2.1.5: hints for a family whose address answer is in already are not used.
+#[test]
+fn v3_4_2_1_5_hints_yield_to_an_answer_already_in() {
+    expect(
+        https("late.test", 443)
+            .answer(RecordType::Aaaa, ms(5), ["2001:db8::1"])
+            .dns(RecordType::A, ms(5), DnsResult::NoData)
+            .dns(
+                RecordType::Https,
+                ms(10),
+                DnsResult::Services(vec![hinted(&["2001:db8::99"], &[])]),
+            )
+            .default_behavior(Behavior::BlackHole),
+        &[
+            "0 resolve q0 HTTPS",
+            "0 resolve q1 AAAA",
+            "0 resolve q2 A",
+            "10 connect #0 [2001:db8::1]:443",
+        ],
+    );
+}
+
+/// The record's `port` replaces the target's for its hints.
+#[test]
+fn a_service_port_is_used_for_its_hints() {
+    let mut record = hinted(&["2001:db8::1"], &[]);
+    record.port = Some(8443);
+    expect(
+        https("port.test", 443)
+            .dns(RecordType::Https, ms(1), DnsResult::Services(vec![record]))
+            .default_behavior(Behavior::Connects(ms(1))),
+        &[
+            "0 resolve q0 HTTPS",
+            "0 resolve q1 AAAA",
+            "0 resolve q2 A",
+            "1 connect #0 [2001:db8::1]:8443",
+            "2 cancel-resolve q1",
+            "2 cancel-resolve q2",
+            "2 done connected #0",
+        ],
+    );
+}
+
+/// V3-8.2.4: an ipv4hint on an IPv6-only network with a NAT64 prefix is synthesized.
+#[test]
+fn v3_8_2_4_an_ipv4_hint_is_synthesized_behind_nat64() {
+    let sim = expect(
+        https("v4hint.test", 443)
+            .config(config(|c| {
+                c.network = Network::ipv6_only([eyeballs_proto::Pref64::WELL_KNOWN])
+            }))
+            .dns(
+                RecordType::Https,
+                ms(2),
+                DnsResult::Services(vec![hinted(&[], &["192.0.2.1"])]),
+            )
+            .dns(RecordType::Aaaa, ms(2), DnsResult::NoData)
+            .default_behavior(Behavior::Connects(ms(1))),
+        &[
+            "0 resolve q0 HTTPS",
+            "0 resolve q1 AAAA",
+            "0 resolve q2 A",
+            "2 connect #0 [64:ff9b::c000:201]:443",
+            "3 cancel-resolve q2",
+            "3 done connected #0",
+        ],
+    );
+    assert_eq!(
+        sim.report.attempts[0].via_nat64,
+        Some("192.0.2.1".parse().unwrap())
     );
 }
