@@ -6,8 +6,9 @@ and so eyeballs' system resolver, asks the lab's DNS server only):
 MODE: ``requests`` (requests.get after eyeballs.patch()), ``requests-unpatched``,
 ``aiohttp`` (an aiohttp ClientSession GET after eyeballs.patch()), ``open_connection``
 (eyeballs.open_connection and an HTTP/1.0 GET by hand). Prints one JSON object: ``ms``
-from the call to the response (name resolution included), ``body`` or ``error``, and the
-eyeballs ``winner`` and ``races`` logged (their reports' winners)."""
+from the call to the response (name resolution included), ``body`` or ``error``, and each
+eyeballs race logged (``races``: its winner's address and when, in milliseconds from the
+start of the race, the winning attempt started)."""
 
 import asyncio
 import json
@@ -18,14 +19,20 @@ from urllib.parse import urlsplit
 
 import eyeballs
 
-winners = []
+races = []
 
 
 class Recorder(logging.Handler):
     def emit(self, record):
         report = getattr(record, "eyeballs_report", None)
         if report is not None:
-            winners.append(report.winner and report.winner[0])
+            won = [a for a in report.attempts if a.outcome == "connected"]
+            races.append(
+                {
+                    "winner": report.winner and report.winner[0],
+                    "won_started_ms": won[0].started_ms if won else None,
+                }
+            )
 
 
 logger = logging.getLogger("eyeballs")
@@ -85,7 +92,7 @@ def main():
     except Exception as e:  # noqa: BLE001 - the failure is the result
         result["error"] = f"{type(e).__name__}: {e}"
     result["ms"] = (time.perf_counter() - start) * 1e3
-    result["races"] = winners
+    result["races"] = races
     print(json.dumps(result))
 
 
