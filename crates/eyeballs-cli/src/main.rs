@@ -5,7 +5,7 @@
 use std::io::{self, IsTerminal, StdoutLock, Write};
 use std::process::ExitCode;
 
-use clap::{ArgAction, Parser, Subcommand};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 mod connect;
@@ -14,6 +14,7 @@ mod duration;
 mod options;
 mod output;
 mod proxy;
+mod run;
 mod simulate;
 mod target;
 
@@ -38,12 +39,33 @@ enum Command {
     Demo(demo::DemoArgs),
     Simulate(simulate::SimulateArgs),
     Proxy(proxy::ProxyArgs),
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
     // clap exits with status 2 on usage errors and 0 for --help / --version.
-    let cli = Cli::parse();
-    if let Err(e) = init_tracing(cli.verbose) {
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // The proxy's --allow and --deny are checked in command-line order.
+    match (&mut cli.command, matches.subcommand()) {
+        (Command::Proxy(args), Some((_, sub))) => args.options.take_rule_order(sub),
+        (Command::Run(args), Some((_, sub))) => args.proxy.take_rule_order(sub),
+        _ => {}
+    }
+    // The proxy's own log goes through tracing too: info (every race) for `proxy`, warn
+    // (failures) for `run` unless --log-races.
+    let proxy_log = match &cli.command {
+        Command::Proxy(args) => Some((args.options.log_format, "info")),
+        Command::Run(args) => Some((
+            args.proxy.log_format,
+            if args.log_races { "info" } else { "warn" },
+        )),
+        _ => None,
+    };
+    if let Err(e) = init_tracing(cli.verbose, proxy_log) {
         return usage_error(&e);
     }
     match cli.command {
@@ -51,30 +73,53 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Proxy(args) => proxy::run(args),
+        Command::Run(args) => run::run(args),
     }
 }
 
-/// Installs a `tracing` fmt subscriber on stderr for `-v`: none without it.
-fn init_tracing(verbose: u8) -> Result<(), String> {
-    let default = match verbose {
-        0 => return Ok(()),
-        1 => "eyeballs=debug",
-        2 => "eyeballs=trace",
-        _ => "trace",
+/// Installs a `tracing` fmt subscriber on stderr: for `-v` (the library's events), and for
+/// the proxy's own log (`proxy_log`: its format and level); none when neither is wanted.
+fn init_tracing(
+    verbose: u8,
+    proxy_log: Option<(proxy::log::LogFormat, &str)>,
+) -> Result<(), String> {
+    let library = match verbose {
+        0 => None,
+        1 => Some("eyeballs=debug"),
+        2 => Some("eyeballs=trace"),
+        _ => Some("trace"),
     };
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec)
+    if library.is_none() && proxy_log.is_none() {
+        return Ok(());
+    }
+    let mut filter = match (library, std::env::var("RUST_LOG")) {
+        (Some(_), Ok(spec)) if !spec.trim().is_empty() => EnvFilter::try_new(&spec)
             .map_err(|e| format!("RUST_LOG={spec:?} is not a tracing filter: {e}"))?,
-        _ => EnvFilter::new(default),
+        (Some(default), _) => EnvFilter::new(default),
+        (None, _) => EnvFilter::new("off"),
     };
+    if let Some((_, level)) = proxy_log {
+        let directive = format!("{}={level}", proxy::log::TARGET);
+        filter = filter.add_directive(
+            directive
+                .parse()
+                .map_err(|e| format!("bad log directive {directive}: {e}"))?,
+        );
+    }
     let color = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(color)
-        .try_init()
-        .map_err(|e| format!("cannot install the tracing subscriber: {e}"))
+        .with_writer(std::io::stderr);
+    let installed = match proxy_log {
+        Some((proxy::log::LogFormat::Json, _)) => builder.json().try_init(),
+        Some((proxy::log::LogFormat::Text, _)) => builder
+            .with_ansi(false)
+            .event_format(proxy::log::ProxyText::default())
+            .try_init(),
+        None => builder.with_ansi(color).try_init(),
+    };
+    installed.map_err(|e| format!("cannot install the tracing subscriber: {e}"))
 }
 
 /// Prints a race once and gives the exit status (0 connected, else 1). With `json`, the

@@ -126,7 +126,13 @@ impl RaceOptions {
     /// A connector with these options, using the hickory resolver against `dns` if given,
     /// else the system resolver. Invalid values are refused when the race starts.
     pub fn connector(&self, dns: Option<SocketAddr>) -> Connector {
-        let mut connector = Connector::with_config(self.config());
+        self.connector_with(self.config(), dns)
+    }
+
+    /// [`Self::connector`] with `config` (these options' [`Self::config`], changed further
+    /// by the caller) in place of [`Self::config`].
+    pub fn connector_with(&self, config: Config, dns: Option<SocketAddr>) -> Connector {
+        let mut connector = Connector::with_config(config);
         if let Some(server) = dns {
             connector = connector.resolver(HickoryResolver::new([server]));
         }

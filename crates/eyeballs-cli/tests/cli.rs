@@ -125,10 +125,10 @@ fn assert_schema(v: &Value) {
 fn help_lists_every_subcommand() {
     let out = eyeballs().arg("--help").assert().success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    for sub in ["connect", "demo", "simulate", "proxy"] {
+    for sub in ["connect", "demo", "simulate", "proxy", "run"] {
         assert!(text.contains(sub), "{sub} missing from --help:\n{text}");
     }
-    for sub in ["connect", "demo", "simulate", "proxy"] {
+    for sub in ["connect", "demo", "simulate", "proxy", "run"] {
         eyeballs().args([sub, "--help"]).assert().success();
     }
     eyeballs()
@@ -556,7 +556,12 @@ fn d4_proxy_takes_huge_timeouts_and_still_connects() {
         let (free, port) = loopback();
         drop(free);
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_eyeballs"))
-            .args(["proxy", "--listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "proxy",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--allow-loopback",
+            ])
             .args(["--timeout", HUGE[2], "--handshake-timeout", HUGE[2]])
             .args(["--attempt-timeout", HUGE[0], "--attempt-delay", HUGE[1]])
             .env_remove("RUST_LOG")

@@ -2,382 +2,18 @@
 //! HTTP CONNECT) over std `TcpStream`s. Host names are resolved by a fake DNS server on
 //! 127.0.0.1 (`--dns`): no real name is ever looked up, and all traffic stays on loopback.
 
-use std::collections::HashMap;
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
-use std::net::{
-    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket,
-};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command as AssertCommand;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use predicates::prelude::*;
 
-/// Every read in these tests gives up after this long (a hang is a failure, not a stall).
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
-
-// ---------------------------------------------------------------------------------------
-// The proxy process.
-
-/// A running `eyeballs proxy`, killed on drop (also when the test fails), with its stderr
-/// collected line by line.
-struct Proxy {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Proxy {
-    /// Starts `eyeballs proxy --listen 127.0.0.1:PORT ARGS` on a free port: the port is
-    /// found by binding port 0 and closing it, so another process may take it in between;
-    /// then the proxy cannot listen and the next port is tried.
-    fn start(args: &[&str]) -> Proxy {
-        let mut last_log = Vec::new();
-        for _ in 0..10 {
-            let port = free_port();
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            let mut proxy = Proxy::spawn(addr, args);
-            match proxy.wait_ready() {
-                Ok(()) => return proxy,
-                Err(log) if log.iter().any(|l| l.contains("in use")) => last_log = log,
-                Err(log) => panic!("the proxy did not start:\n{}", log.join("\n")),
-            }
-        }
-        panic!("no free port after 10 tries:\n{}", last_log.join("\n"));
-    }
-
-    fn spawn(addr: SocketAddr, args: &[&str]) -> Proxy {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_eyeballs"))
-            .args(["proxy", "--listen", &addr.to_string()])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let lines = Arc::clone(&log);
-        thread::spawn(move || {
-            let mut reader = std::io::BufReader::new(stderr);
-            let mut line = String::new();
-            while matches!(std::io::BufRead::read_line(&mut reader, &mut line), Ok(n) if n > 0) {
-                lines.lock().unwrap().push(line.trim_end().to_owned());
-                line.clear();
-            }
-        });
-        Proxy { child, addr, log }
-    }
-
-    /// Waits for the "listening on" line; the log if the proxy exited instead.
-    fn wait_ready(&mut self) -> Result<(), Vec<String>> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if self.lines().iter().any(|l| l.contains("listening on")) {
-                return Ok(());
-            }
-            if self.child.try_wait().unwrap().is_some() {
-                thread::sleep(Duration::from_millis(50)); // Let the reader finish.
-                return Err(self.lines());
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
-        panic!(
-            "the proxy did not say it listens:\n{}",
-            self.lines().join("\n")
-        );
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Waits (up to 5 s) for a log line containing every one of `parts`.
-    fn wait_log(&self, parts: &[&str]) -> String {
-        let deadline = Instant::now() + IO_TIMEOUT;
-        loop {
-            if let Some(line) = self
-                .lines()
-                .into_iter()
-                .find(|l| parts.iter().all(|p| l.contains(p)))
-            {
-                return line;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no log line with {parts:?}:\n{}",
-                self.lines().join("\n")
-            );
-            thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    /// A new connection to the proxy.
-    fn connect(&self) -> TcpStream {
-        let s = TcpStream::connect(self.addr).unwrap();
-        s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        s.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-        s
-    }
-
-    fn assert_running(&mut self) {
-        assert!(
-            self.child.try_wait().unwrap().is_none(),
-            "the proxy exited:\n{}",
-            self.lines().join("\n")
-        );
-    }
-
-    fn signal(&self, signal: Signal) {
-        kill(Pid::from_raw(self.child.id() as i32), signal).unwrap();
-    }
-
-    /// Waits for the process to exit, up to `limit`.
-    fn wait_exit(&mut self, limit: Duration) -> (ExitStatus, Duration) {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (status, start.elapsed());
-            }
-            assert!(
-                start.elapsed() < limit,
-                "still running after {limit:?}:\n{}",
-                self.lines().join("\n")
-            );
-            thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A loopback port with nothing listening (connections are refused).
-fn closed_port() -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()))
-}
-
-// ---------------------------------------------------------------------------------------
-// Destinations.
-
-/// A TCP server on `ip` (port chosen by the OS) serving each connection with `serve`.
-fn server(ip: IpAddr, serve: fn(TcpStream)) -> Option<SocketAddr> {
-    let listener = TcpListener::bind((ip, 0)).ok()?;
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            thread::spawn(move || serve(stream));
-        }
-    });
-    Some(addr)
-}
-
-/// Echoes until EOF, then shuts its side down.
-fn echo(mut s: TcpStream) {
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = s.read(&mut buf) {
-        if n == 0 || s.write_all(&buf[..n]).is_err() {
-            break;
-        }
-    }
-    let _ = s.shutdown(Shutdown::Write);
-}
-
-/// Reads until EOF, then answers how many bytes came (a half-close must reach it, and its
-/// answer must still come back).
-fn count(mut s: TcpStream) {
-    let mut all = Vec::new();
-    if s.read_to_end(&mut all).is_ok() {
-        let _ = s.write_all(format!("got {} bytes\n", all.len()).as_bytes());
-    }
-}
-
-fn echo_v4() -> SocketAddr {
-    server(Ipv4Addr::LOCALHOST.into(), echo).unwrap()
-}
-
-// ---------------------------------------------------------------------------------------
-// A fake DNS server on loopback.
-
-#[derive(Clone)]
-enum Answer {
-    Addrs(Vec<IpAddr>),
-    NxDomain,
-    Never,
-}
-
-/// Answers A and AAAA queries for `zone` (other names: NXDOMAIN) on 127.0.0.1 (UDP).
-fn fake_dns(zone: &[(&str, Answer)]) -> SocketAddr {
-    let zone: HashMap<String, Answer> = zone
-        .iter()
-        .map(|(n, a)| (n.to_string(), a.clone()))
-        .collect();
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = socket.local_addr().unwrap();
-    thread::spawn(move || {
-        let mut buf = [0u8; 1500];
-        while let Ok((n, from)) = socket.recv_from(&mut buf) {
-            if let Some(response) = dns_response(&buf[..n], &zone) {
-                let _ = socket.send_to(&response, from);
-            }
-        }
-    });
-    addr
-}
-
-fn dns_response(query: &[u8], zone: &HashMap<String, Answer>) -> Option<Vec<u8>> {
-    let mut pos = 12;
-    let mut labels = Vec::new();
-    loop {
-        let len = usize::from(*query.get(pos)?);
-        pos += 1;
-        if len == 0 {
-            break;
-        }
-        labels.push(String::from_utf8_lossy(query.get(pos..pos + len)?).to_lowercase());
-        pos += len;
-    }
-    let qtype = u16::from_be_bytes([*query.get(pos)?, *query.get(pos + 1)?]);
-    let question = query.get(12..pos + 4)?;
-    let (rcode, answers): (u8, Vec<IpAddr>) = match zone.get(&labels.join(".")) {
-        None | Some(Answer::NxDomain) => (3, vec![]),
-        Some(Answer::Never) => return None,
-        Some(Answer::Addrs(addrs)) => (0, addrs.clone()),
-    };
-    let rdata: Vec<Vec<u8>> = answers
-        .iter()
-        .filter_map(|ip| match (ip, qtype) {
-            (IpAddr::V4(v4), 1) => Some(v4.octets().to_vec()),
-            (IpAddr::V6(v6), 28) => Some(v6.octets().to_vec()),
-            _ => None,
-        })
-        .collect();
-    let mut r = Vec::new();
-    r.extend_from_slice(&query[..2]); // ID
-    r.extend_from_slice(&[0x84 | (query[2] & 0x01), 0x80 | rcode]); // QR AA, RD copied, RA
-    r.extend_from_slice(&[0, 1, 0, rdata.len() as u8, 0, 0, 0, 0]);
-    r.extend_from_slice(question);
-    for data in rdata {
-        r.extend_from_slice(&[0xC0, 12]); // the name: a pointer to the question's
-        r.extend_from_slice(&qtype.to_be_bytes());
-        r.extend_from_slice(&[0, 1, 0, 0, 0, 60, 0, data.len() as u8]);
-        r.extend_from_slice(&data);
-    }
-    Some(r)
-}
-
-// ---------------------------------------------------------------------------------------
-// SOCKS5 by hand.
-
-/// Greets with "no authentication" and checks the proxy picked it.
-fn greet(s: &mut TcpStream) {
-    s.write_all(&[5, 1, 0]).unwrap();
-    assert_eq!(read_n(s, 2), [5, 0]);
-}
-
-fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    s.read_exact(&mut buf).unwrap();
-    buf
-}
-
-/// A CONNECT request: ATYP 1/4 for an address, 3 for a name.
-fn request(to: &Target) -> Vec<u8> {
-    request_with(1, to)
-}
-
-fn request_with(command: u8, to: &Target) -> Vec<u8> {
-    let mut r = vec![5, command, 0];
-    match to {
-        Target::Addr(SocketAddr::V4(a)) => {
-            r.push(1);
-            r.extend_from_slice(&a.ip().octets());
-            r.extend_from_slice(&a.port().to_be_bytes());
-        }
-        Target::Addr(SocketAddr::V6(a)) => {
-            r.push(4);
-            r.extend_from_slice(&a.ip().octets());
-            r.extend_from_slice(&a.port().to_be_bytes());
-        }
-        Target::Name(name, port) => {
-            r.push(3);
-            r.push(name.len() as u8);
-            r.extend_from_slice(name);
-            r.extend_from_slice(&port.to_be_bytes());
-        }
-    }
-    r
-}
-
-enum Target {
-    Addr(SocketAddr),
-    Name(Vec<u8>, u16),
-}
-
-fn name(host: &str, port: u16) -> Target {
-    Target::Name(host.as_bytes().to_vec(), port)
-}
-
-/// Reads a reply: its code and bound address.
-fn read_reply(s: &mut TcpStream) -> (u8, SocketAddr) {
-    let head = read_n(s, 4);
-    assert_eq!((head[0], head[2]), (5, 0), "reply {head:?}");
-    let ip: IpAddr = match head[3] {
-        1 => <[u8; 4]>::try_from(read_n(s, 4)).unwrap().into(),
-        4 => <[u8; 16]>::try_from(read_n(s, 16)).unwrap().into(),
-        other => panic!("bound address of type {other}"),
-    };
-    let port = read_n(s, 2);
-    (
-        head[1],
-        SocketAddr::new(ip, u16::from_be_bytes([port[0], port[1]])),
-    )
-}
-
-/// Greets, sends CONNECT, returns the stream and the reply.
-fn socks_connect(proxy: &Proxy, to: &Target) -> (TcpStream, u8, SocketAddr) {
-    let mut s = proxy.connect();
-    greet(&mut s);
-    s.write_all(&request(to)).unwrap();
-    let (code, bound) = read_reply(&mut s);
-    (s, code, bound)
-}
-
-/// Whether the proxy closed the connection without sending anything more.
-fn assert_closed(s: &mut TcpStream, what: &str) {
-    let mut buf = [0u8; 64];
-    match s.read(&mut buf) {
-        Ok(0) => {}
-        Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
-        Ok(n) => panic!("{what}: got {:?} instead of a close", &buf[..n]),
-        Err(e) => panic!("{what}: {e} instead of a close"),
-    }
-}
-
-fn assert_echoes(s: &mut TcpStream, message: &[u8]) {
-    s.write_all(message).unwrap();
-    assert_eq!(read_n(s, message.len()), message);
-}
-
-// ---------------------------------------------------------------------------------------
-// Tests.
+use common::*;
 
 #[test]
 fn ipv4_literal_is_connected_and_relayed_with_half_close() {
@@ -495,11 +131,6 @@ fn malformed_input_is_answered_or_closed_and_the_proxy_keeps_serving() {
         ("empty greeting", vec![5], vec![]),
         ("greeting shorter than announced", vec![5, 3, 0], vec![]),
         ("SOCKS4", vec![4, 1, 0, 80, 127, 0, 0, 1, 0], vec![]),
-        (
-            "HTTP without --http-connect",
-            b"GET / HTTP/1.1\r\n\r\n".to_vec(),
-            vec![],
-        ),
         ("garbage", vec![0xAB; 64], vec![]),
         ("zero methods", vec![5, 0], vec![5, 0xFF]),
         ("no acceptable method", vec![5, 2, 2, 0x80], vec![5, 0xFF]),
@@ -764,7 +395,7 @@ fn sigterm_and_sigint_stop_the_proxy_promptly() {
 
 #[test]
 fn http_connect_on_the_same_port() {
-    let proxy = Proxy::start(&["--http-connect", "--auth", "user:secret"]);
+    let proxy = Proxy::start(&["--auth", "user:secret"]);
     let echo = echo_v4();
     let http = |request: String| {
         let mut s = proxy.connect();
@@ -784,21 +415,49 @@ fn http_connect_on_the_same_port() {
     let mut s = http(format!(
         "CONNECT {echo} HTTP/1.1\r\nHost: {echo}\r\n{auth}\r\nearly"
     ));
-    assert_eq!(head(&mut s), "HTTP/1.1 200 Connection established\r\n\r\n");
+    let answer = head(&mut s);
+    assert!(
+        answer.starts_with("HTTP/1.1 200 Connection established\r\n"),
+        "{answer}"
+    );
+    assert!(
+        !answer.to_ascii_lowercase().contains("content-length"),
+        "{answer}"
+    );
     assert_eq!(read_n(&mut s, 5), b"early");
     assert_echoes(&mut s, b"tunnelled");
 
     let refused = closed_port();
     let mut s = http(format!("CONNECT {refused} HTTP/1.1\r\n{auth}\r\n"));
     assert!(head(&mut s).starts_with("HTTP/1.1 502 Bad Gateway\r\n"));
+    proxy.wait_log(&[&format!("target={refused}"), "status=502", "cause=refused"]);
 
     let mut s = http(format!("CONNECT {echo} HTTP/1.1\r\n\r\n"));
     let answer = head(&mut s);
     assert!(answer.starts_with("HTTP/1.1 407 "), "{answer}");
-    assert!(answer.contains("Proxy-Authenticate: Basic"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("proxy-authenticate: basic"),
+        "{answer}"
+    );
 
-    let mut s = http(format!("GET http://{echo}/ HTTP/1.1\r\n{auth}\r\n"));
-    assert!(head(&mut s).starts_with("HTTP/1.1 405 "));
+    for (request, status) in [
+        (
+            format!("CONNECT {echo} HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
+            200,
+        ),
+        (format!("CONNECT 0.0.0.0:80 HTTP/1.1\r\n{auth}\r\n"), 403),
+        (format!("CONNECT bad!name:80 HTTP/1.1\r\n{auth}\r\n"), 502),
+        (format!("CONNECT a.test HTTP/1.1\r\n{auth}\r\n"), 400),
+    ] {
+        let mut s = http(request.clone());
+        let answer = head(&mut s);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{request}: {answer}"
+        );
+    }
 
     // SOCKS5 still works on the same port.
     let mut s = proxy.connect();
@@ -808,6 +467,14 @@ fn http_connect_on_the_same_port() {
     s.write_all(&request(&Target::Addr(echo))).unwrap();
     assert_eq!(read_reply(&mut s).0, 0);
     assert_echoes(&mut s, b"socks too");
+
+    // With --no-http, HTTP is refused (closed) and SOCKS served.
+    let socks_only = Proxy::start(&["--no-http"]);
+    let mut s = socks_only.connect();
+    s.write_all(b"GET http://127.0.0.1/ HTTP/1.1\r\n\r\n")
+        .unwrap();
+    assert_closed(&mut s, "HTTP with --no-http");
+    socks_only.wait_log(&["HTTP is off (--no-http)"]);
 }
 
 #[test]

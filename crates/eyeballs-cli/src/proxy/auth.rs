@@ -1,12 +1,38 @@
 //! `--auth USER:PASS`: the credentials, RFC 1929 username/password sub-negotiation, and the
-//! HTTP Basic form of the same credentials (for `--http-connect`).
+//! HTTP Basic form of the same credentials (`Proxy-Authorization`); a failed login is
+//! answered only after its client address's delay ([`AuthThrottle`]).
 
 use std::fmt;
+use std::net::IpAddr;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::error::HandshakeError;
+use super::limits::AuthThrottle;
 use super::wire::read_vec;
+
+/// What a client must log in with, and the throttle its failures go through.
+#[derive(Debug, Clone, Copy)]
+pub struct Login<'a> {
+    /// The credentials to give.
+    pub credentials: &'a Credentials,
+    /// Failed logins per client address.
+    pub throttle: &'a AuthThrottle,
+    /// The client's address.
+    pub client: IpAddr,
+}
+
+impl Login<'_> {
+    /// Waits out the client's delay for one more failure.
+    pub async fn failed(&self) {
+        tokio::time::sleep(self.throttle.failed(self.client)).await;
+    }
+
+    /// Forgets the client's failures.
+    pub fn succeeded(&self) {
+        self.throttle.succeeded(self.client);
+    }
+}
 
 /// The version byte of RFC 1929's sub-negotiation.
 const SUBNEGOTIATION_VERSION: u8 = 0x01;
@@ -98,11 +124,9 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// RFC 1929: reads the client's username and password, answers success or failure.
-pub async fn authenticate<S>(
-    stream: &mut S,
-    credentials: &Credentials,
-) -> Result<(), HandshakeError>
+/// RFC 1929: reads the client's username and password, answers success or (after the
+/// client's delay) failure.
+pub async fn authenticate<S>(stream: &mut S, login: Login<'_>) -> Result<(), HandshakeError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -118,7 +142,12 @@ where
     }
     let user = read_vec(stream).await?;
     let password = read_vec(stream).await?;
-    let ok = credentials.matches(&user, &password);
+    let ok = login.credentials.matches(&user, &password);
+    if ok {
+        login.succeeded();
+    } else {
+        login.failed().await;
+    }
     let status = if ok { STATUS_SUCCESS } else { STATUS_FAILURE };
     stream.write_all(&[SUBNEGOTIATION_VERSION, status]).await?;
     stream.flush().await?;

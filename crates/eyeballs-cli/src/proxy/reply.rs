@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use eyeballs::proto::{SetupError, TargetError};
+use eyeballs::proto::{DropReason, SetupError, TargetError};
 use eyeballs::{Cause, Error};
 
 /// A reply code (RFC 1928 §6).
@@ -72,6 +72,8 @@ impl fmt::Display for Reply {
 ///
 /// | cause ([`eyeballs::Cause`])                  | reply                       |
 /// |----------------------------------------------|-----------------------------|
+/// | `Denied`: the destination policy refused every address (a literal, or every DNS answer) | 0x02 connection not allowed by ruleset |
+/// | `NoAddresses`, every answer dropped as no destination (unspecified, 0.0.0.0/8, multicast, broadcast: the engine's screening) | 0x02 connection not allowed by ruleset |
 /// | `NoSuchName`, `NoAddresses` (no address, or no attempt at all) | 0x04 host unreachable |
 /// | `TimedOut` (`--timeout`, or every attempt timed out, OS or `--attempt-timeout`) | 0x06 TTL expired |
 /// | `Refused` (every attempt refused)            | 0x05 connection refused     |
@@ -82,6 +84,8 @@ impl fmt::Display for Reply {
 /// | `Other` (a mix of causes, other errors), other invalid input | 0x01 general failure |
 pub fn failure_reply(error: &Error) -> Reply {
     match error.cause() {
+        Cause::Denied => Reply::NotAllowed,
+        Cause::NoAddresses if answered_no_destination(error) => Reply::NotAllowed,
         Cause::NoSuchName | Cause::NoAddresses | Cause::HostUnreachable => Reply::HostUnreachable,
         Cause::TimedOut => Reply::TtlExpired,
         Cause::Refused => Reply::ConnectionRefused,
@@ -95,6 +99,49 @@ pub fn failure_reply(error: &Error) -> Reply {
         },
         _ => Reply::GeneralFailure,
     }
+}
+
+/// What a client is told about a failed race (the HTTP body, the log's `error=`): the
+/// library's message, which names every attempt and each refusal of the destination policy,
+/// and the answered addresses the engine dropped as no destination, when that is all there
+/// was.
+pub fn failure_message(error: &Error) -> String {
+    let mut message = error.to_string();
+    if error.cause() == Cause::NoAddresses && answered_no_destination(error) {
+        if let Some(report) = error.report() {
+            let dropped: Vec<String> = report
+                .queries()
+                .flat_map(|q| q.dropped.iter())
+                .map(|(ip, reason)| format!("{ip} ({})", reason.as_str()))
+                .collect();
+            message.push_str(&format!(
+                "; not allowed: every address answered is no destination: {}",
+                dropped.join(", ")
+            ));
+        }
+    }
+    message
+}
+
+/// Whether the race's DNS answers had addresses, all dropped by the engine's screening as
+/// no destination at all (the answer asked for what the destination policy refuses as a
+/// literal: `0.0.0.0`, multicast, broadcast).
+fn answered_no_destination(error: &Error) -> bool {
+    let Some(report) = error.report() else {
+        return false;
+    };
+    let mut dropped = report.queries().flat_map(|q| q.dropped.iter()).peekable();
+    dropped.peek().is_some()
+        && dropped.all(|(_, reason)| {
+            matches!(
+                reason,
+                DropReason::Unspecified
+                    | DropReason::ThisNetwork
+                    | DropReason::Multicast
+                    | DropReason::Broadcast
+                    | DropReason::Denied(_)
+            )
+        })
 }
 
 #[cfg(test)]

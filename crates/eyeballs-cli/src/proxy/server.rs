@@ -1,6 +1,8 @@
-//! The listener: accepts clients while a slot is free (`--max-clients`), each in its own
-//! task, until SIGINT or SIGTERM.
+//! The listener: accepts clients while a client slot (`--max-clients`) and a handshake slot
+//! (`--max-handshakes`) are free, each in its own task, until told to stop (SIGINT or
+//! SIGTERM for `eyeballs proxy`, the command's exit for `eyeballs run`).
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -9,10 +11,11 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::client;
-use super::log::{failure, log};
+use super::limits::HandshakeSlots;
+use super::log::{failure, log, warn};
 use super::settings::Settings;
 
 /// After an accept error that is not the client's (out of file descriptors, say), wait this
@@ -23,13 +26,15 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 const BUSY_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// SIGINT and SIGTERM.
-struct Signals {
+#[derive(Debug)]
+pub struct Signals {
     interrupt: Signal,
     terminate: Signal,
 }
 
 impl Signals {
-    fn new() -> io::Result<Self> {
+    /// Catches both from now on.
+    pub fn new() -> io::Result<Self> {
         Ok(Signals {
             interrupt: signal(SignalKind::interrupt())?,
             terminate: signal(SignalKind::terminate())?,
@@ -45,67 +50,74 @@ impl Signals {
     }
 }
 
-/// Listens on `listen` and serves clients until a signal: status 0, or 1 if it cannot
-/// listen.
-pub async fn serve(listen: SocketAddr, settings: Settings, max_clients: usize) -> ExitCode {
-    // Before listening: a signal sent as soon as the proxy says it listens is caught.
-    let mut signals = match Signals::new() {
-        Ok(s) => s,
-        Err(e) => return failure(format_args!("cannot handle SIGINT/SIGTERM: {e}")),
-    };
-    let listener = match TcpListener::bind(listen).await {
-        Ok(l) => l,
-        Err(e) => return failure(format_args!("cannot listen on {listen}: {e}")),
-    };
-    let local = listener.local_addr().unwrap_or(listen);
-    let auth = if settings.auth.is_some() {
-        "username/password"
-    } else {
-        "no authentication"
-    };
-    let http = if settings.http_connect {
-        " and HTTP CONNECT"
-    } else {
-        ""
-    };
-    log(format_args!(
-        "listening on {local} (SOCKS5{http}, {auth}, at most {max_clients} clients)"
-    ));
+/// How many clients are served at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Clients at once, whatever they are doing (`--max-clients`).
+    pub max_clients: usize,
+    /// Of those, clients still in their handshake (`--max-handshakes`): a flood of clients
+    /// that connect and say nothing holds these, never the slots of clients relaying, and
+    /// each new client takes the slot of the oldest handshake when all are busy.
+    pub max_handshakes: usize,
+}
 
-    let settings = Arc::new(settings);
-    let slots = Arc::new(Semaphore::new(max_clients));
-    let mut last_busy_log: Option<Instant> = None;
+/// Listens on `listen`; logs why not (for status 1).
+pub async fn bind(listen: SocketAddr) -> Result<TcpListener, ExitCode> {
+    TcpListener::bind(listen)
+        .await
+        .map_err(|e| failure(format_args!("cannot listen on {listen}: {e}")))
+}
+
+/// Serves clients on `listener` until `stop` resolves, then returns its status. A client is
+/// accepted only while a client slot is free, and takes a handshake slot (the oldest
+/// handshake's, when all are busy), given back once its request is read.
+pub async fn serve<F>(
+    listener: TcpListener,
+    settings: Arc<Settings>,
+    limits: Limits,
+    stop: F,
+) -> ExitCode
+where
+    F: Future<Output = ExitCode>,
+{
+    tokio::pin!(stop);
+    let clients = Arc::new(Semaphore::new(limits.max_clients));
+    let handshakes = HandshakeSlots::new(limits.max_handshakes);
+    let mut busy = BusyLog::default();
     loop {
-        let permit = match Arc::clone(&slots).try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                if last_busy_log.is_none_or(|t| t.elapsed() >= BUSY_LOG_INTERVAL) {
-                    last_busy_log = Some(Instant::now());
-                    log(format_args!(
-                        "all {max_clients} client slots are busy: new clients wait until one \
-                         leaves (--max-clients)"
-                    ));
-                }
-                tokio::select! {
-                    permit = Arc::clone(&slots).acquire_owned() => match permit {
-                        Ok(permit) => permit,
-                        // Only a closed semaphore fails, and this one is never closed.
-                        Err(_) => return ExitCode::from(crate::exit::FAILED),
-                    },
-                    name = signals.recv() => return stopped(name),
-                }
-            }
+        let client = tokio::select! {
+            permit = slot(&clients, &mut busy.clients, || format!(
+                "all {} client slots are busy: new clients wait until one leaves \
+                 (--max-clients)", limits.max_clients)) => permit,
+            code = &mut stop => return code,
+        };
+        let Some(client) = client else {
+            // Only a closed semaphore fails, and this one is never closed.
+            return ExitCode::from(crate::exit::FAILED);
         };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            name = signals.recv() => return stopped(name),
+            code = &mut stop => return code,
         };
         match accepted {
             Ok((stream, peer)) => {
+                let (handshake, evicted) = handshakes.enter();
+                if evicted
+                    && busy
+                        .handshakes
+                        .is_none_or(|t| t.elapsed() >= BUSY_LOG_INTERVAL)
+                {
+                    busy.handshakes = Some(Instant::now());
+                    warn(format_args!(
+                        "all {} handshake slots are busy: the oldest handshake is dropped for \
+                         each new client (--max-handshakes, --handshake-timeout)",
+                        limits.max_handshakes
+                    ));
+                }
                 let settings = Arc::clone(&settings);
                 tokio::spawn(async move {
-                    client::serve(stream, peer, &settings).await;
-                    drop(permit);
+                    client::serve(stream, peer, settings, handshake).await;
+                    drop(client);
                 });
             }
             // The client gave up between SYN and accept, or a signal interrupted: next.
@@ -117,19 +129,45 @@ pub async fn serve(listen: SocketAddr, settings: Settings, max_clients: usize) -
                         | io::ErrorKind::Interrupted
                 ) => {}
             Err(e) => {
-                log(format_args!(
+                warn(format_args!(
                     "accept failed: {e}; retrying in {ACCEPT_BACKOFF:?}"
                 ));
                 tokio::select! {
                     () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
-                    name = signals.recv() => return stopped(name),
+                    code = &mut stop => return code,
                 }
             }
         }
     }
 }
 
-fn stopped(signal: &str) -> ExitCode {
-    log(format_args!("{signal}: stopped"));
+/// When each kind of slot was last said to be busy.
+#[derive(Debug, Default)]
+struct BusyLog {
+    clients: Option<Instant>,
+    handshakes: Option<Instant>,
+}
+
+/// A slot of `slots`: at once if one is free, else logged (at most every
+/// [`BUSY_LOG_INTERVAL`]) and waited for. `None` only if the semaphore was closed.
+async fn slot(
+    slots: &Arc<Semaphore>,
+    last_log: &mut Option<Instant>,
+    busy: impl FnOnce() -> String,
+) -> Option<OwnedSemaphorePermit> {
+    if let Ok(permit) = Arc::clone(slots).try_acquire_owned() {
+        return Some(permit);
+    }
+    if last_log.is_none_or(|t| t.elapsed() >= BUSY_LOG_INTERVAL) {
+        *last_log = Some(Instant::now());
+        warn(format_args!("{}", busy()));
+    }
+    Arc::clone(slots).acquire_owned().await.ok()
+}
+
+/// Waits for SIGINT or SIGTERM: status 0.
+pub async fn stopped_by(mut signals: Signals) -> ExitCode {
+    let name = signals.recv().await;
+    log(format_args!("{name}: stopped"));
     ExitCode::SUCCESS
 }
