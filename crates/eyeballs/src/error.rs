@@ -189,6 +189,29 @@ fn write_refusals(f: &mut fmt::Formatter<'_>, report: &Report) -> fmt::Result {
     Ok(())
 }
 
+/// `; unusable answers: IP (why), …` for addresses screened out of the answers (unspecified,
+/// multicast, of an excluded family …; the policy's refusals are listed apart), so that
+/// "A nodata" after an answer of `0.0.0.0` says why.
+fn write_unusable(f: &mut fmt::Formatter<'_>, report: &Report) -> fmt::Result {
+    let unusable = || {
+        report.queries().flat_map(|q| {
+            q.dropped
+                .iter()
+                .filter(|(_, reason)| !matches!(reason, eyeballs_proto::DropReason::Denied(_)))
+        })
+    };
+    let total = unusable().count();
+    let mut sep = "; unusable answers: ";
+    for (ip, reason) in unusable().take(LISTED_REFUSALS) {
+        write!(f, "{sep}{ip} ({reason})")?;
+        sep = ", ";
+    }
+    if total > LISTED_REFUSALS {
+        write!(f, " and {} more", total - LISTED_REFUSALS)?;
+    }
+    Ok(())
+}
+
 /// The [`io::ErrorKind`] of every attempt's OS error, if they all have one and agree.
 fn common_io_kind(report: &Report) -> Option<io::ErrorKind> {
     let mut common = None;
@@ -363,6 +386,7 @@ impl fmt::Display for Error {
                         sep = ", ";
                     }
                     write_refusals(f, r)?;
+                    write_unusable(f, r)?;
                 }
                 Ok(())
             }

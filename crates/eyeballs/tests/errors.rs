@@ -225,3 +225,23 @@ async fn overall_timeout_is_timed_out() {
     assert_eq!(err.raw_os_error(), None);
     assert_eq!(io::Error::from(err).kind(), io::ErrorKind::TimedOut);
 }
+
+/// An answer whose addresses no connect can use (`0.0.0.0`, multicast) ends as NODATA; the
+/// message says which addresses were dropped and why, not only "A nodata".
+#[tokio::test]
+async fn screened_out_answers_are_named_in_the_message() {
+    let unusable = ScriptedResolver::new()
+        .addresses(RecordType::Aaaa, ms(0), &["ff02::1".parse().unwrap()])
+        .addresses(RecordType::A, ms(0), &["0.0.0.0".parse().unwrap()]);
+    let err = Connector::new()
+        .resolver(unusable)
+        .connect("zero.test", 80)
+        .await
+        .unwrap_err();
+    assert_eq!(err.cause(), Cause::NoAddresses);
+    let message = err.to_string();
+    assert!(
+        message.contains("unusable answers: ff02::1 (multicast), 0.0.0.0 (unspecified)"),
+        "{message}"
+    );
+}

@@ -106,19 +106,10 @@ pub fn failure_reply(error: &Error) -> Reply {
 /// and the answered addresses the engine dropped as no destination, when that is all there
 /// was.
 pub fn failure_message(error: &Error) -> String {
+    // The library's message lists the dropped answers with their reasons already.
     let mut message = error.to_string();
     if error.cause() == Cause::NoAddresses && answered_no_destination(error) {
-        if let Some(report) = error.report() {
-            let dropped: Vec<String> = report
-                .queries()
-                .flat_map(|q| q.dropped.iter())
-                .map(|(ip, reason)| format!("{ip} ({})", reason.as_str()))
-                .collect();
-            message.push_str(&format!(
-                "; not allowed: every address answered is no destination: {}",
-                dropped.join(", ")
-            ));
-        }
+        message.push_str("; not allowed: every address answered is no destination");
     }
     message
 }
