@@ -64,11 +64,12 @@ async fn the_https_query_asks_the_port_name_first_and_its_answer_is_reported() {
             .connect("svc.test", addr.port())
             .expect("the blocking driver too");
         assert_eq!(won.report().race().services.len(), 1);
-        assert_eq!(
-            asked.lock().unwrap()[0],
-            (https_name, RecordType::Https),
-            "asked first"
-        );
+        // Each query runs on a thread of its own there: asked, in whichever order the
+        // threads reach the resolver.
+        assert!(asked
+            .lock()
+            .unwrap()
+            .contains(&(https_name, RecordType::Https)));
     }
 }
 
