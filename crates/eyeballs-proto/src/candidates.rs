@@ -197,21 +197,6 @@ impl Candidates {
         }
     }
 
-    /// The answer of `family`'s address query replaces the hints of HTTPS query `hints` for
-    /// that family (V3-4.2.1.4, V3-7.1): pending endpoints it brought of that family that
-    /// are not in `ips` go; attempted ones stay (V3-7.2).
-    pub(crate) fn retain_hints(&mut self, hints: QueryId, family: Family, ips: &Distinct<IpAddr>) {
-        for e in &mut self.entries {
-            if e.query == Some(hints)
-                && e.family() == family
-                && e.state == State::Pending
-                && !ips.contains(e.dest.ip)
-            {
-                e.state = State::Removed;
-            }
-        }
-    }
-
     /// Recomputes the attempt order over the complete list, attempted endpoints included, so
     /// that new endpoints land where a full sort would put them (HE-6.3, V3-7.3): per port rank,
     /// RFC 6724 (HE-4.2), then family interleaving (HE-4.7, HE-4.8) led as `family` (the

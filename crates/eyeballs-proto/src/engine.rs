@@ -82,6 +82,9 @@ pub struct Engine {
 #[derive(Debug, Clone)]
 struct State {
     config: Config,
+    /// The ports of the address queries of service targets (their record's `port`, or the
+    /// target's), by query.
+    target_ports: Vec<(QueryId, SmallVec<[u16; 2]>)>,
     /// The caller's family preference on the race's network
     /// ([`Config::network`](crate::Config::network)): what every family rule of the race
     /// follows.
@@ -169,6 +172,7 @@ impl Engine {
         let mut engine = Engine {
             s: Box::new(State {
                 family,
+                target_ports: Vec::new(),
                 ports: Vec::new(),
                 phase: Phase::Resolving { deadline: None },
                 now,
@@ -367,6 +371,7 @@ impl Engine {
         // The addresses the answer's endpoints are made of: each kept address as the network
         // reaches it (an IPv4 address through NAT64 is one IPv6 address per prefix).
         let mut reached: Distinct<IpAddr> = Distinct::with_capacity(screened.kept.len());
+        let ports = self.ports_of(id);
         for &dest in &screened.kept {
             for (ip, via) in self.s.config.network.reach(dest.ip) {
                 reached.insert(ip);
@@ -374,7 +379,7 @@ impl Engine {
                     Some(_) => Destination::new(ip),
                     None => dest,
                 };
-                for (rank, &port) in self.s.ports.iter().enumerate() {
+                for (rank, &port) in ports.iter().enumerate() {
                     // Screening kept the address for some port; the policy may still refuse
                     // this one (a rule for one endpoint). It judges the answered address.
                     let answered = SocketAddr::new(dest_ip_before(via, ip), port);
@@ -385,30 +390,13 @@ impl Engine {
                 }
             }
         }
-        self.s.candidates.retain_answer(id, &reached);
-        // The owner name's own answer replaces the hints of its family (V3-7.1); a failure
-        // says nothing about which addresses exist.
-        if let (
-            None,
-            Some(family),
-            DnsOutcome::Addresses | DnsOutcome::NoData | DnsOutcome::NxDomain,
-        ) = (
-            &self.s.report.queries[id.index()].name,
-            self.s.report.queries[id.index()].record.family(),
+        // A definite answer replaces the query's earlier one, and the hints it stands for
+        // (V3-7.1); a failure says nothing about which addresses exist.
+        if matches!(
             outcome,
+            DnsOutcome::Addresses | DnsOutcome::NoData | DnsOutcome::NxDomain
         ) {
-            let https: SmallVec<[QueryId; 2]> = self
-                .s
-                .report
-                .queries
-                .iter()
-                .enumerate()
-                .filter(|(_, q)| q.record == RecordType::Https)
-                .map(|(i, _)| QueryId(i as u32))
-                .collect();
-            for hints in https {
-                self.s.candidates.retain_hints(hints, family, &reached);
-            }
+            self.s.candidates.retain_answer(id, &reached);
         }
         let ips: Vec<IpAddr> = screened.kept.iter().map(|d| d.ip).collect();
         self.resort();
@@ -578,8 +566,9 @@ impl Engine {
                 _ => outcome = DnsOutcome::NoData,
             }
         }
-        for service in services.iter().filter(|s| s.target == ".") {
-            self.add_hints(id, service);
+        for service in &services {
+            let target = self.effective_target(id, service);
+            self.add_target(target.as_deref(), service, now);
         }
         self.s.report.services.extend(services);
         let record = &mut self.s.report.queries[id.index()];
@@ -589,36 +578,138 @@ impl Engine {
         self.step(now);
     }
 
-    /// The hints of a ServiceMode record for the owner name, as endpoints brought by HTTPS
-    /// query `id` (V3-4.2.1.3): each family's hints until that family's address query for
-    /// the name has answered (then the answer stands, V3-4.2.1.5), on the record's port if
-    /// it has one, IPv4 hints through NAT64 where IPv4 is reached so (V3-8.2.4), each checked
-    /// by the destination policy.
-    fn add_hints(&mut self, id: QueryId, service: &ServiceRecord) {
-        let answered = |family: Family| {
-            self.s.report.queries.iter().any(|q| {
-                q.name.is_none()
-                    && q.record.family() == Some(family)
-                    && q.outcome.is_some_and(|o| {
-                        matches!(
-                            o,
-                            DnsOutcome::Addresses | DnsOutcome::NoData | DnsOutcome::NxDomain
-                        )
-                    })
-            })
+    /// The name whose addresses ServiceMode `service` of HTTPS query `id` stands for: `None`
+    /// for the target's own host name (TargetName "." in the answer to the host's own query,
+    /// port-prefixed or not, RFC 9460 §9.1, or a TargetName that is the host name); else the
+    /// other name: the record's TargetName, or for "." in a followed alias's answer the alias
+    /// target, the record's owner (V3-4.2.1.2).
+    fn effective_target(&self, id: QueryId, service: &ServiceRecord) -> Option<String> {
+        let own_query = self
+            .s
+            .report
+            .queries
+            .iter()
+            .position(|q| q.record == RecordType::Https)
+            == Some(id.index());
+        let name = match service.target.trim_end_matches('.') {
+            "" if own_query => return None,
+            "" => self.s.report.queries.get(id.index())?.name.clone()?,
+            other => other.to_owned(),
         };
-        let mut hints: Vec<IpAddr> = Vec::new();
-        if !answered(Family::V6) {
-            hints.extend(service.ipv6_hints.iter().map(|&v6| IpAddr::V6(v6)));
+        match self.host() {
+            Some(host) if host.trim_end_matches('.').eq_ignore_ascii_case(&name) => None,
+            _ => Some(name),
         }
-        if !answered(Family::V4) {
-            hints.extend(service.ipv4_hints.iter().map(|&v4| IpAddr::V4(v4)));
+    }
+
+    /// The endpoints ServiceMode `service` brings for `target` (`None`: the host's own
+    /// name): another name gets its own AAAA and A queries (V3-4.2.1.2, V3-4.2.1.4), on the
+    /// record's port; then the record's hints (V3-4.2.1.3).
+    fn add_target(&mut self, target: Option<&str>, service: &ServiceRecord, now: Instant) {
+        if let Some(name) = target {
+            let asked = self.s.report.queries.iter().any(|q| {
+                q.record != RecordType::Https
+                    && q.name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            });
+            if !asked {
+                let ports: SmallVec<[u16; 2]> = match service.port {
+                    Some(port) => SmallVec::from_slice(&[port]),
+                    None => SmallVec::from_slice(&self.s.ports),
+                };
+                let network = &self.s.config.network;
+                let families: SmallVec<[Family; 2]> = self
+                    .s
+                    .family
+                    .families()
+                    .iter()
+                    .copied()
+                    .filter(|&f| network.queries(f))
+                    .collect();
+                for family in families {
+                    let id = QueryId(self.s.report.queries.len() as u32);
+                    self.s.target_ports.push((id, ports.clone()));
+                    self.query(RecordType::for_family(family), Some(name.to_owned()), now);
+                }
+            }
+        }
+        self.add_hints(target, service);
+    }
+
+    /// The address query of `family` for `target` (`None`: the host's own name), if sent.
+    fn address_query(&self, target: Option<&str>, family: Family) -> Option<QueryId> {
+        self.s
+            .report
+            .queries
+            .iter()
+            .position(|q| {
+                q.record.family() == Some(family)
+                    && match (target, q.name.as_deref()) {
+                        (None, None) => true,
+                        (Some(t), Some(n)) => t.eq_ignore_ascii_case(n),
+                        _ => false,
+                    }
+            })
+            .map(|i| QueryId(i as u32))
+    }
+
+    /// The ports the answers of query `id` are tried on: a service target's own, else the
+    /// target's.
+    fn ports_of(&self, id: QueryId) -> SmallVec<[u16; 2]> {
+        match self.s.target_ports.iter().find(|(q, _)| *q == id) {
+            Some((_, ports)) => ports.clone(),
+            None => SmallVec::from_slice(&self.s.ports),
+        }
+    }
+
+    /// The hints of `service` for `target` as endpoints (V3-4.2.1.3): each family's hints
+    /// until the address answer of that family for that name is in (then the answer stands,
+    /// V3-4.2.1.5). Each hint endpoint is kept as a provisional member of that answer, so
+    /// that the answer replaces it (V3-4.2.1.4, V3-7.1). On the record's port if it has one;
+    /// IPv4 hints through NAT64 where IPv4 is reached so (V3-8.2.4); each checked by the
+    /// destination policy.
+    fn add_hints(&mut self, target: Option<&str>, service: &ServiceRecord) {
+        let mut hints: Vec<(IpAddr, QueryId)> = Vec::new();
+        for (family, ips) in [
+            (
+                Family::V6,
+                service
+                    .ipv6_hints
+                    .iter()
+                    .map(|&v6| IpAddr::V6(v6))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                Family::V4,
+                service
+                    .ipv4_hints
+                    .iter()
+                    .map(|&v4| IpAddr::V4(v4))
+                    .collect::<Vec<_>>(),
+            ),
+        ] {
+            // Hints of a family nobody asks about (no connectivity) are not used.
+            let Some(query) = self.address_query(target, family) else {
+                continue;
+            };
+            let answered = self.s.report.queries[query.index()]
+                .outcome
+                .is_some_and(|o| {
+                    matches!(
+                        o,
+                        DnsOutcome::Addresses | DnsOutcome::NoData | DnsOutcome::NxDomain
+                    )
+                });
+            if !answered {
+                hints.extend(ips.into_iter().map(|ip| (ip, query)));
+            }
         }
         let ports: SmallVec<[u16; 2]> = match service.port {
             Some(port) => SmallVec::from_slice(&[port]),
             None => SmallVec::from_slice(&self.s.ports),
         };
-        for hint in hints {
+        for (hint, query) in hints {
             for (ip, via) in self.s.config.network.reach(hint) {
                 if !self.s.family.allows(Family::of(ip)) {
                     continue;
@@ -631,7 +722,7 @@ impl Engine {
                             port,
                             0,
                             rank,
-                            Some(id),
+                            Some(query),
                             via,
                         ),
                         Err(denial) => record_denial(&mut self.s.report, answered, denial),
@@ -803,7 +894,7 @@ impl Engine {
             .report
             .queries
             .iter()
-            .filter(|q| q.record.family() == Some(preferred))
+            .filter(|q| q.name.is_none() && q.record.family() == Some(preferred))
             .all(|q| q.outcome.is_some());
         // The delay starts with the first positive answer; one too long to represent never
         // ends.

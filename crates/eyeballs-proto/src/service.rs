@@ -9,11 +9,12 @@
 //! query of its own, a bounded chain (V3-4.2.1.1).
 //!
 //! The ServiceMode records are kept in the report
-//! ([`Report::services`](crate::Report::services)). The owner's (`TargetName` ".") hints are
-//! endpoints until the owner's own address answers replace them, on the record's `port`
-//! (V3-4.2.1.3 to V3-4.2.1.5, V3-7.1). Other target names, ALPN and priorities (the grouping
-//! of HEv3 §5) do not shape the endpoints yet: the owner's addresses form one group, as in
-//! RFC 8305.
+//! ([`Report::services`](crate::Report::services)). A TargetName other than the host (or
+//! "." after an alias, which names the alias target) gets its own AAAA and A queries, its
+//! answers tried on the record's `port` (V3-4.2.1.2); each record's hints are endpoints until
+//! the address answer of their family for their name replaces them (V3-4.2.1.3 to
+//! V3-4.2.1.5, V3-7.1). ALPN and priorities (the grouping of HEv3 §5) do not shape the
+//! endpoints yet: they form one group, sorted by RFC 6724, as in RFC 8305.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 

@@ -219,12 +219,19 @@ fn v3_4_2_1_1_an_alias_is_followed_before_the_race_starts() {
             "0 resolve q1 AAAA",
             "0 resolve q2 A",
             "10 resolve q3 HTTPS",
+            // The alias target's ServiceMode "." names the alias target itself (its owner):
+            // its addresses are asked (V3-4.2.1.2).
+            "20 resolve q4 AAAA",
+            "20 resolve q5 A",
             "20 connect #0 [2001:db8::1]:443",
             "25 cancel-resolve q2",
+            "25 cancel-resolve q4",
+            "25 cancel-resolve q5",
             "25 done connected #0",
         ],
     );
     assert_eq!(sim.report.queries[3].name.as_deref(), Some("pool.test"));
+    assert_eq!(sim.report.queries[4].name.as_deref(), Some("pool.test"));
     assert_eq!(sim.report.services.len(), 1);
 }
 
@@ -425,5 +432,87 @@ fn v3_8_2_4_an_ipv4_hint_is_synthesized_behind_nat64() {
     assert_eq!(
         sim.report.attempts[0].via_nat64,
         Some("192.0.2.1".parse().unwrap())
+    );
+}
+
+/// T7 (V3-4.2.1.2, V3-4.3.1): HTTPS with "." and "alt" records, AAAA and A at 30: the race
+/// starts at 30 on the owner's addresses, AAAA and A for alt go out at 30 (on alt's port),
+/// and their answers at 60 join the list.
+#[test]
+fn t7_another_target_name_gets_its_own_queries() {
+    let mut alt = ServiceRecord::service(2).with_target("alt.test.");
+    alt.port = Some(8443);
+    let sim = expect(
+        https("t7.test", 443)
+            .dns(
+                RecordType::Https,
+                ms(30),
+                DnsResult::Services(vec![ServiceRecord::service(1), alt]),
+            )
+            .answer(RecordType::Aaaa, ms(30), ["2001:db8::1"])
+            .answer(RecordType::A, ms(30), ["192.0.2.1"])
+            .dns_for(
+                "alt.test",
+                RecordType::Aaaa,
+                ms(30),
+                DnsResult::addresses(["2001:db8::a".parse().unwrap()]),
+            )
+            .dns_for("alt.test", RecordType::A, ms(30), DnsResult::NoData)
+            .default_behavior(Behavior::BlackHole),
+        &[
+            "0 resolve q0 HTTPS",
+            "0 resolve q1 AAAA",
+            "0 resolve q2 A",
+            "30 resolve q3 AAAA",
+            "30 resolve q4 A",
+            "30 connect #0 [2001:db8::1]:443",
+            "280 connect #1 192.0.2.1:443",
+            "530 connect #2 [2001:db8::a]:8443",
+        ],
+    );
+    assert_eq!(sim.report.queries[3].name.as_deref(), Some("alt.test"));
+    assert_eq!(
+        sim.report.queries[3].ended,
+        Some(sim.report.started + ms(60)),
+        "alt's AAAA answered at 60"
+    );
+}
+
+/// V3-4.2.1.3, V3-7.1 for another target: its hints stand in until its own AAAA answer
+/// replaces them.
+#[test]
+fn a_targets_hints_are_replaced_by_its_own_answer() {
+    let alt = ServiceRecord::service(1)
+        .with_target("alt.test")
+        .with_hints(
+            [
+                "2001:db8::b".parse().unwrap(),
+                "2001:db8::c".parse().unwrap(),
+            ],
+            [],
+        );
+    expect(
+        https("hinted.test", 443)
+            .dns(RecordType::Https, ms(5), DnsResult::Services(vec![alt]))
+            .dns(RecordType::Aaaa, ms(5), DnsResult::NoData)
+            .dns(RecordType::A, ms(5), DnsResult::NoData)
+            .dns_for(
+                "alt.test",
+                RecordType::Aaaa,
+                ms(10),
+                DnsResult::addresses(["2001:db8::c".parse().unwrap()]),
+            )
+            .dns_for("alt.test", RecordType::A, ms(10), DnsResult::NoData)
+            .default_behavior(Behavior::BlackHole),
+        &[
+            "0 resolve q0 HTTPS",
+            "0 resolve q1 AAAA",
+            "0 resolve q2 A",
+            "5 resolve q3 AAAA",
+            "5 resolve q4 A",
+            "5 connect #0 [2001:db8::b]:443",
+            // At 15 alt's AAAA confirms ::c only; ::b was attempted already and carries on.
+            "255 connect #1 [2001:db8::c]:443",
+        ],
     );
 }
