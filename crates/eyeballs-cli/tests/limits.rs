@@ -233,3 +233,52 @@ fn max_clients_is_checked_against_the_descriptor_limit() {
                 .and(predicate::str::contains("ulimit -n")),
         );
 }
+
+/// A client that leaves mid-race takes its race with it: the HTTP proxy's attempt to a black
+/// hole (no timeout: it would sit in SYN_SENT for the kernel's two minutes) is aborted and
+/// its socket closed once the client has closed its connection. The same for SOCKS.
+#[test]
+fn a_client_leaving_mid_race_cancels_the_race() {
+    let holes = black_holes(1);
+    let proxy = Proxy::start(&[]);
+    let target = format!("127.0.0.2:{}", holes.port);
+    for protocol in ["http", "socks"] {
+        let mut s = proxy.connect();
+        match protocol {
+            "http" => s
+                .write_all(
+                    format!("GET http://{target}/ HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes(),
+                )
+                .unwrap(),
+            _ => {
+                greet(&mut s);
+                s.write_all(&request(&Target::Addr(target.parse().unwrap())))
+                    .unwrap();
+            }
+        }
+        let started = Instant::now();
+        while syn_sent_to(holes.port) == 0 && started.elapsed() < Duration::from_secs(2) {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            syn_sent_to(holes.port),
+            1,
+            "{protocol}: the race is under way"
+        );
+        drop(s);
+        let left = Instant::now();
+        while syn_sent_to(holes.port) > 0 && left.elapsed() < Duration::from_secs(2) {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            syn_sent_to(holes.port),
+            0,
+            "{protocol}: the attempt outlived its client:\n{}",
+            proxy.lines().join("\n")
+        );
+        eprintln!(
+            "{protocol}: attempt closed {:?} after the client left",
+            left.elapsed()
+        );
+    }
+}

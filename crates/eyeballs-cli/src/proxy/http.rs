@@ -37,6 +37,7 @@ use tokio::net::TcpStream;
 
 use super::auth::Login;
 use super::client::{handshake_evicted, race, relay_both};
+use super::gone::Gone;
 use super::idle::{Activity, IdleStream};
 use super::limits::HandshakeSlot;
 use super::log::warn;
@@ -85,6 +86,8 @@ struct Conn {
     upstream: tokio::sync::Mutex<Option<Upstream>>,
     tunnel: SyncMutex<Option<Tunnel>>,
     requests: AtomicU64,
+    /// Whether the client has gone, for the races of its requests.
+    gone: Gone,
 }
 
 /// Serves one HTTP client connection: its requests until it closes, is idle past
@@ -98,7 +101,9 @@ pub async fn serve(
 ) {
     let eviction = handshake.eviction();
     let activity = Activity::new(settings.idle_timeout);
+    let gone = Gone::watch(&client);
     let conn = Arc::new(Conn {
+        gone,
         peer,
         settings: Arc::clone(&settings),
         activity: Arc::clone(&activity),
@@ -224,7 +229,7 @@ impl Conn {
             Ok(d) => d,
             Err(refusal) => return self.refuse(status_for(refusal.reply), &refusal.reason),
         };
-        match race(self.peer, &destination, &self.settings).await {
+        match self.race_while_here(&destination).await {
             Ok(upstream) => {
                 *lock(&self.tunnel) = Some(Tunnel {
                     upstream,
@@ -238,7 +243,7 @@ impl Conn {
                     ));
                 response
             }
-            Err(error) => message(status_for(failure_reply(&error)), &failure_message(&error)),
+            Err(response) => response,
         }
     }
 
@@ -291,11 +296,7 @@ impl Conn {
 
     /// Races a new connection to `destination` and starts HTTP/1 on it.
     async fn open(&self, destination: Destination) -> Result<Upstream, Response<Body>> {
-        let stream = race(self.peer, &destination, &self.settings)
-            .await
-            .map_err(|error| {
-                message(status_for(failure_reply(&error)), &failure_message(&error))
-            })?;
+        let stream = self.race_while_here(&destination).await?;
         let _ = stream.set_nodelay(true);
         let io = TokioIo::new(IdleStream::new(stream, Arc::clone(&self.activity)));
         let (sender, connection) = hyper::client::conn::http1::Builder::new()
@@ -315,6 +316,31 @@ impl Conn {
             destination,
             sender,
         })
+    }
+
+    /// Races a connection to `destination` for as long as the client is there: when it goes
+    /// first, the race is dropped (every attempt aborted, every socket closed) and the
+    /// connection ends with it.
+    ///
+    /// # Errors
+    /// The response for the client: the race's failure, or (the client gone) a 502 that
+    /// nobody reads, whose write ends the connection.
+    async fn race_while_here(
+        &self,
+        destination: &Destination,
+    ) -> Result<TcpStream, Response<Body>> {
+        tokio::select! {
+            result = race(self.peer, destination, &self.settings) => result.map_err(|error| {
+                message(status_for(failure_reply(&error)), &failure_message(&error))
+            }),
+            () = self.gone.closed() => {
+                warn(format_args!(
+                    "client={} left during the race to {destination}: race cancelled",
+                    self.peer
+                ));
+                Err(message(StatusCode::BAD_GATEWAY, "the client left during the race"))
+            }
+        }
     }
 
     /// A refusal before any race: logged, then answered with `status`.

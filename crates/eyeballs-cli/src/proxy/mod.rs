@@ -31,6 +31,7 @@ use crate::options::{parse_dns_server, RaceOptions};
 mod auth;
 mod client;
 mod error;
+mod gone;
 mod http;
 mod idle;
 mod limits;
