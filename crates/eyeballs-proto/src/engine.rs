@@ -1,6 +1,6 @@
 //! The engine: one Happy Eyeballs race as a deterministic state machine.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 use smallvec::SmallVec;
@@ -373,29 +373,31 @@ impl Engine {
         let mut reached: Distinct<IpAddr> = Distinct::with_capacity(screened.kept.len());
         let ports = self.ports_of(id);
         for &dest in &screened.kept {
-            for (ip, via) in self.s.config.network.reach(dest.ip) {
+            let forms: SmallVec<[(IpAddr, Option<Ipv4Addr>); 2]> =
+                self.s.config.network.reach(dest.ip).collect();
+            for &(ip, _) in &forms {
                 reached.insert(ip);
-                let dest = match via {
-                    Some(_) => Destination::new(ip),
-                    None => dest,
-                };
-                for (rank, &port) in ports.iter().enumerate() {
-                    // Screening kept the address for some port; the policy may still refuse
-                    // this one (a rule for one endpoint). It judges the answered address.
-                    let answered = SocketAddr::new(dest_ip_before(via, ip), port);
-                    match self.s.config.destinations.check(answered) {
-                        Ok(()) => self.s.candidates.add(dest, port, 0, rank, Some(id), via),
-                        Err(denial) => record_denial(&mut self.s.report, answered, denial),
-                    }
+            }
+            for (rank, &port) in ports.iter().enumerate() {
+                // Screening kept the address for some port; the policy may still refuse this
+                // one (a rule for one endpoint). It judges the answered address, once.
+                let answered = SocketAddr::new(dest.ip, port);
+                if let Err(denial) = self.s.config.destinations.check(answered) {
+                    record_denial(&mut self.s.report, answered, denial);
+                    continue;
+                }
+                for &(ip, via) in &forms {
+                    let dest = match via {
+                        Some(_) => Destination::new(ip),
+                        None => dest,
+                    };
+                    self.s.candidates.add(dest, port, 0, rank, Some(id), via);
                 }
             }
         }
         // A definite answer replaces the query's earlier one, and the hints it stands for
         // (V3-7.1); a failure says nothing about which addresses exist.
-        if matches!(
-            outcome,
-            DnsOutcome::Addresses | DnsOutcome::NoData | DnsOutcome::NxDomain
-        ) {
+        if is_definite(outcome) {
             self.s.candidates.retain_answer(id, &reached);
         }
         let ips: Vec<IpAddr> = screened.kept.iter().map(|d| d.ip).collect();
@@ -614,10 +616,7 @@ impl Engine {
                         .is_some_and(|n| n.eq_ignore_ascii_case(name))
             });
             if !asked {
-                let ports: SmallVec<[u16; 2]> = match service.port {
-                    Some(port) => SmallVec::from_slice(&[port]),
-                    None => SmallVec::from_slice(&self.s.ports),
-                };
+                let ports = self.service_ports(service);
                 let network = &self.s.config.network;
                 let families: SmallVec<[Family; 2]> = self
                     .s
@@ -652,6 +651,14 @@ impl Engine {
                     }
             })
             .map(|i| QueryId(i as u32))
+    }
+
+    /// The ports `service`'s endpoints are tried on: its `port`, else the target's.
+    fn service_ports(&self, service: &ServiceRecord) -> SmallVec<[u16; 2]> {
+        match service.port {
+            Some(port) => SmallVec::from_slice(&[port]),
+            None => SmallVec::from_slice(&self.s.ports),
+        }
     }
 
     /// The ports the answers of query `id` are tried on: a service target's own, else the
@@ -695,38 +702,33 @@ impl Engine {
             };
             let answered = self.s.report.queries[query.index()]
                 .outcome
-                .is_some_and(|o| {
-                    matches!(
-                        o,
-                        DnsOutcome::Addresses | DnsOutcome::NoData | DnsOutcome::NxDomain
-                    )
-                });
+                .is_some_and(is_definite);
             if !answered {
                 hints.extend(ips.into_iter().map(|ip| (ip, query)));
             }
         }
-        let ports: SmallVec<[u16; 2]> = match service.port {
-            Some(port) => SmallVec::from_slice(&[port]),
-            None => SmallVec::from_slice(&self.s.ports),
-        };
+        let ports = self.service_ports(service);
         for (hint, query) in hints {
-            for (ip, via) in self.s.config.network.reach(hint) {
-                if !self.s.family.allows(Family::of(ip)) {
+            let forms: SmallVec<[(IpAddr, Option<Ipv4Addr>); 2]> = self
+                .s
+                .config
+                .network
+                .reach(hint)
+                .filter(|&(ip, _)| self.s.family.allows(Family::of(ip)))
+                .collect();
+            if forms.is_empty() {
+                continue;
+            }
+            for (rank, &port) in ports.iter().enumerate() {
+                let answered = SocketAddr::new(hint, port);
+                if let Err(denial) = self.s.config.destinations.check(answered) {
+                    record_denial(&mut self.s.report, answered, denial);
                     continue;
                 }
-                for (rank, &port) in ports.iter().enumerate() {
-                    let answered = SocketAddr::new(hint, port);
-                    match self.s.config.destinations.check(answered) {
-                        Ok(()) => self.s.candidates.add(
-                            Destination::new(ip),
-                            port,
-                            0,
-                            rank,
-                            Some(query),
-                            via,
-                        ),
-                        Err(denial) => record_denial(&mut self.s.report, answered, denial),
-                    }
+                for &(ip, via) in &forms {
+                    self.s
+                        .candidates
+                        .add(Destination::new(ip), port, 0, rank, Some(query), via);
                 }
             }
         }
@@ -1009,8 +1011,10 @@ fn record_denial(report: &mut Report, addr: SocketAddr, denial: crate::Denial) {
     }
 }
 
-/// The address an endpoint was answered as: the IPv4 address it was synthesized from, or
-/// itself.
-fn dest_ip_before(via: Option<std::net::Ipv4Addr>, ip: IpAddr) -> IpAddr {
-    via.map_or(ip, IpAddr::V4)
+/// Whether an answer says which addresses exist (positive or negative), unlike a failure.
+fn is_definite(outcome: DnsOutcome) -> bool {
+    matches!(
+        outcome,
+        DnsOutcome::Addresses | DnsOutcome::NoData | DnsOutcome::NxDomain
+    )
 }

@@ -76,6 +76,25 @@ impl<S> IdleStream<S> {
         }
     }
 
+    /// What a write of the inner stream gave, as this stream's: bytes written count as
+    /// activity; pending checks the clock.
+    fn wrote(
+        &mut self,
+        cx: &mut Context<'_>,
+        wrote: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        match wrote {
+            Poll::Ready(Ok(n)) => {
+                if n > 0 {
+                    self.activity.touch();
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => self.poll_idle(cx).map(Err),
+        }
+    }
+
     /// Checks the clock while the inner stream is not ready: the error once idle too long,
     /// else pending, with the task woken at the current deadline.
     fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
@@ -128,16 +147,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for IdleStream<S> {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write(cx, data) {
-            Poll::Ready(Ok(n)) => {
-                if n > 0 {
-                    this.activity.touch();
-                }
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => this.poll_idle(cx).map(Err),
-        }
+        let wrote = Pin::new(&mut this.inner).poll_write(cx, data);
+        this.wrote(cx, wrote)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -158,16 +169,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for IdleStream<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
-            Poll::Ready(Ok(n)) => {
-                if n > 0 {
-                    this.activity.touch();
-                }
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => this.poll_idle(cx).map(Err),
-        }
+        let wrote = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.wrote(cx, wrote)
     }
 
     fn is_write_vectored(&self) -> bool {
