@@ -8,8 +8,9 @@ use smallvec::SmallVec;
 
 use crate::config::{Config, FamilyPreference};
 use crate::distinct::{Distinct, LINEAR_MAX};
-use crate::dns::{Destination, QueryId};
+use crate::dns::{Destination, QueryId, SourceAddr};
 use crate::endpoint::{Endpoint, Family};
+use crate::history::History;
 use crate::interleave::interleave;
 use crate::rfc6724::SortKey;
 
@@ -60,6 +61,15 @@ impl Entry {
             Some(v4) => SortKey::new(&Destination::new(IpAddr::V4(v4)), table),
             None => SortKey::new(&self.dest, table),
         }
+    }
+
+    /// Whether the host may reach it, as far as is known (RFC 6724 rule 1): it has a route,
+    /// and history holds no recent failure against it.
+    fn is_usable(&self, history: &History) -> bool {
+        self.dest.source != SourceAddr::Unreachable
+            && history
+                .get(self.addr())
+                .is_none_or(|facts| facts.failed.is_none())
     }
 
     fn addr(&self) -> SocketAddr {
@@ -199,13 +209,19 @@ impl Candidates {
 
     /// Recomputes the attempt order over the complete list, attempted endpoints included, so
     /// that new endpoints land where a full sort would put them (HE-6.3, V3-7.3): per port rank,
-    /// RFC 6724 (HE-4.2), then family interleaving (HE-4.7, HE-4.8) led as `family` (the
-    /// race's preference on its network) says. Then drops the lowest-ranked pending endpoints
-    /// beyond `config.max_endpoints`; returns how many.
-    pub(crate) fn resort(&mut self, config: &Config, family: FamilyPreference) -> usize {
+    /// RFC 6724 (HE-4.2) with what `history` knows (HE-4.3, HE-4.4), then family
+    /// interleaving (HE-4.7, HE-4.8) led as `family` (the race's preference on its network)
+    /// says. Then drops the lowest-ranked pending endpoints beyond `config.max_endpoints`.
+    pub(crate) fn resort(
+        &mut self,
+        config: &Config,
+        family: FamilyPreference,
+        history: &History,
+    ) -> Resorted {
         let order = &mut self.order;
         order.clear();
         self.head = 0;
+        let mut reordered = false;
         let live_count = if let [only] = self.entries.as_slice() {
             // One endpoint (a single address on one port, the common case): sorting one item
             // and interleaving one item both leave it where it is, so the order is that
@@ -223,32 +239,32 @@ impl Candidates {
                 .iter_mut()
                 .enumerate()
                 .filter(|(_, e)| e.is_live())
-                .map(|(index, e)| Ranked {
-                    port_rank: e.port_rank,
-                    key: match e.key {
+                .map(|(index, e)| {
+                    let plain = match e.key {
                         Some(key) => key,
                         None => *e.key.insert(e.sort_key(table)),
-                    },
-                    family: e.family(),
-                    pending: e.state == State::Pending,
-                    index,
+                    };
+                    let key = match history.get(e.addr()) {
+                        Some(facts) => plain.with_history(facts),
+                        None => plain,
+                    };
+                    Ranked {
+                        port_rank: e.port_rank,
+                        key,
+                        plain,
+                        family: e.family(),
+                        pending: e.state == State::Pending,
+                        index,
+                    }
                 })
                 .collect();
-            // Stable: equal endpoints keep the order they became known in (rule 10).
-            live.sort_by_key(|r| (r.port_rank, r.key));
-            order.reserve(live.len());
-            for group in live.chunk_by(|a, b| a.port_rank == b.port_rank) {
-                interleave(
-                    group,
-                    |r| r.family,
-                    leader(group, family),
-                    config.first_address_family_count,
-                    |r| {
-                        if r.pending {
-                            order.push(r.index);
-                        }
-                    },
-                );
+            arrange(&mut live, |r| r.key, config, family, order);
+            if !history.is_empty() {
+                // What the order would be without history, for the report (HE-4.3: which
+                // facts changed it). Only races with history pay for it.
+                let mut plain: SmallVec<[usize; 4]> = SmallVec::new();
+                arrange(&mut live, |r| r.plain, config, family, &mut plain);
+                reordered = plain.as_slice() != order.as_slice();
             }
             live.len()
         };
@@ -265,7 +281,7 @@ impl Candidates {
             live_count -= 1;
             dropped += 1;
         }
-        dropped
+        Resorted { dropped, reordered }
     }
 
     /// Takes the next endpoint to attempt, with the IPv4 address it was synthesized from.
@@ -281,11 +297,50 @@ impl Candidates {
         !self.pending().is_empty()
     }
 
-    pub(crate) fn has_pending_of(&self, family: Family) -> bool {
+    /// Whether an endpoint of `family` that the host may reach, as far as is known, waits for
+    /// an attempt (`None`: of any family).
+    pub(crate) fn has_usable_pending(&self, family: Option<Family>, history: &History) -> bool {
         let entries = &self.entries;
-        self.pending()
-            .iter()
-            .any(|&i| entries[i].family() == family)
+        self.pending().iter().any(|&i| {
+            let e = &entries[i];
+            family.is_none_or(|f| e.family() == f) && e.is_usable(history)
+        })
+    }
+}
+
+/// What [`Candidates::resort`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Resorted {
+    /// How many pending endpoints the endpoint cap dropped.
+    pub(crate) dropped: usize,
+    /// Whether history changed the order of the pending endpoints.
+    pub(crate) reordered: bool,
+}
+
+/// Sorts `live` by port rank then `key` (equal endpoints keep the order they became known
+/// in, rule 10: their index, whatever order `live` is in), interleaves each port rank's
+/// families, and appends the pending ones' indices to `order`.
+fn arrange<A: smallvec::Array<Item = usize>>(
+    live: &mut [Ranked],
+    key: impl Fn(&Ranked) -> SortKey + Copy,
+    config: &Config,
+    family: FamilyPreference,
+    order: &mut SmallVec<A>,
+) {
+    live.sort_unstable_by_key(|r| (r.port_rank, key(r), r.index));
+    order.reserve(live.len());
+    for group in live.chunk_by(|a, b| a.port_rank == b.port_rank) {
+        interleave(
+            group,
+            |r| r.family,
+            leader(group, family, key),
+            config.first_address_family_count,
+            |r| {
+                if r.pending {
+                    order.push(r.index);
+                }
+            },
+        );
     }
 }
 
@@ -294,7 +349,10 @@ impl Candidates {
 #[derive(Debug, Clone, Copy)]
 struct Ranked {
     port_rank: usize,
+    /// Its sort key with what history knows.
     key: SortKey,
+    /// Its sort key without history.
+    plain: SortKey,
     family: Family,
     pending: bool,
     /// Where its entry is.
@@ -304,13 +362,13 @@ struct Ranked {
 /// The family that leads the interleaved list of `sorted` (HE-2.2, HE-4.7): with
 /// `PreferIpv6` the family of the first address after RFC 6724 sorting; with `PreferIpv4`
 /// IPv4 whenever an IPv4 address is usable.
-fn leader(sorted: &[Ranked], family: FamilyPreference) -> Family {
+fn leader(sorted: &[Ranked], family: FamilyPreference, key: impl Fn(&Ranked) -> SortKey) -> Family {
     let first = sorted.first().map_or(Family::V6, |r| r.family);
     match family {
         FamilyPreference::PreferIpv4
             if sorted
                 .iter()
-                .any(|r| r.key.is_usable() && r.family == Family::V4) =>
+                .any(|r| key(r).is_usable() && r.family == Family::V4) =>
         {
             Family::V4
         }

@@ -6,6 +6,7 @@ use std::time::Instant;
 use smallvec::SmallVec;
 
 use crate::fifo::Fifo;
+use crate::history::History;
 
 use crate::action::{Action, Failure, Outcome};
 use crate::attempt::{AttemptEnd, AttemptId, AttemptResult};
@@ -98,6 +99,8 @@ struct State {
     /// be represented (never).
     overall_deadline: Option<Instant>,
     candidates: Candidates,
+    /// What history knows about the race's endpoints ([`Engine::with_history`]).
+    history: History,
     /// When the latest attempt started.
     last_start: Option<Instant>,
     /// An attempt ended in failure since the latest start: the next one may start as soon as
@@ -155,6 +158,22 @@ impl Engine {
     /// Starts a race at `now`: queues the DNS queries for a host name, or the first attempt
     /// for addresses.
     pub fn new(target: Target, config: Config, now: Instant) -> Result<Self, SetupError> {
+        Self::with_history(target, config, History::new(), now)
+    }
+
+    /// Starts a race at `now` as [`Engine::new`] does, knowing what `history` knows about
+    /// its endpoints (see [`History`]): a recent failure demotes an endpoint (RFC 6724
+    /// rule 1), RTT estimates and the last winner order the rest (HE-4.3, HE-4.4, V3-5.3.2),
+    /// and an attempt to an endpoint with an RTT estimate gives the next one its
+    /// retransmission timeout as Connection Attempt Delay, clamped (HE-5.8, V3-6.5). An
+    /// answer whose addresses history (or routing) says are unusable does not start the race
+    /// at once: the other family's answer is awaited up to the Resolution Delay.
+    pub fn with_history(
+        target: Target,
+        config: Config,
+        history: History,
+        now: Instant,
+    ) -> Result<Self, SetupError> {
         config.validate()?;
         let family = config.network.preference(config.family);
         // The one refusal that depends on the target, made before anything is built: by the
@@ -178,6 +197,7 @@ impl Engine {
                 now,
                 overall_deadline: config.overall_timeout.and_then(|d| now.checked_add(d)),
                 candidates: Candidates::default(),
+                history,
                 last_start: None,
                 failed_since_start: false,
                 actions: Fifo::default(),
@@ -516,7 +536,12 @@ impl Engine {
     /// Re-sorts the candidates after a change, and makes room in the report for the attempts
     /// they may need, so a race allocates per answer rather than per attempt.
     fn resort(&mut self) {
-        self.s.report.dropped_endpoints += self.s.candidates.resort(&self.s.config, self.s.family);
+        let resorted = self
+            .s
+            .candidates
+            .resort(&self.s.config, self.s.family, &self.s.history);
+        self.s.report.dropped_endpoints += resorted.dropped;
+        self.s.report.history_reordered |= resorted.reordered;
         let pending = self.s.candidates.pending_len();
         self.s.report.attempts.reserve(pending);
     }
@@ -904,7 +929,22 @@ impl Engine {
         self.s.phase = Phase::Resolving { deadline };
         // Set A (V3-4.2.2): an address of the preferred family, or its query ended, and the
         // service information known; set B (V3-4.2.3): the Resolution Delay ran out.
-        if ((self.s.candidates.has_pending_of(preferred) || preferred_ended)
+        // An answer of addresses known to be unusable (no route, or history holds a recent
+        // failure against them) does not start the race while another address query may
+        // still bring a usable one.
+        let history = &self.s.history;
+        let awaiting_usable = !self.s.candidates.has_usable_pending(None, history)
+            && self
+                .s
+                .report
+                .queries
+                .iter()
+                .any(|q| q.outcome.is_none() && q.record.family().is_some());
+        if ((self
+            .s
+            .candidates
+            .has_usable_pending(Some(preferred), history)
+            || (preferred_ended && !awaiting_usable))
             && self.services_known())
             || deadline.is_some_and(|d| d <= now)
         {
@@ -932,10 +972,11 @@ impl Engine {
                 return None;
             }
         }
-        match self.s.last_start {
-            None => Some(self.s.now),
-            Some(last) if self.s.failed_since_start => last.checked_add(ATTEMPT_DELAY_FLOOR),
-            Some(last) => last.checked_add(self.s.config.attempt_delay()),
+        let last = self.s.report.attempts.last();
+        match (self.s.last_start, last) {
+            (Some(last), _) if self.s.failed_since_start => last.checked_add(ATTEMPT_DELAY_FLOOR),
+            (Some(started), Some(last)) => started.checked_add(last.attempt_delay),
+            _ => Some(self.s.now),
         }
     }
 
@@ -944,8 +985,16 @@ impl Engine {
             return;
         };
         let id = AttemptId(self.s.report.attempts.len() as u32);
+        let config = &self.s.config;
+        let known = self.s.history.get(endpoint.addr).copied();
         let mut record = AttemptRecord::new(endpoint, now);
         record.via_nat64 = via;
+        // HE-5.8: the retransmission timeout of the path, where history has its RTT.
+        record.attempt_delay = match known.and_then(|facts| facts.rtt) {
+            Some(rtt) => config.clamp_derived_attempt_delay(rtt.rto()),
+            None => config.attempt_delay(),
+        };
+        record.history = known;
         self.s.report.attempts.push(record);
         self.s.last_start = Some(now);
         self.s.failed_since_start = false;

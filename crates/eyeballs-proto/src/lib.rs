@@ -24,6 +24,10 @@
 //!   caller's or a DNS answer's, checked against allow and deny rules and the reserved ranges
 //!   before it is attempted;
 //! - IPv4-embedded IPv6 addresses (RFC 6052, [`Pref64`]);
+//! - history as input ([`History`], [`Engine::with_history`]): recent failures demote an
+//!   endpoint, RTT estimates and the last winner order the rest (HE-4.3, HE-4.4), and an RTT
+//!   estimate gives a retransmission-timeout attempt delay (HE-5.8); [`Report::lessons`] is
+//!   what a finished race teaches a store;
 //! - the [`Report`]: the timeline of the race.
 //!
 //! The crate also holds the workspace's one IP-literal parser, [`parse_ip_literal`].
@@ -48,6 +52,7 @@ mod endpoint;
 mod engine;
 mod error;
 mod fifo;
+mod history;
 mod interleave;
 mod literal;
 mod nat64;
@@ -67,6 +72,7 @@ pub use dns::{Destination, DnsOutcome, DnsResult, QueryId, RecordType, SourceAdd
 pub use endpoint::{Endpoint, Family, Protocol};
 pub use engine::Engine;
 pub use error::{InputError, SetupError};
+pub use history::{History, Lesson, PathFacts, PathFailure, Rtt, RTO_GRANULARITY};
 pub use ipnet::IpNet;
 pub use literal::{parse_ip_literal, IpLiteral, IpLiteralError};
 pub use nat64::{Pref64, Pref64Error};

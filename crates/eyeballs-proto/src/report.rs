@@ -7,6 +7,7 @@ use crate::action::Outcome;
 use crate::attempt::{AttemptEnd, AttemptId};
 use crate::dns::{DnsOutcome, QueryId, RecordType};
 use crate::endpoint::Endpoint;
+use crate::history::PathFacts;
 use crate::policy::Denial;
 use crate::screen::DropReason;
 use crate::service::ServiceRecord;
@@ -43,6 +44,10 @@ pub struct Report {
     /// The ServiceMode records of the target's HTTPS answers (HEv3 §4.2.1), in answer order;
     /// empty without an HTTPS query or a positive answer to it.
     pub services: Vec<ServiceRecord>,
+    /// Whether history ([`Engine::with_history`](crate::Engine::with_history)) changed the
+    /// order of the attempts from the order RFC 6724 and interleaving give without it, at
+    /// any sort of the race (each attempt's [`AttemptRecord::history`] says what was known).
+    pub history_reordered: bool,
 }
 
 /// One DNS query.
@@ -98,6 +103,15 @@ pub struct AttemptRecord {
     /// The IPv4 address its endpoint stands for, if the endpoint was synthesized from one
     /// through NAT64 ([`crate::Network`]).
     pub via_nat64: Option<std::net::Ipv4Addr>,
+    /// The Connection Attempt Delay that ran from its start: the configured one
+    /// ([`Config::attempt_delay`](crate::Config::attempt_delay), HE-5.7), or the
+    /// retransmission timeout of its path's RTT estimate, clamped (HE-5.8), when
+    /// [`history`](Self::history) has one. The next attempt starts this long after it unless
+    /// an attempt fails sooner.
+    pub attempt_delay: std::time::Duration,
+    /// What history knew about its endpoint when it started
+    /// ([`Engine::with_history`](crate::Engine::with_history)); `None` if nothing.
+    pub history: Option<PathFacts>,
 }
 
 impl QueryRecord {
@@ -123,6 +137,8 @@ impl AttemptRecord {
             ended: None,
             end: None,
             via_nat64: None,
+            attempt_delay: std::time::Duration::ZERO,
+            history: None,
         }
     }
 
@@ -159,6 +175,7 @@ impl Report {
             dropped_endpoints: 0,
             denied: Vec::new(),
             services: Vec::new(),
+            history_reordered: false,
         }
     }
 

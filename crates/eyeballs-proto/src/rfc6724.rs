@@ -11,6 +11,7 @@ use std::cmp::Reverse;
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::dns::{Destination, SourceAddr};
+use crate::history::PathFacts;
 
 /// One row of a policy table (RFC 6724 §2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -207,8 +208,21 @@ pub(crate) struct SortKey {
     precedence: Reverse<u8>,
     /// Rule 8: smaller scope first.
     scope: u8,
+    /// The RTT rule between rules 8 and 9 (HE-4.3, V3-5.3.2): an endpoint with an RTT
+    /// estimate before one without, a lower smoothed RTT first. `None` without history.
+    rtt: RttRank,
+    /// The used-address rule after it (HE-4.4): the endpoint that won the host's latest race
+    /// first.
+    not_used: bool,
     /// Rule 9: longer common prefix first.
     prefix_len: Reverse<u32>,
+}
+
+/// Where the RTT rule puts an endpoint: known estimates first, lower ones first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum RttRank {
+    Known(std::time::Duration),
+    Unknown,
 }
 
 impl SortKey {
@@ -232,8 +246,22 @@ impl SortKey {
             label_mismatch: source.is_some_and(|s| table.lookup(s).1 != label),
             precedence: Reverse(precedence),
             scope: scope_d,
+            rtt: RttRank::Unknown,
+            not_used: true,
             prefix_len: Reverse(prefix_len),
         }
+    }
+
+    /// The key with what history knows about the endpoint (see [`History`]): a recent
+    /// failure makes it unusable (rule 1: "known to be unreachable"), an RTT estimate and
+    /// the used mark rank it between rules 8 and 9 (HE-4.3, HE-4.4).
+    pub(crate) fn with_history(mut self, facts: &PathFacts) -> Self {
+        self.unusable |= facts.failed.is_some();
+        if let Some(rtt) = facts.rtt {
+            self.rtt = RttRank::Known(rtt.srtt);
+        }
+        self.not_used = !facts.used;
+        self
     }
 
     /// Whether the host can reach the destination at all (rule 1).

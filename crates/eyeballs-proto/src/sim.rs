@@ -42,6 +42,7 @@ use crate::config::Config;
 use crate::dns::{DnsResult, QueryId, RecordType};
 use crate::engine::Engine;
 use crate::error::SetupError;
+use crate::history::History;
 use crate::report::Report;
 use crate::target::{Target, TargetError};
 
@@ -80,6 +81,7 @@ pub struct Scenario {
     behaviors: Vec<(Selector, Behavior)>,
     default_behavior: Behavior,
     cancel_at: Option<Duration>,
+    history: History,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +109,7 @@ impl Scenario {
             behaviors: Vec::new(),
             default_behavior: Behavior::BlackHole,
             cancel_at: None,
+            history: History::new(),
         }
     }
 
@@ -169,6 +172,12 @@ impl Scenario {
         self
     }
 
+    /// What history knows when the race starts ([`Engine::with_history`]; default: nothing).
+    pub fn history(mut self, history: History) -> Self {
+        self.history = history;
+        self
+    }
+
     /// The caller cancels the race at `at`.
     pub fn cancel_at(mut self, at: Duration) -> Self {
         self.cancel_at = Some(at);
@@ -194,7 +203,7 @@ impl Scenario {
     pub fn run(&self) -> Result<Simulation, SetupError> {
         let t0 = Instant::now();
         let target = self.target.clone()?;
-        let engine = Engine::new(target, self.config.clone(), t0)?;
+        let engine = Engine::with_history(target, self.config.clone(), self.history.clone(), t0)?;
         let mut world = World {
             scenario: self,
             t0,

@@ -1,0 +1,314 @@
+//! What history knows about a race's endpoints (RFC 8305 §4-5, HEv3 §5.3 and §6): the input a
+//! driver's history store gives the engine, and what a finished race teaches the store.
+//!
+//! See [`History`] for how the engine uses it.
+//!
+//! [`Report::lessons`] turns a finished race into what a store records.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use smallvec::SmallVec;
+
+use crate::action::Outcome;
+use crate::attempt::{AttemptEnd, FailureKind};
+use crate::report::Report;
+
+/// RFC 6298's clock granularity G in `RTO = SRTT + max(G, K·RTTVAR)`: the drivers' clocks
+/// read nanoseconds, and a millisecond keeps an RTO above a sample's jitter.
+pub const RTO_GRANULARITY: Duration = Duration::from_millis(1);
+
+/// A smoothed round-trip time and its variation, as RFC 6298 §2 keeps them for a path, from
+/// the handshake times of the attempts that connected over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rtt {
+    /// SRTT: the smoothed round-trip time.
+    pub srtt: Duration,
+    /// RTTVAR: the round-trip time variation.
+    pub rttvar: Duration,
+}
+
+impl Rtt {
+    /// The estimate after a path's first sample `r` (RFC 6298 §2.2): SRTT = R, RTTVAR = R/2.
+    pub fn first(r: Duration) -> Self {
+        Rtt {
+            srtt: r,
+            rttvar: r / 2,
+        }
+    }
+
+    /// The estimate after a further sample `r` (RFC 6298 §2.3, α = 1/8, β = 1/4):
+    /// RTTVAR = ¾·RTTVAR + ¼·|SRTT − R|, then SRTT = ⅞·SRTT + ⅛·R.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eyeballs_proto::Rtt;
+    ///
+    /// let ms = Duration::from_millis;
+    /// let rtt = Rtt::first(ms(40)).update(ms(8));
+    /// assert_eq!(rtt.rttvar, ms(23)); // ¾·20 + ¼·32
+    /// assert_eq!(rtt.srtt, ms(36)); // ⅞·40 + ⅛·8
+    /// ```
+    pub fn update(self, r: Duration) -> Self {
+        let diff = self.srtt.abs_diff(r);
+        Rtt {
+            rttvar: self.rttvar / 4 * 3 + diff / 4,
+            srtt: self.srtt / 8 * 7 + r / 8,
+        }
+    }
+
+    /// The retransmission timeout this estimate gives (RFC 6298 §2.3, K = 4):
+    /// SRTT + max(G, 4·RTTVAR), G being [`RTO_GRANULARITY`]; saturating, never overflowing.
+    /// RFC 6298's 1 s minimum is for TCP's own retransmissions; a Connection Attempt Delay
+    /// is bounded by the race's own limits instead (HE-5.8 to HE-5.12).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eyeballs_proto::Rtt;
+    ///
+    /// let ms = Duration::from_millis;
+    /// let rtt = Rtt { srtt: ms(20), rttvar: ms(5) };
+    /// assert_eq!(rtt.rto(), ms(40));
+    /// ```
+    pub fn rto(self) -> Duration {
+        self.srtt
+            .saturating_add(self.rttvar.saturating_mul(4).max(RTO_GRANULARITY))
+    }
+}
+
+impl fmt::Display for Rtt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "srtt {:?} rttvar {:?}", self.srtt, self.rttvar)
+    }
+}
+
+/// How a path failed, as history remembers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PathFailure {
+    /// An attempt failed as the driver reported ([`FailureKind`]).
+    Failed(FailureKind),
+    /// An attempt ran out of its per-attempt timeout.
+    TimedOut,
+    /// An attempt had no answer for the whole Connection Attempt Delay it was given, and an
+    /// attempt started after it won: a black hole, or a path much slower than the winner's.
+    Stalled,
+}
+
+impl PathFailure {
+    /// A short lowercase name: `refused`, `unreachable`, `timeout`, `error`, `stalled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathFailure::Failed(kind) => AttemptEnd::Failed(kind).as_str(),
+            PathFailure::TimedOut => AttemptEnd::TimedOut.as_str(),
+            PathFailure::Stalled => "stalled",
+        }
+    }
+}
+
+impl fmt::Display for PathFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What history knows about one endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct PathFacts {
+    /// Its RTT estimate, if attempts connected to it: the RTT sort rule (HE-4.3) and the
+    /// derived Connection Attempt Delay (HE-5.8).
+    pub rtt: Option<Rtt>,
+    /// A recent failure the store still holds against it: the endpoint counts as unusable
+    /// (RFC 6724 rule 1) and is tried after every usable endpoint.
+    pub failed: Option<PathFailure>,
+    /// It won the host's latest race (HE-4.4).
+    pub used: bool,
+}
+
+impl PathFacts {
+    /// An RTT estimate.
+    pub fn rtt(rtt: Rtt) -> Self {
+        PathFacts {
+            rtt: Some(rtt),
+            ..PathFacts::default()
+        }
+    }
+
+    /// A failure still held against it.
+    pub fn failed(failure: PathFailure) -> Self {
+        PathFacts {
+            failed: Some(failure),
+            ..PathFacts::default()
+        }
+    }
+
+    /// With `used`: it won the host's latest race.
+    pub fn used(mut self, used: bool) -> Self {
+        self.used = used;
+        self
+    }
+
+    /// Whether it says nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == PathFacts::default()
+    }
+}
+
+impl fmt::Display for PathFacts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut sep = "";
+        if let Some(failure) = self.failed {
+            write!(f, "{sep}recently {failure}")?;
+            sep = ", ";
+        }
+        if let Some(rtt) = self.rtt {
+            write!(f, "{sep}{rtt}")?;
+            sep = ", ";
+        }
+        if self.used {
+            write!(f, "{sep}used last")?;
+        }
+        Ok(())
+    }
+}
+
+/// How many endpoints' facts a [`History`] holds without allocating.
+const INLINE_PATHS: usize = 2;
+
+/// What history knows for one race, by endpoint: the input of
+/// [`Engine::with_history`](crate::Engine::with_history). Empty by default (a race with no
+/// history sorts and waits exactly as RFC 8305 without it).
+///
+/// The engine never stores anything across races. A store (the `eyeballs` crate's
+/// `HistoryStore`) keeps what earlier races taught, decides what still applies (expiry,
+/// convergence, partitions, network changes), and hands the engine a [`History`] when a race
+/// starts. The engine uses it in two places:
+/// - **the sort**: an endpoint that recently failed counts as unusable (RFC 6724 rule 1: "if
+///   DB is known to be unreachable"), so it goes after every usable one and no longer leads
+///   its family; between rules 8 and 9, a lower smoothed RTT goes first (HE-4.3, V3-5.3.2);
+///   after it, the endpoint that won the host's previous race (HE-4.4);
+/// - **the delays**: the Connection Attempt Delay after an attempt whose endpoint has an RTT
+///   estimate is that attempt's retransmission timeout (RFC 6298's RTO: when it would send its
+///   second SYN), bounded by [`Config::clamp_derived_attempt_delay`] (HE-5.8, V3-6.5).
+///
+///
+/// Facts are looked up by socket address; a store gives the facts of the endpoints the race
+/// may meet (the host's endpoints it has seen, or the caller's addresses), a few dozen at
+/// most.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    paths: SmallVec<[(SocketAddr, PathFacts); INLINE_PATHS]>,
+}
+
+impl History {
+    /// No history.
+    pub fn new() -> Self {
+        History::default()
+    }
+
+    /// Adds (or replaces) what is known about `addr`; facts that say nothing are not kept.
+    pub fn insert(&mut self, addr: SocketAddr, facts: PathFacts) {
+        match self.paths.iter_mut().find(|(a, _)| *a == addr) {
+            Some(slot) => slot.1 = facts,
+            None if !facts.is_empty() => self.paths.push((addr, facts)),
+            None => {}
+        }
+        self.paths.retain(|(_, f)| !f.is_empty());
+    }
+
+    /// With `facts` about `addr` (as [`History::insert`]).
+    pub fn with(mut self, addr: SocketAddr, facts: PathFacts) -> Self {
+        self.insert(addr, facts);
+        self
+    }
+
+    /// What is known about `addr`.
+    pub fn get(&self, addr: SocketAddr) -> Option<&PathFacts> {
+        self.paths.iter().find(|(a, _)| *a == addr).map(|(_, f)| f)
+    }
+
+    /// Whether nothing is known.
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    /// Every endpoint with what is known about it.
+    pub fn iter(&self) -> impl Iterator<Item = (SocketAddr, &PathFacts)> + '_ {
+        self.paths.iter().map(|(a, f)| (*a, f))
+    }
+}
+
+impl FromIterator<(SocketAddr, PathFacts)> for History {
+    fn from_iter<I: IntoIterator<Item = (SocketAddr, PathFacts)>>(iter: I) -> Self {
+        let mut history = History::new();
+        for (addr, facts) in iter {
+            history.insert(addr, facts);
+        }
+        history
+    }
+}
+
+/// One thing a finished race teaches about an endpoint ([`Report::lessons`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Lesson {
+    /// The attempt to `addr` won after `rtt`: its handshake time as the race saw it, from its
+    /// start to the success the driver reported (an RTT sample, RFC 6298).
+    Connected {
+        /// The endpoint.
+        addr: SocketAddr,
+        /// The handshake time.
+        rtt: Duration,
+    },
+    /// An attempt to `addr` failed, timed out, or stalled.
+    Failed {
+        /// The endpoint.
+        addr: SocketAddr,
+        /// How.
+        failure: PathFailure,
+    },
+}
+
+impl Report {
+    /// What this race teaches a history store, attempt by attempt: the winner's handshake time
+    /// (an RTT sample); each failure and timeout; each attempt still unanswered when a later
+    /// attempt won, after at least the Connection Attempt Delay it was given
+    /// ([`AttemptRecord::attempt_delay`](crate::AttemptRecord::attempt_delay)):
+    /// [`PathFailure::Stalled`]. An attempt aborted sooner, or by a race that failed or was
+    /// cancelled, teaches nothing (nothing says its path would not have answered).
+    pub fn lessons(&self) -> impl Iterator<Item = Lesson> + '_ {
+        let winner = match self.outcome {
+            Some(Outcome::Connected { id, .. }) => self.attempts.get(id.index()),
+            _ => None,
+        };
+        self.attempts.iter().filter_map(move |a| {
+            let addr = a.endpoint.addr;
+            let ended = a.ended?;
+            match a.end? {
+                AttemptEnd::Connected => Some(Lesson::Connected {
+                    addr,
+                    rtt: ended.saturating_duration_since(a.started),
+                }),
+                AttemptEnd::Failed(kind) => Some(Lesson::Failed {
+                    addr,
+                    failure: PathFailure::Failed(kind),
+                }),
+                AttemptEnd::TimedOut => Some(Lesson::Failed {
+                    addr,
+                    failure: PathFailure::TimedOut,
+                }),
+                AttemptEnd::Aborted => {
+                    let winner = winner?;
+                    let stalled = winner.started > a.started
+                        && ended.saturating_duration_since(a.started) >= a.attempt_delay;
+                    stalled.then_some(Lesson::Failed {
+                        addr,
+                        failure: PathFailure::Stalled,
+                    })
+                }
+            }
+        })
+    }
+}
