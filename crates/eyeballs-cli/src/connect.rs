@@ -19,7 +19,10 @@ use crate::{exit, show_race, usage_error};
 /// timeline's last line.
 ///
 /// With --count N, N races run one after another and each is printed, then one line with the
-/// minimum, median and maximum connect time of those that connected.
+/// minimum, median and maximum connect time of those that connected. They share one history
+/// store (unless --no-history): after a first race that waited out a black-holed address, the
+/// next ones lead with the path that worked, and the timeline marks what history knew
+/// ("(history: recently stalled)").
 ///
 /// On a terminal, each event is printed as it happens (marked `live`), then the timeline.
 ///
@@ -32,8 +35,9 @@ use crate::{exit, show_race, usage_error};
 /// "result": "ok"|"nodata"|"nxdomain"|"servfail"|"error"|"timeout"|"cancelled",
 /// "addresses": [..]}], "attempts": [{"address", "port", "family", "started_ms", "ended_ms",
 /// "outcome": "connected"|"refused"|"unreachable"|"timeout"|"aborted"|"error",
-/// "error": string | null}], "error": string | null, "cause": string | null,
-/// "dropped_endpoints": number}; times in milliseconds since the race started; "cause" is the
+/// "error": string | null, "delay_ms", "history": {"failed", "srtt_ms", "rttvar_ms", "used"}
+/// | null}], "error": string | null, "cause": string | null, "dropped_endpoints": number,
+/// "history_reordered": bool}; times in milliseconds since the race started; "cause" is the
 /// one classification of a failure ("refused", "timed_out", "no_such_name", …). No summary
 /// object follows --count races.
 #[derive(Debug, Args)]

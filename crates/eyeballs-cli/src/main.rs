@@ -11,6 +11,7 @@ use tracing_subscriber::EnvFilter;
 mod connect;
 mod demo;
 mod duration;
+mod facts;
 mod options;
 mod output;
 mod proxy;

@@ -59,6 +59,12 @@ pub struct RaceOptions {
     /// elsewhere).
     #[arg(long, value_name = "NAME", value_parser = parse_interface)]
     pub interface: Option<String>,
+
+    /// Remember nothing between races: no history store (by default the races of one
+    /// command share one: a path that stalled no longer leads, RTTs order the rest and
+    /// set the attempt delay; HE-4.3, HE-4.4, HE-5.8).
+    #[arg(long)]
+    pub no_history: bool,
 }
 
 /// A count of at least 1.
@@ -141,6 +147,9 @@ impl RaceOptions {
         }
         if let Some(interface) = &self.interface {
             connector = connector.bind_device(interface.clone());
+        }
+        if self.no_history {
+            connector = connector.without_history();
         }
         connector
     }

@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use eyeballs_proto::sim::{Behavior, Scenario};
 use eyeballs_proto::{
-    Destination, DnsResult, FailureKind, Family, Outcome, RecordType, Report, SourceAddr, Target,
+    Destination, DnsResult, FailureKind, Family, History, Outcome, PathFacts, RecordType, Report,
+    SourceAddr, Target,
 };
 use serde_json::Value;
 
 use crate::duration::{self, Dur};
+use crate::facts::parse_history;
 use crate::options::RaceOptions;
 use crate::output::{use_color, RaceView};
 use crate::target::HostPort;
@@ -64,6 +66,15 @@ pub struct SimulateArgs {
     /// (repeatable, once per address).
     #[arg(long = "server", value_name = "IP=BEHAVIOR", value_parser = parse_server)]
     pub servers: Vec<(IpAddr, Server)>,
+
+    /// What history knows about an address when the race starts:
+    /// `IP=FACT[,FACT...]`, FACT being `stalled|refused|unreachable|timeout` (a recent
+    /// failure: tried after every usable address), `rtt:SRTT[/RTTVAR]` (RTT estimate: sorts
+    /// lower first, HE-4.3, and sets the attempt delay to its RTO, clamped, HE-5.8) or `used`
+    /// (won the host's last race, HE-4.4). Repeatable, once per address. Example:
+    /// --history 2001:db8::1=stalled --history 192.0.2.1=rtt:20ms/5ms
+    #[arg(long = "history", value_name = "IP=FACTS", value_parser = parse_history)]
+    pub history: Vec<(IpAddr, PathFacts)>,
 
     /// Handshake time of addresses that accept without a duration of their own.
     #[arg(long, value_name = "DUR", default_value = "10ms", value_parser = Dur::parse)]
@@ -193,6 +204,27 @@ struct Plan {
     unbound: Vec<IpAddr>,
 }
 
+/// Each address `flag` names is one the race can try (in `ips`), and is named once.
+fn check_named(
+    flag: &str,
+    named: impl Iterator<Item = IpAddr>,
+    ips: &[IpAddr],
+) -> Result<(), String> {
+    let mut seen = Vec::new();
+    for ip in named {
+        if !ips.contains(&ip) {
+            return Err(format!(
+                "{flag} {ip}: no answer or --addr gives {ip}, so it is never tried"
+            ));
+        }
+        if seen.contains(&ip) {
+            return Err(format!("{flag} {ip} is given twice"));
+        }
+        seen.push(ip);
+    }
+    Ok(())
+}
+
 impl SimulateArgs {
     fn plan(&self, host: &str, port: u16) -> Result<Plan, String> {
         if let Some(interface) = &self.race.interface {
@@ -229,16 +261,8 @@ impl SimulateArgs {
             ips.extend(answer.addresses());
         }
         let ips: Vec<IpAddr> = ips.into_iter().map(|ip| ip.to_canonical()).collect();
-        for (i, (ip, _)) in self.servers.iter().enumerate() {
-            if !ips.contains(ip) {
-                return Err(format!(
-                    "--server {ip}: no answer or --addr gives {ip}, so it is never tried"
-                ));
-            }
-            if self.servers[..i].iter().any(|(other, _)| other == ip) {
-                return Err(format!("--server {ip} is given twice"));
-            }
-        }
+        check_named("--history", self.history.iter().map(|h| h.0), &ips)?;
+        check_named("--server", self.servers.iter().map(|s| s.0), &ips)?;
         // --bind, as the driver applies it: the source of each destination, and no attempt
         // to a family with no local address.
         let bound = |ip: IpAddr| -> Option<Option<IpAddr>> {
@@ -268,8 +292,14 @@ impl SimulateArgs {
             .collect();
 
         let handshake = self.handshake.0;
+        let history = self
+            .history
+            .iter()
+            .map(|&(ip, facts)| (SocketAddr::new(ip, port), facts))
+            .collect::<History>();
         let mut scenario = Scenario::target(target)
             .config(self.race.config())
+            .history(history)
             .default_behavior(Behavior::Connects(handshake));
         for (record, answer) in [(RecordType::Aaaa, &self.aaaa), (RecordType::A, &self.a)] {
             match answer {

@@ -13,7 +13,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -229,9 +229,15 @@ impl NfQueue {
     }
 }
 
+/// How long packets to each destination address are held. Shared between the holder
+/// thread (which reads it as packets arrive) and [`Lab::set_behavior`](crate::Lab::set_behavior)
+/// (which changes it at run time).
+pub(crate) type Holds = Mutex<HashMap<IpAddr, Duration>>;
+
 /// Runs the holder until `stop` becomes readable. `delays` maps destination addresses to
-/// how long their queued packets are held; unknown destinations are accepted at once.
-pub(crate) fn run(ready: Ready, delays: HashMap<IpAddr, Duration>, stop: Arc<UnixStream>) {
+/// how long their queued packets are held, as it is when each packet arrives; unknown
+/// destinations are accepted at once.
+pub(crate) fn run(ready: Ready, delays: Arc<Holds>, stop: Arc<UnixStream>) {
     let mut queue = match NfQueue::open() {
         Ok(q) => q,
         Err(e) => return ready.fail(e),
@@ -290,6 +296,9 @@ pub(crate) fn run(ready: Ready, delays: HashMap<IpAddr, Duration>, stop: Arc<Uni
                 }
             };
             let arrival = Instant::now();
+            // A poisoned lock: a panic elsewhere while the map was being changed; the map
+            // itself is always whole.
+            let delays = delays.lock().unwrap_or_else(|e| e.into_inner());
             for (kind, body) in netlink_messages(buf.get(..n).unwrap_or_default()) {
                 if kind != ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET) {
                     continue;

@@ -84,7 +84,8 @@ pub const DEFAULT_PORT: u16 = 80;
 /// retransmitted (1 s). A real network never answers that fast.
 pub const UNREACHABLE_HOLD: Duration = Duration::from_millis(1);
 
-/// How a server address treats the connections sent to it.
+/// How a server address treats the connections sent to it. Set with
+/// [`LabBuilder::server`]; changed while the lab runs with [`Lab::set_behavior`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Behavior {
     /// A TCP listener on every configured port accepts; it answers an HTTP/1.x `GET` or
@@ -322,7 +323,9 @@ pub fn in_lab_range(addr: IpAddr) -> bool {
 pub struct Lab {
     // Field order is teardown order: threads stop first, then the namespace handle
     // closes, then the namespaces are deleted.
-    _services: Services,
+    services: Mutex<Services>,
+    /// Each server address's behaviour now, and what serves it; see [`Lab::set_behavior`].
+    runtime: Mutex<Runtime>,
     client_ns: File,
     server_ns: File,
     /// `/etc/netns/<client>/`, once [`Lab::client_command`] wrote it.
@@ -402,9 +405,11 @@ impl Lab {
             .push_str("route add 198.18.0.0/15 dev lab0\nroute add 2001:db8::/32 dev lab0\n");
         netns::run("ip", &["-n", &server, "-batch", "-"], Some(&server_batch))?;
 
-        for (v6, tool) in [(false, "iptables-restore"), (true, "ip6tables-restore")] {
-            if let Some(rules) = rules::ruleset(&config.servers, v6) {
-                netns::run("ip", &["netns", "exec", &server, tool, "-w"], Some(&rules))?;
+        let mut rulesets = [None, None];
+        for (v6, ruleset) in [false, true].into_iter().zip(&mut rulesets) {
+            *ruleset = rules::ruleset(&config.servers, v6);
+            if let Some(rules) = ruleset {
+                restore_rules(&server, v6, rules)?;
             }
         }
 
@@ -413,47 +418,42 @@ impl Lab {
         let stop = Arc::new(stop_rx);
         let mut services = Services {
             stop: Some(stop_tx),
+            stop_rx: stop.clone(),
             threads: Vec::new(),
         };
 
         let holds: HashMap<IpAddr, Duration> = config
             .servers
             .iter()
-            .filter_map(|(addr, b)| match b {
-                Behavior::Delay(d) if !d.is_zero() => Some((*addr, *d)),
-                Behavior::Unreachable => Some((*addr, UNREACHABLE_HOLD)),
-                _ => None,
-            })
+            .filter_map(|(addr, b)| Some((*addr, hold(*b)?)))
             .collect();
-        if !holds.is_empty() {
-            let stop = stop.clone();
-            services
-                .threads
-                .push(netns::spawn_service(&server_ns, "holder", move |ready| {
-                    holder::run(ready, holds, stop)
-                })?);
+        let holds = Arc::new(holder::Holds::new(holds));
+        let mut runtime = Runtime {
+            servers: config.servers.clone(),
+            ports: config.ports.clone(),
+            holds,
+            holder: false,
+            tcp: None,
+            rulesets,
+        };
+        if runtime.ports.is_empty() {
+            runtime.ports.push(DEFAULT_PORT);
+        }
+        runtime.ports.sort_unstable();
+        runtime.ports.dedup();
+        if config.servers.iter().any(|(_, b)| hold(*b).is_some()) {
+            spawn_holder(&server_ns, &mut services, &mut runtime)?;
         }
 
         let counters = Arc::new(tcp::Counters::default());
         let listen: Vec<IpAddr> = config
             .servers
             .iter()
-            .filter(|(_, b)| matches!(b, Behavior::Accept | Behavior::Delay(_)))
+            .filter(|(_, b)| listens(*b))
             .map(|(a, _)| *a)
             .collect();
         if !listen.is_empty() {
-            let mut ports = config.ports.clone();
-            if ports.is_empty() {
-                ports.push(DEFAULT_PORT);
-            }
-            ports.sort_unstable();
-            ports.dedup();
-            let (stop, counters) = (stop.clone(), counters.clone());
-            services
-                .threads
-                .push(netns::spawn_service(&server_ns, "tcp", move |ready| {
-                    tcp::run(ready, listen, ports, counters, stop)
-                })?);
+            spawn_tcp(&server_ns, &mut services, &mut runtime, &counters, listen)?;
         }
 
         let mut zone = dns::Zone::default();
@@ -480,7 +480,8 @@ impl Lab {
         }
 
         Ok(Lab {
-            _services: services,
+            services: Mutex::new(services),
+            runtime: Mutex::new(runtime),
             client_ns,
             server_ns,
             client_etc: Mutex::new(None),
@@ -646,6 +647,108 @@ impl Lab {
     {
         spawn_in(&self.server_ns, "server", f)
     }
+
+    /// Changes how the server address `addr` (one given to [`LabBuilder::server`]) treats
+    /// connections from now on: e.g. a [`Behavior::BlackHole`] address repaired to
+    /// [`Behavior::Accept`] in the middle of a test. Every behaviour can be set, from every
+    /// other one (`External` included):
+    /// - the firewall rules of the address's family are rewritten in the server namespace
+    ///   (`iptables-restore` / `ip6tables-restore` of the whole family's ruleset, which
+    ///   swaps the tables at once; other addresses keep their rules);
+    /// - `Accept` and `Delay` get the lab's listener on every port, bound before the rules
+    ///   change (a SYN the new rules let through finds it); the other behaviours lose it
+    ///   after the rules change, so that `External` frees the ports for a server of the
+    ///   test's own;
+    /// - `Delay(d)` and `Unreachable` get their hold in the packet holder (started now if
+    ///   the lab had none) before the rules queue packets to it; a hold no longer needed is
+    ///   removed after the rules change.
+    ///
+    /// When it returns, new connections follow the new behaviour. Connections already
+    /// open are left alone by the lab's server, but the new rules see their packets too:
+    /// after `BlackHole` they are dropped, after `Refuse` reset, after `Unreachable`
+    /// rejected. SYNs held when a `Delay` changes are released at their old time. The
+    /// counters ([`accepted_count`](Self::accepted_count), [`open_count`](Self::open_count))
+    /// carry on across changes. Setting the behaviour an address already has does nothing.
+    /// Calls are serialised (one at a time per lab).
+    ///
+    /// # Errors
+    /// [`LabError::Config`] if `addr` is not one of this lab's server addresses. Otherwise
+    /// the error of the step that failed: a listener that cannot bind (switching away from
+    /// `External` while the test's own server still listens on a lab port gives
+    /// `EADDRINUSE`), starting a thread, or `iptables-restore`. After an error the address
+    /// may be left between its old and its new behaviour; the lab still tears down cleanly.
+    pub fn set_behavior(&self, addr: IpAddr, behavior: Behavior) -> Result<(), LabError> {
+        let mut guard = self.runtime.lock().unwrap_or_else(|e| e.into_inner());
+        let runtime = &mut *guard;
+        let Some(index) = runtime.servers.iter().position(|(a, _)| *a == addr) else {
+            return Err(LabError::Config(format!(
+                "set_behavior({addr}): not a server address of this lab"
+            )));
+        };
+        let old = runtime.servers[index].1;
+        if old == behavior {
+            return Ok(());
+        }
+
+        // 1. The listener, before any rule lets a SYN through to it.
+        if listens(behavior) && !listens(old) {
+            match &runtime.tcp {
+                Some(tcp) => tcp.send(tcp::Command::Listen(addr))?,
+                None => {
+                    let mut services = self.services.lock().unwrap_or_else(|e| e.into_inner());
+                    spawn_tcp(
+                        &self.server_ns,
+                        &mut services,
+                        runtime,
+                        &self.counters,
+                        vec![addr],
+                    )?;
+                }
+            }
+        }
+        // 2. The hold, before a rule queues packets to the holder.
+        if let Some(d) = hold(behavior) {
+            runtime
+                .holds
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(addr, d);
+            if !runtime.holder {
+                let mut services = self.services.lock().unwrap_or_else(|e| e.into_inner());
+                spawn_holder(&self.server_ns, &mut services, runtime)?;
+            }
+        }
+        // 3. The rules of the address's family.
+        runtime.servers[index].1 = behavior;
+        let v6 = addr.is_ipv6();
+        let rules = rules::ruleset(&runtime.servers, v6);
+        let in_force = &mut runtime.rulesets[usize::from(v6)];
+        if rules != *in_force {
+            if let Err(e) = restore_rules(
+                self.server_netns(),
+                v6,
+                &rules::replacement(&runtime.servers, v6),
+            ) {
+                runtime.servers[index].1 = old;
+                return Err(e);
+            }
+            *in_force = rules;
+        }
+        // 4. What only the old behaviour needed.
+        if hold(behavior).is_none() {
+            runtime
+                .holds
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&addr);
+        }
+        if listens(old) && !listens(behavior) {
+            if let Some(tcp) = &runtime.tcp {
+                tcp.send(tcp::Command::Unlisten(addr))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Spawns a thread that enters `ns` (the `what` namespace) and runs `f`; returns once the
@@ -688,7 +791,91 @@ where
 struct Services {
     /// Dropping this closes the pair: every thread's poll sees the stop socket readable.
     stop: Option<UnixStream>,
+    /// The other end, for threads started later ([`Lab::set_behavior`]).
+    stop_rx: Arc<UnixStream>,
     threads: Vec<JoinHandle<()>>,
+}
+
+/// What [`Lab::set_behavior`] changes: the server addresses' behaviours, and the state of
+/// the services and rules that follow from them.
+#[derive(Debug)]
+struct Runtime {
+    /// Every server address with its behaviour now, in the builder's order.
+    servers: Vec<(IpAddr, Behavior)>,
+    /// The ports listeners use (sorted, never empty).
+    ports: Vec<u16>,
+    /// The holder's per-address holds (shared with its thread).
+    holds: Arc<holder::Holds>,
+    /// The holder thread runs (started at most once, when first needed).
+    holder: bool,
+    /// The TCP server thread, once one runs.
+    tcp: Option<tcp::Control>,
+    /// The IPv4 and IPv6 rulesets in force (`None`: that family's tables were never
+    /// written, or were flushed).
+    rulesets: [Option<String>; 2],
+}
+
+/// Whether a behaviour needs the lab's listener on every port.
+fn listens(behavior: Behavior) -> bool {
+    matches!(behavior, Behavior::Accept | Behavior::Delay(_))
+}
+
+/// How long the holder keeps packets sent to an address with this behaviour, if at all.
+fn hold(behavior: Behavior) -> Option<Duration> {
+    match behavior {
+        Behavior::Delay(d) if !d.is_zero() => Some(d),
+        Behavior::Unreachable => Some(UNREACHABLE_HOLD),
+        _ => None,
+    }
+}
+
+/// Replaces one family's firewall tables in the server namespace.
+fn restore_rules(server: &str, v6: bool, rules: &str) -> Result<(), LabError> {
+    let tool = if v6 {
+        "ip6tables-restore"
+    } else {
+        "iptables-restore"
+    };
+    netns::run("ip", &["netns", "exec", server, tool, "-w"], Some(rules)).map(drop)
+}
+
+/// Starts the packet holder thread in the server namespace.
+fn spawn_holder(
+    server_ns: &File,
+    services: &mut Services,
+    runtime: &mut Runtime,
+) -> Result<(), LabError> {
+    let (holds, stop) = (runtime.holds.clone(), services.stop_rx.clone());
+    services
+        .threads
+        .push(netns::spawn_service(server_ns, "holder", move |ready| {
+            holder::run(ready, holds, stop)
+        })?);
+    runtime.holder = true;
+    Ok(())
+}
+
+/// Starts the TCP server thread in the server namespace, listening on `listen`.
+fn spawn_tcp(
+    server_ns: &File,
+    services: &mut Services,
+    runtime: &mut Runtime,
+    counters: &Arc<tcp::Counters>,
+    listen: Vec<IpAddr>,
+) -> Result<(), LabError> {
+    let (control, control_rx) = tcp::Control::channel()?;
+    let (stop, counters, ports) = (
+        services.stop_rx.clone(),
+        counters.clone(),
+        runtime.ports.clone(),
+    );
+    services
+        .threads
+        .push(netns::spawn_service(server_ns, "tcp", move |ready| {
+            tcp::run(ready, listen, ports, counters, stop, control_rx)
+        })?);
+    runtime.tcp = Some(control);
+    Ok(())
 }
 
 impl Drop for Services {

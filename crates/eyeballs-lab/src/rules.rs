@@ -66,6 +66,17 @@ pub(crate) fn ruleset(servers: &[(IpAddr, Behavior)], v6: bool) -> Option<String
     ))
 }
 
+/// The `iptables-restore` input that replaces the family's tables with the rules for
+/// `servers`: their [`ruleset`], or, when no address needs a rule, empty `mangle` and
+/// `filter` INPUT chains (a restore without `--noflush` flushes the tables it names, so the
+/// old rules go either way). Used when a behaviour changes at run time
+/// ([`Lab::set_behavior`](crate::Lab::set_behavior)).
+pub(crate) fn replacement(servers: &[(IpAddr, Behavior)], v6: bool) -> String {
+    ruleset(servers, v6).unwrap_or_else(|| {
+        "*mangle\n:INPUT ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n".to_owned()
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
 mod tests {
@@ -97,5 +108,20 @@ mod tests {
         assert!(v6.contains("neighbour-solicitation -j ACCEPT"));
         assert!(!v6.contains("2001:db8::15"), "no rule for External");
         assert!(ruleset(&servers[..1], false).is_none());
+    }
+
+    #[test]
+    fn replacement_flushes_when_nothing_needs_a_rule() {
+        let accept = vec![("198.18.0.10".parse().unwrap(), Behavior::Accept)];
+        let flush = replacement(&accept, false);
+        assert_eq!(
+            flush,
+            "*mangle\n:INPUT ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"
+        );
+        let black_hole = vec![("198.18.0.10".parse().unwrap(), Behavior::BlackHole)];
+        assert_eq!(
+            replacement(&black_hole, false),
+            ruleset(&black_hole, false).unwrap()
+        );
     }
 }

@@ -15,7 +15,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -161,26 +162,141 @@ fn http_response(local: IpAddr, head_only: bool) -> Vec<u8> {
     response.into_bytes()
 }
 
-/// Binds listeners on every `addrs` x `ports`, then serves until `stop` is readable.
+/// A change to the server's listeners, made at run time by
+/// [`Lab::set_behavior`](crate::Lab::set_behavior).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Command {
+    /// Listen on the address (every port); nothing to do if it already listens.
+    Listen(IpAddr),
+    /// Close the address's listeners; its open connections stay.
+    Unlisten(IpAddr),
+}
+
+type Request = (Command, mpsc::SyncSender<Result<(), LabError>>);
+
+/// How long [`Control::send`] waits for the server thread's answer. It answers within one
+/// pass of its loop (microseconds); this only bounds a server thread that died.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The lab's handle on a running server thread: sends it [`Command`]s.
+#[derive(Debug)]
+pub(crate) struct Control {
+    requests: mpsc::Sender<Request>,
+    /// A byte written here wakes the server thread's poll.
+    wake: UnixStream,
+}
+
+/// The server thread's end of [`Control`].
+#[derive(Debug)]
+pub(crate) struct ControlRx {
+    requests: mpsc::Receiver<Request>,
+    wake: UnixStream,
+}
+
+impl Control {
+    /// A control channel: the lab keeps the first half, the server thread gets the second.
+    pub(crate) fn channel() -> Result<(Control, ControlRx), LabError> {
+        let (tx, rx) = mpsc::channel();
+        let (wake_tx, wake_rx) = UnixStream::pair()
+            .map_err(|e| LabError::io("creating the tcp server's wake-up socket pair", e))?;
+        wake_rx
+            .set_nonblocking(true)
+            .map_err(|e| LabError::io("making the tcp server's wake-up socket non-blocking", e))?;
+        Ok((
+            Control {
+                requests: tx,
+                wake: wake_tx,
+            },
+            ControlRx {
+                requests: rx,
+                wake: wake_rx,
+            },
+        ))
+    }
+
+    /// Sends `command` and waits until the server thread has carried it out.
+    pub(crate) fn send(&self, command: Command) -> Result<(), LabError> {
+        let gone = || LabError::Thread("the tcp server thread has stopped".into());
+        let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+        self.requests
+            .send((command, reply_tx))
+            .map_err(|_| gone())?;
+        (&self.wake)
+            .write_all(&[1])
+            .map_err(|e| LabError::io("waking the tcp server thread", e))?;
+        match reply_rx.recv_timeout(ANSWER_TIMEOUT) {
+            Ok(result) => result,
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(gone()),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(LabError::Thread(format!(
+                "the tcp server thread did not answer {command:?} within {ANSWER_TIMEOUT:?}"
+            ))),
+        }
+    }
+}
+
+/// Non-blocking listeners on `addr`, one per port.
+fn bind_all(addr: IpAddr, ports: &[u16]) -> Result<Vec<(TcpListener, IpAddr)>, LabError> {
+    ports
+        .iter()
+        .map(|port| {
+            let sa = SocketAddr::new(addr, *port);
+            TcpListener::bind(sa)
+                .and_then(|l| {
+                    l.set_nonblocking(true)?;
+                    Ok((l, addr))
+                })
+                .map_err(|e| LabError::io(format!("listening on {sa}"), e))
+        })
+        .collect()
+}
+
+/// Carries out the commands queued on `control`; false once the lab's end is gone (the
+/// server then stops: nothing can reach it any more).
+fn apply_commands(
+    control: &ControlRx,
+    listeners: &mut Vec<(TcpListener, IpAddr)>,
+    ports: &[u16],
+) -> bool {
+    let mut drain = [0u8; 64];
+    // Non-blocking: ends with WouldBlock once the wake-up bytes are read.
+    let open = loop {
+        match (&control.wake).read(&mut drain) {
+            Ok(0) => break false,
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => break e.kind() == ErrorKind::WouldBlock,
+        }
+    };
+    while let Ok((command, reply)) = control.requests.try_recv() {
+        let result = match command {
+            Command::Listen(addr) if listeners.iter().any(|(_, a)| *a == addr) => Ok(()),
+            Command::Listen(addr) => bind_all(addr, ports).map(|new| listeners.extend(new)),
+            Command::Unlisten(addr) => {
+                listeners.retain(|(_, a)| *a != addr);
+                Ok(())
+            }
+        };
+        // The lab waits for this answer; if it gave up (timeout), nobody needs it.
+        let _ = reply.send(result);
+    }
+    open
+}
+
+/// Binds listeners on every `addrs` x `ports`, then serves until `stop` is readable;
+/// listeners are added and removed at run time through `control`.
 pub(crate) fn run(
     ready: Ready,
     addrs: Vec<IpAddr>,
     ports: Vec<u16>,
     counters: Arc<Counters>,
     stop: Arc<UnixStream>,
+    control: ControlRx,
 ) {
     let mut listeners = Vec::new();
     for addr in &addrs {
-        for port in &ports {
-            let sa = SocketAddr::new(*addr, *port);
-            let bound = TcpListener::bind(sa).and_then(|l| {
-                l.set_nonblocking(true)?;
-                Ok(l)
-            });
-            match bound {
-                Ok(l) => listeners.push((l, *addr)),
-                Err(e) => return ready.fail(LabError::io(format!("listening on {sa}"), e)),
-            }
+        match bind_all(*addr, &ports) {
+            Ok(bound) => listeners.extend(bound),
+            Err(e) => return ready.fail(e),
         }
     }
     ready.ok();
@@ -189,8 +305,9 @@ pub(crate) fn run(
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let revents: Vec<PollFlags> = {
-            let mut fds = Vec::with_capacity(1 + listeners.len() + conns.len());
+            let mut fds = Vec::with_capacity(2 + listeners.len() + conns.len());
             fds.push(PollFd::new(stop.as_fd(), PollFlags::POLLIN));
+            fds.push(PollFd::new(control.wake.as_fd(), PollFlags::POLLIN));
             for (l, _) in &listeners {
                 fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
             }
@@ -219,6 +336,9 @@ pub(crate) fn run(
         if revents.next().is_some_and(|r| !r.is_empty()) {
             return; // Dropping the streams closes every connection.
         }
+        // Commands change `listeners`: carried out after this pass's events, which follow
+        // the listeners as they were polled.
+        let commands = revents.next().is_some_and(|r| !r.is_empty());
 
         for (listener, addr) in &listeners {
             let readable = revents.next().is_some_and(|r| !r.is_empty());
@@ -268,6 +388,9 @@ pub(crate) fn run(
             }
             keep
         });
+        if commands && !apply_commands(&control, &mut listeners, &ports) {
+            return;
+        }
     }
 }
 

@@ -2,6 +2,9 @@
 //! from the client namespace with plain std sockets. Needs root (skips otherwise, fails
 //! under `CI=true`).
 
+mod common;
+
+use common::wait_until;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::process::Command;
@@ -135,14 +138,6 @@ fn every_server_behavior() {
     }
     for a in ["198.18.0.12", "198.18.0.13", "198.18.0.14", "2001:db8::14"] {
         assert_eq!(lab.accepted_count(ip(a)), 0, "{a}");
-    }
-}
-
-fn wait_until(mut cond: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(2));
     }
 }
 

@@ -191,7 +191,7 @@ const INLINE_PATHS: usize = 2;
 ///   after it, the endpoint that won the host's previous race (HE-4.4);
 /// - **the delays**: the Connection Attempt Delay after an attempt whose endpoint has an RTT
 ///   estimate is that attempt's retransmission timeout (RFC 6298's RTO: when it would send its
-///   second SYN), bounded by [`Config::clamp_derived_attempt_delay`] (HE-5.8, V3-6.5).
+///   second SYN), bounded by [`Config::clamp_derived_attempt_delay`](crate::Config::clamp_derived_attempt_delay) (HE-5.8, V3-6.5).
 ///
 ///
 /// Facts are looked up by socket address; a store gives the facts of the endpoints the race

@@ -208,6 +208,18 @@ impl Target {
         }
     }
 
+    /// The socket addresses of an address target, in the caller's order (none for a host
+    /// name): what a history store looks up before the race starts.
+    pub fn addrs(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        let entries = match &self.kind {
+            TargetKind::Addresses(entries) => entries.as_slice(),
+            TargetKind::Host { .. } => &[],
+        };
+        entries
+            .iter()
+            .map(|e| socket_addr(e.dest.ip, e.port, e.scope_id))
+    }
+
     /// This target with an HTTPS query for its host name (V3-4.1.2: what HTTP clients,
     /// WebSocket ones included, send), asked first and together with the address queries.
     /// No effect on an IP literal or a list of addresses: they have no name to ask about.

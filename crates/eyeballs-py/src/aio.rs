@@ -209,7 +209,12 @@ pub(crate) fn start(
     local_addrs: Option<Vec<(String, u16, u32)>>,
     hosts: Option<Vec<(String, Vec<String>)>>,
 ) -> PyResult<Pending> {
+    // Every call shares the process's history store with `create_connection`: what one
+    // connection taught (a black-holed IPv6 path) the next one knows, whichever API made it.
     let mut connector = Connector::new();
+    if let Some(store) = crate::race::history_store() {
+        connector = connector.history(store.clone());
+    }
     if let Some(timeout) = timeout {
         connector = connector.timeout(crate::race::seconds("timeout", timeout)?);
     }

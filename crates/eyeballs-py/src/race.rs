@@ -19,7 +19,9 @@
 //!
 //! Every call starts from one connector made at the first call (a clone is a few reference
 //! counts), so that calls share what a connector learns: the source addresses probed for
-//! RFC 6724 sorting, cached for a few seconds. The call's arguments change the clone only.
+//! RFC 6724 sorting, cached for a few seconds, and its history store (a path that stalled no
+//! longer leads the next connection to the host; `start_connection` shares the same store).
+//! The call's arguments change the clone only.
 //!
 //! # The winner's descriptor
 //!
@@ -54,6 +56,11 @@ fn base() -> &'static Connector {
             Python::attach(|py| py.check_signals())
         })
     })
+}
+
+/// The history store of the process: the base connector's, shared with every asyncio race.
+pub(crate) fn history_store() -> Option<&'static eyeballs::history::HistoryStore> {
+    base().history_store()
 }
 
 /// What to connect to.

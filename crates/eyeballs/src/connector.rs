@@ -9,13 +9,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eyeballs_proto::{Config, Engine, FamilyPreference, SetupError, Target, TargetError};
+use eyeballs_proto::{Config, Engine, FamilyPreference, History, SetupError, Target, TargetError};
 use socket2::Socket;
 use tokio::net::TcpStream;
 
 use crate::driver::tokio::{self as driver, Pending};
 use crate::driver::Core;
 use crate::error::Error;
+use crate::history::HistoryStore;
 use crate::label::Label;
 use crate::report::{EventHook, Report, TimelineEntry};
 use crate::resolver::{Resolver, SystemResolver};
@@ -54,6 +55,8 @@ pub struct Connector {
     sources: Arc<SourceCache>,
     /// Told of each event of every race, as it happens.
     observer: Option<EventHook>,
+    /// What earlier races taught, shared by every clone; `None` without history.
+    history: Option<HistoryStore>,
 }
 
 /// A race ready to run, whichever driver runs it: its core, and its resolver.
@@ -69,6 +72,7 @@ impl fmt::Debug for Connector {
             .field("resolver", &self.resolver)
             .field("socket", &self.socket)
             .field("on_event", &self.observer.as_ref().map(|_| "Fn"))
+            .field("history", &self.history)
             .finish_non_exhaustive()
     }
 }
@@ -93,7 +97,29 @@ impl Connector {
             socket: Arc::new(SocketOptions::default()),
             sources: Arc::default(),
             observer: None,
+            history: Some(HistoryStore::new()),
         }
+    }
+
+    /// Uses `store` for history instead of this connector's own (to share one store between
+    /// connectors, or to give this one a partition: [`HistoryStore::partition`]). Every
+    /// connector has a store of its own by default, shared by its clones: see
+    /// [`history`](crate::history).
+    pub fn history(mut self, store: HistoryStore) -> Self {
+        self.history = Some(store);
+        self
+    }
+
+    /// No history: every race sorts and waits as RFC 8305 says with nothing remembered, and
+    /// teaches nothing.
+    pub fn without_history(mut self) -> Self {
+        self.history = None;
+        self
+    }
+
+    /// The history store in use, if any.
+    pub fn history_store(&self) -> Option<&HistoryStore> {
+        self.history.as_ref()
     }
 
     /// The configuration in force.
@@ -399,10 +425,19 @@ impl Connector {
     ) -> Result<Race<T>, Error> {
         let sources = Sources::new(Arc::clone(&self.socket), Arc::clone(&self.sources));
         let target = sources.annotate_target(target);
-        let engine = Engine::new(target, self.config.clone(), now)
+        let memory = self.history.as_ref().map(|store| {
+            let partition = self.socket.history_partition(store);
+            let recalled = store.recall_at(&partition, &target, now);
+            (store.clone(), partition, recalled)
+        });
+        let (learner, history) = match memory {
+            Some((store, partition, recalled)) => (Some((store, partition)), recalled),
+            None => (None, History::new()),
+        };
+        let engine = Engine::with_history(target, self.config.clone(), history, now)
             .map_err(|e| Error::invalid(label.to_string(), e))?;
         Ok(Race {
-            core: Core::new(engine, sources, label, self.observer.clone()),
+            core: Core::new(engine, sources, label, self.observer.clone(), learner),
             resolver: Arc::clone(&self.resolver),
         })
     }

@@ -59,6 +59,7 @@ mod connector;
 mod driver;
 mod error;
 pub mod guide;
+pub mod history;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod label;
@@ -75,7 +76,8 @@ pub use socket::SocketHook;
 
 pub use eyeballs_proto as proto;
 pub use eyeballs_proto::{
-    AttemptEnd, Config, DnsOutcome, Endpoint, FailureKind, FamilyPreference, Outcome,
+    AttemptEnd, Config, DnsOutcome, Endpoint, FailureKind, FamilyPreference, Outcome, PathFacts,
+    PathFailure,
 };
 /// The socket2 version whose [`Socket`](socket2::Socket) the [`Connector::on_socket`] hook
 /// receives, so that hooks need no separate dependency that could drift.

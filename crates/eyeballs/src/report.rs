@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use eyeballs_proto::{
     AttemptEnd, AttemptId, Denial, DnsOutcome, DropReason, Endpoint, Event, Failure, Family,
-    Outcome, RecordType,
+    Outcome, PathFacts, RecordType,
 };
 
 use crate::classify::Cause;
@@ -52,9 +52,12 @@ use crate::classify::Cause;
 ///           "dropped": [{"address", "reason": "denied" | "multicast" | …, "why": string}]}],
 ///  "attempts": [{"address", "port", "family", "started_ms", "ended_ms" | null,
 ///                "outcome": "connected" | "refused" | "unreachable" | "timeout" | "aborted" | "error",
-///                "error": string | null}],
+///                "error": string | null, "delay_ms",
+///                "history": {"failed": "stalled" | "refused" | … | null,
+///                            "srtt_ms" | null, "rttvar_ms" | null, "used": bool} | null}],
 ///  "dropped_endpoints": number,
-///  "denied": [{"address", "port", "why": string}]}
+///  "denied": [{"address", "port", "why": string}],
+///  "history_reordered": bool}
 /// ```
 ///
 /// A race that has not ended is `"failed"` with `"cause": null`; a query not answered when the report was taken is
@@ -81,6 +84,11 @@ pub struct AttemptSummary<'a> {
     pub end: Option<AttemptEnd>,
     /// The OS error, for an attempt that failed with one.
     pub error: Option<&'a io::Error>,
+    /// The Connection Attempt Delay that ran from its start: the configured one, or one
+    /// derived from its path's RTT (HE-5.8) when [`history`](Self::history) has it.
+    pub delay: Duration,
+    /// What the [history store](crate::history) knew about its endpoint when it started.
+    pub history: Option<PathFacts>,
 }
 
 /// One DNS query, as [`Report::queries`] lists it.
@@ -165,6 +173,12 @@ impl Report {
     /// How the race ended, if it has (a race dropped midway has no outcome).
     pub fn outcome(&self) -> Option<Outcome> {
         self.race.outcome
+    }
+
+    /// Whether what the [history store](crate::history) knew changed the order of the
+    /// attempts (each attempt's [`AttemptSummary::history`] says what it knew).
+    pub fn history_reordered(&self) -> bool {
+        self.race.history_reordered
     }
 
     /// How long the race took, if it ended.
@@ -333,7 +347,11 @@ impl fmt::Display for TimelineEvent<'_> {
                 Ok(())
             }
             TimelineEvent::AttemptStarted { id, attempt } => {
-                write!(f, "{id} connect {}", attempt.endpoint)
+                write!(f, "{id} connect {}", attempt.endpoint)?;
+                match attempt.history {
+                    Some(facts) => write!(f, " (history: {facts})"),
+                    None => Ok(()),
+                }
             }
             TimelineEvent::AttemptEnded { id, attempt } => {
                 let end = attempt.end.map_or("pending", AttemptEnd::as_str);
@@ -413,7 +431,9 @@ mod serialize {
     use std::net::{IpAddr, SocketAddr};
     use std::time::Duration;
 
-    use eyeballs_proto::{AttemptEnd, Denial, DnsOutcome, DropReason, Family, Outcome};
+    use eyeballs_proto::{
+        AttemptEnd, Denial, DnsOutcome, DropReason, Family, Outcome, PathFacts, PathFailure,
+    };
     use serde::ser::{Serialize, SerializeStruct, Serializer};
 
     use super::{AttemptSummary, QuerySummary, Report};
@@ -469,6 +489,20 @@ mod serialize {
         }
     }
 
+    /// `{"failed", "srtt_ms", "rttvar_ms", "used"}`: what history knew about an endpoint.
+    struct Facts(PathFacts);
+
+    impl Serialize for Facts {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut s = serializer.serialize_struct("Facts", 4)?;
+            s.serialize_field("failed", &self.0.failed.map(PathFailure::as_str))?;
+            s.serialize_field("srtt_ms", &self.0.rtt.map(|r| ms(r.srtt)))?;
+            s.serialize_field("rttvar_ms", &self.0.rtt.map(|r| ms(r.rttvar)))?;
+            s.serialize_field("used", &self.0.used)?;
+            s.end()
+        }
+    }
+
     /// A sequence of the items an iterator gives, serialized as they come.
     struct Seq<F>(F);
 
@@ -486,7 +520,7 @@ mod serialize {
     impl Serialize for Report {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             let connected = matches!(self.race.outcome, Some(Outcome::Connected { .. }));
-            let mut s = serializer.serialize_struct("Report", 9)?;
+            let mut s = serializer.serialize_struct("Report", 10)?;
             s.serialize_field("host", &self.host())?;
             s.serialize_field("outcome", if connected { "connected" } else { "failed" })?;
             s.serialize_field("cause", &self.cause())?;
@@ -497,6 +531,7 @@ mod serialize {
             s.serialize_field("dropped_endpoints", &self.race.dropped_endpoints)?;
             let denied = Seq(|| self.race.denied.iter().map(|&(a, d)| Refused(a, d)));
             s.serialize_field("denied", &denied)?;
+            s.serialize_field("history_reordered", &self.race.history_reordered)?;
             s.end()
         }
     }
@@ -519,7 +554,7 @@ mod serialize {
     impl Serialize for AttemptSummary<'_> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             let addr = self.endpoint.addr;
-            let mut s = serializer.serialize_struct("AttemptSummary", 7)?;
+            let mut s = serializer.serialize_struct("AttemptSummary", 9)?;
             s.serialize_field("address", &addr.ip().to_string())?;
             s.serialize_field("port", &addr.port())?;
             s.serialize_field("family", family(addr))?;
@@ -527,6 +562,8 @@ mod serialize {
             s.serialize_field("ended_ms", &self.ended.map(ms))?;
             s.serialize_field("outcome", self.end.map_or("aborted", AttemptEnd::as_str))?;
             s.serialize_field("error", &self.error.map(|e| e.to_string()))?;
+            s.serialize_field("delay_ms", &ms(self.delay))?;
+            s.serialize_field("history", &self.history.map(Facts))?;
             s.end()
         }
     }
@@ -545,6 +582,8 @@ fn attempt_summary<'a>(
         ended: a.ended.map(|t| race.offset(t)),
         end: a.end,
         error: errors.get(i).and_then(|e| e.as_deref()),
+        delay: a.attempt_delay,
+        history: a.history,
     })
 }
 

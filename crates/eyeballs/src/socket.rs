@@ -6,6 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::history::HistoryStore;
 use tokio::net::{TcpSocket, TcpStream};
 
 /// A hook run on every socket after it is created and bound, before it connects: set options
@@ -61,6 +63,24 @@ impl fmt::Debug for SocketOptions {
 }
 
 impl SocketOptions {
+    /// The history partition of races made with these options from `store`: the store
+    /// handle's own, kept apart per interface and local addresses when the sockets are bound
+    /// to them (HE-4.5: no history across interfaces).
+    pub(crate) fn history_partition(&self, store: &HistoryStore) -> Arc<str> {
+        if self.local_addrs.is_empty() && self.device.is_none() {
+            return Arc::clone(store.partition_arc());
+        }
+        let mut key = String::from(store.partition_key());
+        if let Some(device) = &self.device {
+            key.push_str("\0dev ");
+            key.push_str(device);
+        }
+        for addr in &self.local_addrs {
+            key.push_str(&format!("\0src {addr}"));
+        }
+        Arc::from(key)
+    }
+
     /// Creates, sets up and connects one socket to `addr`.
     pub(crate) async fn connect(&self, addr: SocketAddr) -> io::Result<TcpStream> {
         let socket = self.open(addr, Mode::NonBlocking)?;

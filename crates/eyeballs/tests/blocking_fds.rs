@@ -40,11 +40,20 @@ fn no_descriptor_leaks() {
     let refused = refusing(V6);
     let (listener, open) = accepting(V4);
     serve(listener);
+    let before_stores = open_fds();
     let connector = blocking::Connector::new();
     let by_name = blocking::Connector::from(
         eyeballs::Connector::new().resolver(StaticResolver::new().host("dual.test", [V6, V4])),
     );
+    // Each connector's history store opens its network watch (one descriptor, kept while the
+    // store lives) when it first learns something: before the baseline.
+    drop(connector.connect_addrs([open]).unwrap());
+    drop(by_name.connect("dual.test", open.port()).unwrap());
     let baseline = open_fds();
+    assert!(
+        baseline <= before_stores + 2,
+        "one descriptor per network watch at most"
+    );
 
     // Timed out with two attempts in flight.
     let err = blocking::Connector::from(eyeballs::Connector::new().timeout(ms(300)))
@@ -68,4 +77,8 @@ fn no_descriptor_leaks() {
         drop(connector.connect_addrs([refused, open]).unwrap());
     }
     assert_fds(baseline, "after 1,050 connects");
+
+    // The watches close with their stores.
+    drop((connector, by_name));
+    assert_fds(before_stores, "after the connectors are dropped");
 }

@@ -26,8 +26,16 @@ async fn no_descriptor_leaks() {
     let refused = refusing(V6);
     let (listener, open) = accepting(V4);
     serve(listener);
+    let before_store = open_fds();
     let connector = Connector::new();
+    // The connector's history store opens its network watch (one descriptor, kept while the
+    // store lives) when it first learns something: before the baseline.
+    drop(connector.connect_addrs([open]).await.unwrap());
     let baseline = open_fds();
+    assert!(
+        baseline <= before_store + 1,
+        "one descriptor for the network watch at most"
+    );
 
     // Cancelled mid-race: the future is dropped with two attempts in flight.
     let race = connector.connect_addrs([h6.addr, h4.addr]);
@@ -61,4 +69,8 @@ async fn no_descriptor_leaks() {
         drop(c);
     }
     assert_eq!(open_fds(), baseline, "after 1,000 connects");
+
+    // The watch closes with the store.
+    drop(connector);
+    assert_eq!(open_fds(), before_store, "after the connector is dropped");
 }

@@ -173,6 +173,21 @@ impl Connector {
         self.map(|c| c.https_query(on))
     }
 
+    /// As [`Connector::history`](crate::Connector::history).
+    pub fn history(self, store: crate::history::HistoryStore) -> Self {
+        self.map(|c| c.history(store))
+    }
+
+    /// As [`Connector::without_history`](crate::Connector::without_history).
+    pub fn without_history(self) -> Self {
+        self.map(crate::Connector::without_history)
+    }
+
+    /// As [`Connector::history_store`](crate::Connector::history_store).
+    pub fn history_store(&self) -> Option<&crate::history::HistoryStore> {
+        self.inner.history_store()
+    }
+
     /// As [`Connector::attempt_timeout`](crate::Connector::attempt_timeout).
     pub fn attempt_timeout(self, timeout: Duration) -> Self {
         self.map(|c| c.attempt_timeout(timeout))

@@ -1,6 +1,7 @@
 //! [`Core`]: one race's engine and everything around it that is not waiting.
 
 use std::io;
+use std::sync::Arc;
 use std::time::Instant;
 
 use eyeballs_proto::{Action, AttemptId, DnsResult, Engine, Event, Outcome, QueryId};
@@ -8,6 +9,7 @@ use eyeballs_proto::{Action, AttemptId, DnsResult, Engine, Event, Outcome, Query
 use super::outcomes::Outcomes;
 use super::Io;
 use crate::error::Error;
+use crate::history::HistoryStore;
 use crate::label::Label;
 use crate::report::{live_entry, EventHook, Report};
 use crate::source::Sources;
@@ -28,6 +30,9 @@ pub(crate) struct Core<T> {
     armed: Option<Instant>,
     /// Told of every event as it happens, if the caller asked.
     observer: Option<EventHook>,
+    /// The history store that learns from the race when it ends, and the partition it
+    /// learns in.
+    learner: Option<(HistoryStore, Arc<str>)>,
 }
 
 impl<T> Core<T> {
@@ -37,6 +42,7 @@ impl<T> Core<T> {
         sources: Sources,
         target: Label,
         observer: Option<EventHook>,
+        learner: Option<(HistoryStore, Arc<str>)>,
     ) -> Self {
         Core {
             engine,
@@ -45,6 +51,7 @@ impl<T> Core<T> {
             target,
             armed: None,
             observer,
+            learner,
         }
     }
 
@@ -195,15 +202,22 @@ impl<T> Core<T> {
     }
 
     /// Ends the race `outcome` describes: the winner's value and the report, or the error
-    /// naming every attempt. Every other value is dropped (its socket closed).
+    /// naming every attempt. Every other value is dropped (its socket closed). The history
+    /// store learns what the race taught, at the time it ended.
     pub(crate) fn finish(self, outcome: Outcome) -> Result<(T, Report), Error> {
         let Core {
             engine,
             outcomes,
             target,
+            learner,
             ..
         } = self;
-        outcomes.finish(outcome, engine.into_report(), target)
+        let report = engine.into_report();
+        if let Some((store, partition)) = learner {
+            let ended = report.finished.unwrap_or(report.started);
+            store.learn_at(&partition, &report, ended);
+        }
+        outcomes.finish(outcome, report, target)
     }
 }
 

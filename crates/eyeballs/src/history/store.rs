@@ -1,0 +1,438 @@
+//! [`HistoryStore`]: what earlier races taught, per privacy partition, until the network
+//! changes.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use eyeballs_proto::{History, Lesson, PathFacts, PathFailure, Report, Rtt, Target};
+use lru::LruCache;
+
+use super::netwatch::NetworkWatch;
+use super::HistoryConfig;
+
+/// How many endpoints of one host name the store keeps track of (the most recent ones): what
+/// a race to the host is told about before its DNS answers come.
+pub(crate) const HOST_ENDPOINTS: usize = 16;
+
+/// How many addresses of an address target are looked up: a race to thousands of addresses
+/// gets history for its first ones, and the engine's lookups stay short.
+pub(crate) const RECALLED_ADDRS: usize = 32;
+
+/// What earlier races taught, shared by every race that uses it: per endpoint, an RTT
+/// estimate from handshake times (RFC 6298) and the latest failure; per host name, the
+/// endpoints it had and the one that last won. The engine is told what still applies when a
+/// race starts ([`eyeballs_proto::History`]) and the store learns from its report when it
+/// ends.
+///
+/// - **Shared**: clones share one memory; every [`Connector`](crate::Connector) has one
+///   (its clones, and the hyper connectors and clients built on it, share it).
+/// - **Bounded**: [`HistoryConfig::max_endpoints`] and [`HistoryConfig::max_hosts`] entries,
+///   the least recently used forgotten first.
+/// - **Partitioned** (V3-5.3.3): [`HistoryStore::partition`] gives a handle on the same memory
+///   that sees only its own partition's entries; nothing learnt in one partition is used in
+///   another. A connector bound to an interface or local addresses keeps its history apart
+///   from unbound ones (HE-4.5).
+/// - **Flushed** when the network changes (HE-4.6, V3-5.3.5): with
+///   [`HistoryConfig::watch_network`] (the default, Linux), an rtnetlink watch
+///   ([`NetworkWatch`]) is read before each race; an address added or removed, a link going
+///   up or down, or a default route coming or going empties the store. [`HistoryStore::flush`]
+///   does it by hand.
+/// - **Converging** (V3-5.3.6): a failure demotes an endpoint for
+///   [`HistoryConfig::failure_hold`], doubled with each further failure up to
+///   [`HistoryConfig::max_failure_hold`]; after that the endpoint takes its RFC 6724 place
+///   again for one race, whose outcome clears or renews the hold. So a repaired path is used
+///   again at most one hold after its latest failure (1 min after the first by default). Every
+///   [`HistoryConfig::explore_every`]th race to a host is given no RTT or used-address facts,
+///   so that endpoints history would always rank lower are still tried.
+#[derive(Clone)]
+pub struct HistoryStore {
+    shared: Arc<Mutex<Memory>>,
+    /// The privacy partition this handle reads and writes.
+    partition: Arc<str>,
+}
+
+/// The store's memory: every partition's entries, in two bounded maps.
+struct Memory {
+    config: HistoryConfig,
+    /// Per (partition, endpoint).
+    paths: LruCache<(Arc<str>, SocketAddr), PathState>,
+    /// Per partition and host name (one string: the partition, a NUL, the name).
+    hosts: LruCache<String, HostState>,
+    /// Races to address targets, for [`HistoryConfig::explore_every`].
+    address_races: u64,
+    watch: Watch,
+    /// How many times the store was flushed because the network changed.
+    network_flushes: u64,
+}
+
+/// The network watch, made when the store first learns something (a connector used once never
+/// opens one).
+enum Watch {
+    Off,
+    NotYet,
+    On(NetworkWatch),
+    Unavailable,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct PathState {
+    /// The RTT estimate and when its latest sample came.
+    rtt: Option<(Rtt, Instant)>,
+    /// The latest failure, and how many came in a row (no success between).
+    strike: Option<Strike>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Strike {
+    failure: PathFailure,
+    at: Instant,
+    count: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+struct HostState {
+    /// Its endpoints: those of its latest race first (attempted, then answered), then older
+    /// ones; at most [`HOST_ENDPOINTS`].
+    endpoints: Vec<SocketAddr>,
+    /// The endpoint that won its latest successful race.
+    winner: Option<SocketAddr>,
+    /// Races to it, for [`HistoryConfig::explore_every`].
+    races: u64,
+}
+
+impl HistoryStore {
+    /// An empty store with [`HistoryConfig::default`].
+    pub fn new() -> Self {
+        Self::with_config(HistoryConfig::default())
+    }
+
+    /// An empty store that remembers and forgets as `config` says.
+    pub fn with_config(config: HistoryConfig) -> Self {
+        let capacity = |n: usize| NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN);
+        let memory = Memory {
+            paths: LruCache::new(capacity(config.max_endpoints)),
+            hosts: LruCache::new(capacity(config.max_hosts)),
+            address_races: 0,
+            watch: if config.watch_network {
+                Watch::NotYet
+            } else {
+                Watch::Off
+            },
+            network_flushes: 0,
+            config,
+        };
+        HistoryStore {
+            shared: Arc::new(Mutex::new(memory)),
+            partition: Arc::from(""),
+        }
+    }
+
+    /// A handle on the same memory for the privacy partition `key` (V3-5.3.3): it sees and
+    /// records only that partition's entries. The default partition is `""`.
+    pub fn partition(&self, key: &str) -> Self {
+        HistoryStore {
+            shared: Arc::clone(&self.shared),
+            partition: Arc::from(key),
+        }
+    }
+
+    /// The privacy partition this handle uses.
+    pub fn partition_key(&self) -> &str {
+        &self.partition
+    }
+
+    pub(crate) fn partition_arc(&self) -> &Arc<str> {
+        &self.partition
+    }
+
+    /// How the store remembers and forgets.
+    pub fn config(&self) -> HistoryConfig {
+        self.lock().config.clone()
+    }
+
+    /// Forgets everything, in every partition (HE-4.6: what to do when the device moves to
+    /// another network that the watch cannot see, such as a VPN in user space).
+    pub fn flush(&self) {
+        self.lock().flush();
+    }
+
+    /// How many endpoints are remembered, in every partition.
+    pub fn len(&self) -> usize {
+        self.lock().paths.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many times the network watch saw a change and flushed the store.
+    pub fn network_flushes(&self) -> u64 {
+        self.lock().network_flushes
+    }
+
+    /// What the store would tell a race to `addr` now, in this partition (exploration
+    /// aside).
+    pub fn facts(&self, addr: SocketAddr) -> Option<PathFacts> {
+        let memory = self.lock();
+        let now = Instant::now();
+        let key = (Arc::clone(&self.partition), addr);
+        let state = *memory.paths.peek(&key)?;
+        let facts = memory.config.facts(&state, now, true);
+        (!facts.is_empty()).then_some(facts)
+    }
+
+    /// What applies to a race to `target` starting now: the input of
+    /// [`Engine::with_history`](eyeballs_proto::Engine::with_history).
+    pub fn recall(&self, target: &Target) -> History {
+        self.recall_at(&self.partition, target, Instant::now())
+    }
+
+    /// What the race of `report` teaches (its [`Report::lessons`]), recorded now.
+    pub fn learn(&self, report: &Report) {
+        self.learn_at(&self.partition, report, Instant::now());
+    }
+
+    pub(crate) fn recall_at(&self, partition: &Arc<str>, target: &Target, now: Instant) -> History {
+        let mut memory = self.lock();
+        memory.check_network();
+        if memory.paths.is_empty() {
+            return History::new();
+        }
+        let every = u64::from(memory.config.explore_every);
+        let explores = |races: u64| every != 0 && races % every == 0;
+        let (addrs, winner, explore) = match target.host_name() {
+            Some(name) => {
+                let Some(host) = memory.hosts.get_mut(&host_key(partition, name)) else {
+                    return History::new();
+                };
+                host.races += 1;
+                (host.endpoints.clone(), host.winner, explores(host.races))
+            }
+            None => {
+                memory.address_races += 1;
+                let addrs = target.addrs().take(RECALLED_ADDRS).collect();
+                (addrs, None, explores(memory.address_races))
+            }
+        };
+        memory.recall(partition, addrs, winner, now, !explore)
+    }
+
+    pub(crate) fn learn_at(&self, partition: &Arc<str>, report: &Report, now: Instant) {
+        let mut memory = self.lock();
+        memory.check_network();
+        let mut winner = None;
+        for lesson in report.lessons() {
+            match lesson {
+                Lesson::Connected { addr, rtt } => {
+                    winner = Some(addr);
+                    memory.sample(partition, addr, rtt, now);
+                }
+                Lesson::Failed { addr, failure } => memory.strike(partition, addr, failure, now),
+                // A lesson a later engine adds is not one this store knows how to keep.
+                _ => {}
+            }
+        }
+        if let Some(name) = &report.host {
+            let host = memory
+                .hosts
+                .get_or_insert_mut(host_key(partition, name), HostState::default);
+            let mut seen = host_endpoints(report);
+            let older: Vec<SocketAddr> = host
+                .endpoints
+                .iter()
+                .copied()
+                .filter(|a| !seen.contains(a))
+                .collect();
+            seen.extend(older);
+            seen.truncate(HOST_ENDPOINTS);
+            host.endpoints = seen;
+            if winner.is_some() {
+                host.winner = winner;
+            }
+        }
+        if !memory.paths.is_empty() {
+            memory.start_watch();
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Memory> {
+        // A panic while the lock was held leaves at worst a half-recorded lesson: the memory
+        // is a cache, still consistent enough to use.
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Default for HistoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for HistoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let memory = self.lock();
+        f.debug_struct("HistoryStore")
+            .field("partition", &self.partition)
+            .field("endpoints", &memory.paths.len())
+            .field("hosts", &memory.hosts.len())
+            .field("config", &memory.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The endpoints of a race to a host name, as its next race should be told about them: the
+/// attempted ones in order, then every answered address on the attempts' ports (facts about
+/// an address learnt in any race of the partition apply to the host's next race).
+fn host_endpoints(report: &Report) -> Vec<SocketAddr> {
+    let mut seen: Vec<SocketAddr> = Vec::new();
+    let mut ports: Vec<u16> = Vec::new();
+    for addr in report.attempts.iter().map(|a| a.endpoint.addr) {
+        if !seen.contains(&addr) {
+            seen.push(addr);
+        }
+        if !ports.contains(&addr.port()) {
+            ports.push(addr.port());
+        }
+    }
+    let answered = report.queries.iter().flat_map(|q| q.addresses.iter());
+    for &ip in answered {
+        for &port in &ports {
+            let addr = SocketAddr::new(ip, port);
+            if !seen.contains(&addr) && seen.len() < HOST_ENDPOINTS {
+                seen.push(addr);
+            }
+        }
+    }
+    seen
+}
+
+/// The key of `name`'s entry in `partition`.
+fn host_key(partition: &str, name: &str) -> String {
+    let mut key = String::with_capacity(partition.len() + 1 + name.len());
+    key.push_str(partition);
+    key.push('\0');
+    key.push_str(name);
+    key
+}
+
+impl Memory {
+    fn flush(&mut self) {
+        self.paths.clear();
+        self.hosts.clear();
+    }
+
+    /// Flushes the store if the network changed since the last look (HE-4.6).
+    fn check_network(&mut self) {
+        if let Watch::On(watch) = &mut self.watch {
+            if watch.changed() && !self.paths.is_empty() {
+                tracing::debug!(target: "eyeballs", "network changed: history flushed");
+                self.network_flushes += 1;
+                self.flush();
+            }
+        }
+    }
+
+    /// Opens the network watch once there is something to protect.
+    fn start_watch(&mut self) {
+        if let Watch::NotYet = self.watch {
+            self.watch = match NetworkWatch::new() {
+                Ok(watch) => Watch::On(watch),
+                Err(e) => {
+                    tracing::debug!(target: "eyeballs", error = %e, "no network watch: history is flushed by hand only");
+                    Watch::Unavailable
+                }
+            };
+        }
+    }
+
+    /// The facts of `addrs` in `partition`; `ordering`: with RTT and used-address facts (off
+    /// for an exploring race).
+    fn recall(
+        &mut self,
+        partition: &Arc<str>,
+        addrs: Vec<SocketAddr>,
+        winner: Option<SocketAddr>,
+        now: Instant,
+        ordering: bool,
+    ) -> History {
+        let mut history = History::new();
+        for addr in addrs {
+            let key = (Arc::clone(partition), addr);
+            let Some(state) = self.paths.get(&key) else {
+                continue;
+            };
+            let facts = self
+                .config
+                .facts(state, now, ordering)
+                .used(ordering && winner == Some(addr));
+            history.insert(addr, facts);
+        }
+        history
+    }
+
+    fn path(&mut self, partition: &Arc<str>, addr: SocketAddr) -> &mut PathState {
+        self.paths
+            .get_or_insert_mut((Arc::clone(partition), addr), PathState::default)
+    }
+
+    /// A handshake to `addr` took `rtt`: the estimate follows (RFC 6298) and any failure is
+    /// forgiven.
+    fn sample(&mut self, partition: &Arc<str>, addr: SocketAddr, rtt: Duration, now: Instant) {
+        let lifetime = self.config.rtt_lifetime;
+        let path = self.path(partition, addr);
+        let estimate = match path.rtt {
+            Some((old, at)) if now.saturating_duration_since(at) < lifetime => old.update(rtt),
+            _ => Rtt::first(rtt),
+        };
+        path.rtt = Some((estimate, now));
+        path.strike = None;
+    }
+
+    fn strike(
+        &mut self,
+        partition: &Arc<str>,
+        addr: SocketAddr,
+        failure: PathFailure,
+        now: Instant,
+    ) {
+        let path = self.path(partition, addr);
+        let count = path.strike.map_or(1, |s| s.count.saturating_add(1));
+        path.strike = Some(Strike {
+            failure,
+            at: now,
+            count,
+        });
+    }
+}
+
+impl HistoryConfig {
+    /// How long the `count`th failure in a row demotes an endpoint.
+    pub(crate) fn hold(&self, count: u32) -> Duration {
+        let doublings = count.saturating_sub(1).min(31);
+        self.failure_hold
+            .saturating_mul(1 << doublings)
+            .min(self.max_failure_hold)
+    }
+
+    /// What applies of `state` at `now`.
+    fn facts(&self, state: &PathState, now: Instant, ordering: bool) -> PathFacts {
+        let mut facts = PathFacts::default();
+        if let Some(strike) = state.strike {
+            if now.saturating_duration_since(strike.at) < self.hold(strike.count) {
+                facts = PathFacts::failed(strike.failure);
+            }
+        }
+        if ordering {
+            if let Some((rtt, at)) = state.rtt {
+                if now.saturating_duration_since(at) < self.rtt_lifetime {
+                    facts.rtt = Some(rtt);
+                }
+            }
+        }
+        facts
+    }
+}
