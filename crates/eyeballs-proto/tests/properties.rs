@@ -1,7 +1,7 @@
 //! Invariants over random races: at most one winner, every attempt ends, no endpoint twice,
 //! never two starts within 10 ms (HE-5.10), nothing after the end, no panic on any input,
 //! extreme durations included (0, 1 ns, `Duration::MAX`, `MAX - 1ns`, `u64::MAX` seconds … in
-//! every duration field of `Config` and every scenario time).
+//! every duration field of `Config` and every scenario time, and in the RTTs history gives).
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use eyeballs_proto::sim::{Behavior, Scenario, Simulation};
 use eyeballs_proto::{
     Action, AttemptEnd, AttemptResult, Config, Destination, DnsResult, Engine, FailureKind,
-    FamilyPreference, Outcome, RecordType, SetupError, SourceAddr, Target, TargetError,
-    ATTEMPT_DELAY_FLOOR,
+    FamilyPreference, History, Outcome, PathFacts, PathFailure, RecordType, Rtt, SetupError,
+    SourceAddr, Target, TargetError, ATTEMPT_DELAY_FLOOR,
 };
 use proptest::prelude::*;
 
@@ -209,9 +209,10 @@ fn scenario() -> BoxedStrategy<Scenario> {
         prop::collection::vec((ip(), behavior()), 0..10),
         behavior(),
         prop::option::of(at(0..2000)),
+        history(),
     )
-        .prop_map(|(s, config, behaviors, default, cancel)| {
-            let mut s = s.config(config).default_behavior(default);
+        .prop_map(|(s, config, behaviors, default, cancel, history)| {
+            let mut s = s.config(config).default_behavior(default).history(history);
             for (ip, b) in behaviors {
                 s = s.behavior(&ip.to_string(), b);
             }
@@ -221,6 +222,46 @@ fn scenario() -> BoxedStrategy<Scenario> {
             s
         })
         .boxed()
+}
+
+/// What history knows: facts about generated endpoints, RTTs of any size (`Duration::MAX`
+/// included), failures, the used mark.
+fn history() -> impl Strategy<Value = History> {
+    let rtt = prop_oneof![
+        Just(None),
+        (extreme(), extreme()).prop_map(|(srtt, rttvar)| Some(Rtt { srtt, rttvar })),
+        (0u64..500, 0u64..200).prop_map(|(s, v)| Some(Rtt {
+            srtt: ms(s),
+            rttvar: ms(v)
+        })),
+    ];
+    let failed = prop_oneof![
+        Just(None),
+        Just(Some(PathFailure::Stalled)),
+        Just(Some(PathFailure::TimedOut)),
+        Just(Some(PathFailure::Failed(FailureKind::Refused))),
+    ];
+    prop::collection::vec(
+        (
+            ip(),
+            prop_oneof![Just(443u16), Just(80u16), Just(8443u16)],
+            rtt,
+            failed,
+            any::<bool>(),
+        ),
+        0..6,
+    )
+    .prop_map(|paths| {
+        paths
+            .into_iter()
+            .map(|(ip, port, rtt, failed, used)| {
+                let mut facts = PathFacts::default().used(used);
+                facts.rtt = rtt;
+                facts.failed = failed;
+                (SocketAddr::new(ip, port), facts)
+            })
+            .collect()
+    })
 }
 
 /// Runs a generated scenario; `None` only for a single-family configuration with addresses of

@@ -567,7 +567,11 @@ impl<S> Connection<S> {
 }
 
 /// Connects to `host` (a name or an IP literal) on `port` with RFC 8305's defaults and the
-/// system resolver: the common case.
+/// system resolver: the common case. Every call (and [`blocking::connect`]) shares one
+/// connector for the process, so they share its [history](crate::history): a path that
+/// stalled one call does not lead the next.
+///
+/// [`blocking::connect`]: crate::blocking::connect
 ///
 /// ```no_run
 /// # async fn example() -> std::io::Result<()> {
@@ -577,8 +581,15 @@ impl<S> Connection<S> {
 /// # }
 /// ```
 pub async fn connect(host: &str, port: u16) -> Result<TcpStream, Error> {
-    Connector::new()
+    shared()
         .connect(host, port)
         .await
         .map(Connection::into_stream)
+}
+
+/// The connector of [`connect`] and `blocking::connect`: one for the process, made at the
+/// first call.
+pub(crate) fn shared() -> &'static Connector {
+    static SHARED: std::sync::OnceLock<Connector> = std::sync::OnceLock::new();
+    SHARED.get_or_init(Connector::new)
 }

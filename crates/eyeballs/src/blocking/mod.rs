@@ -83,7 +83,8 @@ use crate::connector::Connection;
 use crate::error::Error;
 
 /// Connects to `host` (a name or an IP literal) on `port` with RFC 8305's defaults and the
-/// system resolver, blocking until the race is decided: the common case.
+/// system resolver, blocking until the race is decided: the common case. It shares one
+/// connector, and so one [history store](crate::history), with [`crate::connect`].
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -98,7 +99,7 @@ use crate::error::Error;
 /// # Errors
 /// As [`Connector::connect`].
 pub fn connect(host: &str, port: u16) -> Result<TcpStream, Error> {
-    Connector::new()
+    Connector::from(crate::connector::shared().clone())
         .connect(host, port)
         .map(Connection::into_stream)
 }
