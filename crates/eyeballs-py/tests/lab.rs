@@ -1,6 +1,7 @@
 //! The Python package against the real kernel in the network lab (root; skipped with a
 //! message otherwise, required under `CI=true`): `requests` and aiohttp after
-//! `eyeballs.patch()`, and `eyeballs.open_connection`, resolving through the lab's DNS.
+//! `eyeballs.patch()`, and `eyeballs.open_connection`, resolving through the lab's DNS; a
+//! second request in the same process knows what the first taught (the history store).
 //!
 //! Each scenario runs `tests/lab_client.py` with the venv's interpreter (`target/py-lab-venv`,
 //! see `common`) in the lab's client namespace (`Lab::client_command`), where glibc's
@@ -228,4 +229,25 @@ fn he_3_6_a_late_aaaa_answer_is_not_waited_for_past_the_resolution_delay() {
         assert_eq!(run.winners(), [SLOW_V4], "{mode}: {run:?}");
         assert_won_at(&run, Duration::from_millis(50), mode);
     }
+}
+
+/// Issue 12: two `requests.get` in one process after `patch()`: the first waits out the
+/// black-holed IPv6 path (the IPv4 attempt starts at 250 ms), the second leads with IPv4 at
+/// once (the process's history store, shared by every call).
+#[test]
+fn history_the_second_request_leads_with_ipv4() {
+    let Some((lab, env)) = setup("history_the_second_request_leads_with_ipv4") else {
+        return;
+    };
+    let run = run(&lab, &env, "requests-twice", "blackhole.test", 10);
+    assert_eq!(run.body.as_deref(), Some("198.18.0.10\n"), "{run:?}");
+    assert_eq!(run.winners(), [HOLE_V4, HOLE_V4], "{run:?}");
+    let started: Vec<Duration> = run
+        .races
+        .iter()
+        .map(|(_, s)| Duration::from_secs_f64(s.unwrap_or(f64::NAN) / 1e3))
+        .collect();
+    let near = |got: Duration, want: Duration| got + SLACK >= want && got <= want + SLACK;
+    assert!(near(started[0], Duration::from_millis(250)), "{run:?}");
+    assert!(near(started[1], Duration::ZERO), "{run:?}");
 }

@@ -3,7 +3,8 @@ and so eyeballs' system resolver, asks the lab's DNS server only):
 
     python lab_client.py MODE URL TIMEOUT
 
-MODE: ``requests`` (requests.get after eyeballs.patch()), ``requests-unpatched``,
+MODE: ``requests`` (requests.get after eyeballs.patch()), ``requests-twice`` (two of them in
+one process: the second knows what the first taught), ``requests-unpatched``,
 ``aiohttp`` (an aiohttp ClientSession GET after eyeballs.patch()), ``open_connection``
 (eyeballs.open_connection and an HTTP/1.0 GET by hand). Prints one JSON object: ``ms``
 from the call to the response (name resolution included), ``body`` or ``error``, and each
@@ -46,6 +47,11 @@ def run_requests(url, timeout):
     return requests.get(url, timeout=timeout).text
 
 
+def run_requests_twice(url, timeout):
+    run_requests(url, timeout)
+    return run_requests(url, timeout)
+
+
 def run_aiohttp(url, timeout):
     import aiohttp
 
@@ -77,10 +83,11 @@ def main():
     import aiohttp  # noqa: F401
     import requests  # noqa: F401
 
-    if mode in ("requests", "aiohttp"):
+    if mode in ("requests", "requests-twice", "aiohttp"):
         eyeballs.patch()
     run = {
         "requests": run_requests,
+        "requests-twice": run_requests_twice,
         "requests-unpatched": run_requests,
         "aiohttp": run_aiohttp,
         "open_connection": run_open_connection,
