@@ -47,9 +47,16 @@ pub enum Way {
     StdV6,
     /// `blocking::Connector::connect_addrs([[::1]:port, 127.0.0.1:port])`, won by the first.
     BlockingTwo,
+    /// [`Way::EyeballsAddrs`] with a connector made `.without_history()` (the history part).
+    EyeballsAddrsNoHistory,
+    /// [`Way::EyeballsTwo`] without history.
+    EyeballsTwoNoHistory,
+    /// [`Way::Blocking`] without history.
+    BlockingNoHistory,
 }
 
-/// Every way, in table order (each baseline before what it is compared with).
+/// Every way of the callgrind part, in table order (each baseline before what it is compared
+/// with).
 pub const WAYS: [Way; 9] = [
     Way::Tokio,
     Way::EyeballsAddrs,
@@ -75,6 +82,9 @@ impl Way {
             Way::Blocking => "blocking",
             Way::StdV6 => "std-v6",
             Way::BlockingTwo => "blocking-two",
+            Way::EyeballsAddrsNoHistory => "eyeballs-addrs-no-history",
+            Way::EyeballsTwoNoHistory => "eyeballs-two-no-history",
+            Way::BlockingNoHistory => "blocking-no-history",
         }
     }
 
@@ -90,15 +100,37 @@ impl Way {
             Way::Blocking => "eyeballs `blocking::Connector::connect_addrs([v4])`",
             Way::StdV6 => "std `TcpStream::connect(v6)`",
             Way::BlockingTwo => "eyeballs `blocking::Connector::connect_addrs([v6, v4])`, v6 wins",
+            Way::EyeballsAddrsNoHistory => {
+                "eyeballs `Connector::connect_addrs([v4])`, `.without_history()`"
+            }
+            Way::EyeballsTwoNoHistory => {
+                "eyeballs `Connector::connect_addrs([v6, v4])`, v6 wins, `.without_history()`"
+            }
+            Way::BlockingNoHistory => {
+                "eyeballs `blocking::Connector::connect_addrs([v4])`, `.without_history()`"
+            }
+        }
+    }
+
+    /// The same way without history, for a way whose connector has it (the history part
+    /// compares the two).
+    pub fn without_history(self) -> Option<Way> {
+        match self {
+            Way::EyeballsAddrs => Some(Way::EyeballsAddrsNoHistory),
+            Way::EyeballsTwo => Some(Way::EyeballsTwoNoHistory),
+            Way::Blocking => Some(Way::BlockingNoHistory),
+            _ => None,
         }
     }
 
     /// What it is compared with (`None`: it is a baseline).
     pub fn baseline(self) -> Option<Way> {
         match self {
-            Way::EyeballsAddrs | Way::EyeballsLiteral => Some(Way::Tokio),
-            Way::EyeballsTwo => Some(Way::TokioV6),
-            Way::Blocking => Some(Way::Std),
+            Way::EyeballsAddrs | Way::EyeballsLiteral | Way::EyeballsAddrsNoHistory => {
+                Some(Way::Tokio)
+            }
+            Way::EyeballsTwo | Way::EyeballsTwoNoHistory => Some(Way::TokioV6),
+            Way::Blocking | Way::BlockingNoHistory => Some(Way::Std),
             Way::BlockingTwo => Some(Way::StdV6),
             Way::Tokio | Way::TokioV6 | Way::Std | Way::StdV6 => None,
         }
@@ -149,13 +181,18 @@ impl Callgrind {
     }
 }
 
-/// Builds the example and counts `connections` connects of every way.
+/// Builds the example and counts `connections` connects of every way of [`WAYS`].
 pub fn run(root: &Path, connections: usize) -> Result<Callgrind, String> {
+    run_ways(root, &WAYS, connections)
+}
+
+/// Builds the example and counts `connections` connects of each of `ways`.
+pub fn run_ways(root: &Path, ways: &[Way], connections: usize) -> Result<Callgrind, String> {
     let valgrind = valgrind_version()?;
-    let example = build_example(root)?;
+    let example = build_example(root, BUILD, "connect_cost")?;
     let dir = std::env::temp_dir().join(format!("eyeballs-callgrind-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let rows = WAYS
+    let rows = ways
         .iter()
         .map(|&way| {
             count(&example, &dir, way, connections).map(|total| CallgrindRow {
@@ -173,7 +210,8 @@ pub fn run(root: &Path, connections: usize) -> Result<Callgrind, String> {
     })
 }
 
-fn valgrind_version() -> Result<String, String> {
+/// `valgrind --version`; an error if valgrind is not installed.
+pub fn valgrind_version() -> Result<String, String> {
     let out = Command::new("valgrind")
         .arg("--version")
         .stdin(Stdio::null())
@@ -182,18 +220,19 @@ fn valgrind_version() -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// Builds the `connect_cost` example in release mode; its path.
-fn build_example(root: &Path) -> Result<PathBuf, String> {
+/// Runs `build` (a `cargo build --release --example NAME ...` command line) and returns the
+/// path of example `name`.
+pub fn build_example(root: &Path, build: &str, name: &str) -> Result<PathBuf, String> {
     let status = Command::new(setup::cargo())
         .current_dir(root)
-        .args(BUILD.split_whitespace().skip(1))
+        .args(build.split_whitespace().skip(1))
         .stdin(Stdio::null())
         .status()
-        .map_err(|e| format!("running {BUILD}: {e}"))?;
+        .map_err(|e| format!("running {build}: {e}"))?;
     if !status.success() {
-        return Err(format!("{BUILD} failed ({status})"));
+        return Err(format!("{build} failed ({status})"));
     }
-    let bin = setup::target_dir(root).join("release/examples/connect_cost");
+    let bin = setup::target_dir(root).join("release/examples").join(name);
     if bin.is_file() {
         Ok(bin)
     } else {
@@ -203,25 +242,44 @@ fn build_example(root: &Path) -> Result<PathBuf, String> {
 
 /// Runs one way under callgrind; the instructions counted on the example's main thread.
 fn count(example: &Path, dir: &Path, way: Way, connections: usize) -> Result<u64, String> {
-    let out_file = dir.join(way.arg());
+    count_function(
+        example,
+        &VALGRIND_ARGS,
+        &[way.arg(), &connections.to_string()],
+        &dir.join(way.arg()),
+    )
+    .map(|(total, _)| total)
+}
+
+/// Runs `example` with `args` under valgrind with `valgrind_args` (callgrind, one profile per
+/// thread, collecting one function), its profile in `out_file`: the instructions counted on
+/// the main thread, and the example's standard output.
+pub fn count_function(
+    example: &Path,
+    valgrind_args: &[&str],
+    args: &[&str],
+    out_file: &Path,
+) -> Result<(u64, String), String> {
     let out = Command::new("valgrind")
-        .args(VALGRIND_ARGS)
+        .args(valgrind_args)
         .arg(format!("--callgrind-out-file={}", out_file.display()))
         .arg(example)
-        .args([way.arg(), &connections.to_string()])
+        .args(args)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("running valgrind: {e}"))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let last = stderr.lines().rfind(|l| !l.starts_with("==")).unwrap_or("");
-        return Err(format!("{}: {} {last}", way.arg(), out.status));
+        return Err(format!("{}: {} {last}", args.join(" "), out.status));
     }
     // With --separate-threads=yes the main thread's profile is FILE-01.
     let main_thread = PathBuf::from(format!("{}-01", out_file.display()));
     let profile = std::fs::read_to_string(&main_thread)
         .map_err(|e| format!("reading {}: {e}", main_thread.display()))?;
-    totals(&profile).ok_or_else(|| format!("no totals in {}", main_thread.display()))
+    let total =
+        totals(&profile).ok_or_else(|| format!("no totals in {}", main_thread.display()))?;
+    Ok((total, String::from_utf8_lossy(&out.stdout).into_owned()))
 }
 
 /// The first event's total of a callgrind profile (its `totals:` line, else `summary:`).

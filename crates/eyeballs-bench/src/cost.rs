@@ -41,6 +41,12 @@ pub enum Way {
     StdV6,
     /// `eyeballs::blocking::Connector::connect_addrs([[::1]:p, 127.0.0.1:q])`.
     BlockingTwo,
+    /// [`Way::EyeballsAddrs`] with a connector made `.without_history()` (the history part).
+    EyeballsAddrsNoHistory,
+    /// [`Way::EyeballsTwo`] without history.
+    EyeballsTwoNoHistory,
+    /// [`Way::Blocking`] without history.
+    BlockingNoHistory,
 }
 
 impl Way {
@@ -58,22 +64,44 @@ impl Way {
             Way::BlockingTwo => {
                 "eyeballs `blocking::Connector::connect_addrs([v6, v4])`, IPv6 wins"
             }
+            Way::EyeballsAddrsNoHistory => {
+                "eyeballs `Connector::connect_addrs([addr])`, `.without_history()`"
+            }
+            Way::EyeballsTwoNoHistory => {
+                "eyeballs `Connector::connect_addrs([v6, v4])`, IPv6 wins, `.without_history()`"
+            }
+            Way::BlockingNoHistory => {
+                "eyeballs `blocking::Connector::connect_addrs([addr])`, `.without_history()`"
+            }
+        }
+    }
+
+    /// The same way without history, for a way whose connector has it (the history part
+    /// compares the two).
+    pub fn without_history(self) -> Option<Way> {
+        match self {
+            Way::EyeballsAddrs => Some(Way::EyeballsAddrsNoHistory),
+            Way::EyeballsTwo => Some(Way::EyeballsTwoNoHistory),
+            Way::Blocking => Some(Way::BlockingNoHistory),
+            _ => None,
         }
     }
 
     /// What it is compared with (`None`: it is a baseline).
     pub fn baseline(self) -> Option<Way> {
         match self {
-            Way::EyeballsAddrs | Way::EyeballsLiteral => Some(Way::Tokio),
-            Way::Blocking => Some(Way::Std),
-            Way::EyeballsTwo => Some(Way::TokioV6),
+            Way::EyeballsAddrs | Way::EyeballsLiteral | Way::EyeballsAddrsNoHistory => {
+                Some(Way::Tokio)
+            }
+            Way::Blocking | Way::BlockingNoHistory => Some(Way::Std),
+            Way::EyeballsTwo | Way::EyeballsTwoNoHistory => Some(Way::TokioV6),
             Way::BlockingTwo => Some(Way::StdV6),
             Way::Tokio | Way::Std | Way::TokioV6 | Way::StdV6 => None,
         }
     }
 }
 
-/// Every way measured, in table order.
+/// Every way the cost part measures, in table order.
 pub const WAYS: [Way; 9] = [
     Way::Tokio,
     Way::EyeballsAddrs,
@@ -115,8 +143,14 @@ impl Cost {
     }
 }
 
-/// Measures every way, `connections` per round, `rounds` rounds.
+/// Measures every way of [`WAYS`], `connections` per round, `rounds` rounds.
 pub fn run(connections: usize, rounds: usize) -> Result<Cost, String> {
+    run_ways(&WAYS, connections, rounds)
+}
+
+/// Measures `ways`, `connections` per round, `rounds` rounds, in rotating order.
+pub fn run_ways(ways: &[Way], connections: usize, rounds: usize) -> Result<Cost, String> {
+    let ways = ways.to_vec();
     let lab = Lab::builder()
         .start()
         .map_err(|e| format!("starting a lab for the loopback: {e}"))?;
@@ -141,7 +175,7 @@ pub fn run(connections: usize, rounds: usize) -> Result<Cost, String> {
     }
     let (v4, v6) = (addrs[0], addrs[1]);
     let measured = lab
-        .run_in_client(move || measure((v4, v6), connections, rounds))
+        .run_in_client(move || measure(&ways, (v4, v6), connections, rounds))
         .map_err(|e| e.to_string());
     stop.store(true, Ordering::SeqCst);
     // Wakes each acceptor so that it sees `stop`; it may have stopped already.
@@ -198,8 +232,17 @@ fn listen_long(ip: IpAddr) -> std::io::Result<TcpListener> {
     Ok(socket.into())
 }
 
+/// The connectors the eyeballs ways use: with history (the default) and without.
+struct Connectors {
+    tokio: eyeballs::Connector,
+    blocking: eyeballs::blocking::Connector,
+    tokio_off: eyeballs::Connector,
+    blocking_off: eyeballs::blocking::Connector,
+}
+
 /// The measuring thread's side.
 fn measure(
+    ways: &[Way],
     addrs: (SocketAddr, SocketAddr),
     n: usize,
     rounds: usize,
@@ -209,32 +252,32 @@ fn measure(
         .build()
         .map_err(|e| format!("runtime: {e}"))?;
     let connector = eyeballs::Connector::new();
-    let blocking = eyeballs::blocking::Connector::from(connector.clone());
+    let forgetful = eyeballs::Connector::new().without_history();
+    let connectors = Connectors {
+        blocking: eyeballs::blocking::Connector::from(connector.clone()),
+        tokio: connector,
+        blocking_off: eyeballs::blocking::Connector::from(forgetful.clone()),
+        tokio_off: forgetful,
+    };
     // Warm-up: first-use costs (lazy statics, the runtime's driver) are not what is measured.
-    for way in WAYS {
-        batch(
-            way,
-            &rt,
-            (&connector, &blocking),
-            addrs,
-            (n / 5).clamp(10, 200),
-        )?;
+    for &way in ways {
+        batch(way, &rt, &connectors, addrs, (n / 5).clamp(10, 200))?;
     }
-    let mut per_second: Vec<Vec<f64>> = vec![Vec::new(); WAYS.len()];
-    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); WAYS.len()];
+    let mut per_second: Vec<Vec<f64>> = vec![Vec::new(); ways.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); ways.len()];
     for round in 0..rounds {
         // Rotate the order so that no contender always goes first.
-        for k in 0..WAYS.len() {
-            let i = (k + round) % WAYS.len();
-            let Some(&way) = WAYS.get(i) else { continue };
-            let (wall, used) = batch(way, &rt, (&connector, &blocking), addrs, n)?;
+        for k in 0..ways.len() {
+            let i = (k + round) % ways.len();
+            let Some(&way) = ways.get(i) else { continue };
+            let (wall, used) = batch(way, &rt, &connectors, addrs, n)?;
             if let (Some(rate), Some(c)) = (per_second.get_mut(i), cpu.get_mut(i)) {
                 rate.push(n as f64 / wall.as_secs_f64());
                 c.push(used.as_secs_f64() / n as f64);
             }
         }
     }
-    Ok(WAYS
+    Ok(ways
         .iter()
         .zip(per_second.iter().zip(&cpu))
         .map(|(&way, (rates, cpus))| CostRow {
@@ -249,10 +292,19 @@ fn measure(
 fn batch(
     way: Way,
     rt: &tokio::runtime::Runtime,
-    (connector, blocking): (&eyeballs::Connector, &eyeballs::blocking::Connector),
+    connectors: &Connectors,
     (addr, v6): (SocketAddr, SocketAddr),
     n: usize,
 ) -> Result<(Duration, Duration), String> {
+    let history = !matches!(
+        way,
+        Way::EyeballsAddrsNoHistory | Way::EyeballsTwoNoHistory | Way::BlockingNoHistory
+    );
+    let (connector, blocking) = if history {
+        (&connectors.tokio, &connectors.blocking)
+    } else {
+        (&connectors.tokio_off, &connectors.blocking_off)
+    };
     let host = addr.ip().to_string();
     let two = [v6, addr];
     let cpu0 = thread_cpu()?;
@@ -263,7 +315,7 @@ fn batch(
                 .map(close)
                 .map_err(|e| e.to_string())
         }),
-        Way::Blocking => (0..n).try_for_each(|_| {
+        Way::Blocking | Way::BlockingNoHistory => (0..n).try_for_each(|_| {
             blocking
                 .connect_addrs([addr])
                 .map(|c| close(c.into_stream()))
@@ -276,7 +328,7 @@ fn batch(
             }
             Ok(())
         }),
-        Way::EyeballsAddrs => rt.block_on(async {
+        Way::EyeballsAddrs | Way::EyeballsAddrsNoHistory => rt.block_on(async {
             for _ in 0..n {
                 let connection = connector.connect_addrs([addr]).await;
                 close(connection.map_err(|e| e.to_string())?.into_stream());
@@ -299,7 +351,7 @@ fn batch(
             }
             Ok(())
         }),
-        Way::EyeballsTwo => rt.block_on(async {
+        Way::EyeballsTwo | Way::EyeballsTwoNoHistory => rt.block_on(async {
             for _ in 0..n {
                 let c = connector
                     .connect_addrs(two)

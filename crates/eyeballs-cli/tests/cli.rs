@@ -312,6 +312,43 @@ fn simulate_gives_the_exact_timeline() {
     );
 }
 
+/// `--history`: what a store would know, as input (HE-4.3, HE-5.8): the stalled IPv6 address
+/// no longer leads, the IPv4 one's RTT sets the delay after it (RTO 20 + 4·5 = 40 ms, raised
+/// to the 100 ms minimum), and the timeline says what was known.
+#[test]
+fn simulate_history_orders_and_delays_exactly() {
+    let out = eyeballs()
+        .args(["simulate", "example.test", "443"])
+        .args(["--aaaa", "2001:db8::1", "--a", "192.0.2.1@5ms"])
+        .args(["--server", "192.0.2.1=blackhole"])
+        .args(["--history", "2001:db8::1=stalled"])
+        .args(["--history", "192.0.2.1=rtt:20ms/5ms,used"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    assert_eq!(
+        lines,
+        [
+            "time  event",
+            "0.0 ms  AAAA query sent",
+            "0.0 ms  A query sent",
+            "0.0 ms  AAAA ok: 2001:db8::1",
+            "5.0 ms  A ok: 192.0.2.1",
+            "5.0 ms  #0 connect 192.0.2.1:443 (history: srtt 20ms rttvar 5ms, used last)",
+            "105.0 ms  #1 connect [2001:db8::1]:443 (history: recently stalled)",
+            "115.0 ms  #1 connected",
+            "115.0 ms  #0 aborted",
+            "connected to [2001:db8::1]:443 (ipv6) in 115.0 ms",
+        ]
+    );
+    eyeballs()
+        .args(["simulate", "example.test", "443", "--aaaa", "2001:db8::1"])
+        .args(["--history", "192.0.2.9=stalled"])
+        .assert()
+        .code(2);
+}
+
 #[test]
 fn simulate_json_and_failure_exit_1() {
     let out = eyeballs()

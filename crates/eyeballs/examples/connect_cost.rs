@@ -21,7 +21,11 @@
 //! - `std`: `std::net::TcpStream::connect(127.0.0.1:port)`;
 //! - `blocking`: `eyeballs::blocking::Connector::connect_addrs([127.0.0.1:port])`;
 //! - `std-v6`: `std::net::TcpStream::connect([::1]:port6)`;
-//! - `blocking-two`: the two-address race with the blocking connector.
+//! - `blocking-two`: the two-address race with the blocking connector;
+//! - `eyeballs-addrs-no-history`, `eyeballs-two-no-history`, `blocking-no-history`: the
+//!   `eyeballs-addrs`, `eyeballs-two` and `blocking` ways with a connector made
+//!   `.without_history()` (the others use the default: a history store that recalls what it
+//!   knows of the addresses before each race and learns from each report after it).
 //!
 //! A warm-up batch (`N / 10`, at least 10) runs first, outside the measured function, so that
 //! first-use costs (lazy statics, the runtime's I/O driver) are not counted. The `N` measured
@@ -48,10 +52,13 @@ struct Setup {
     rt: tokio::runtime::Runtime,
     connector: eyeballs::Connector,
     blocking: eyeballs::blocking::Connector,
+    /// The same without history.
+    forgetful: eyeballs::Connector,
+    forgetful_blocking: eyeballs::blocking::Connector,
 }
 
 /// The ways to connect, by name.
-const WAYS: [&str; 9] = [
+const WAYS: [&str; 12] = [
     "tokio",
     "eyeballs-addrs",
     "eyeballs-literal",
@@ -61,6 +68,9 @@ const WAYS: [&str; 9] = [
     "blocking",
     "std-v6",
     "blocking-two",
+    "eyeballs-addrs-no-history",
+    "eyeballs-two-no-history",
+    "blocking-no-history",
 ];
 
 fn main() -> ExitCode {
@@ -95,6 +105,8 @@ fn run(way: &str, n: usize) -> io::Result<()> {
             .build()?,
         connector: eyeballs::Connector::new(),
         blocking: eyeballs::blocking::Connector::new(),
+        forgetful: eyeballs::Connector::new().without_history(),
+        forgetful_blocking: eyeballs::blocking::Connector::new().without_history(),
     };
     batch(way, (n / 10).max(10), &setup)?;
     let t0 = Instant::now();
@@ -154,9 +166,14 @@ fn batch(way: &str, n: usize, s: &Setup) -> io::Result<()> {
             }
             Ok(())
         }),
-        "eyeballs-addrs" => s.rt.block_on(async {
+        "eyeballs-addrs" | "eyeballs-addrs-no-history" => s.rt.block_on(async {
+            let connector = if way == "eyeballs-addrs" {
+                &s.connector
+            } else {
+                &s.forgetful
+            };
             for _ in 0..n {
-                drop(s.connector.connect_addrs([s.v4]).await?);
+                drop(connector.connect_addrs([s.v4]).await?);
             }
             Ok(())
         }),
@@ -167,16 +184,26 @@ fn batch(way: &str, n: usize, s: &Setup) -> io::Result<()> {
             }
             Ok(())
         }),
-        "eyeballs-two" => s.rt.block_on(async {
+        "eyeballs-two" | "eyeballs-two-no-history" => s.rt.block_on(async {
+            let connector = if way == "eyeballs-two" {
+                &s.connector
+            } else {
+                &s.forgetful
+            };
             for _ in 0..n {
-                check_first(&s.connector.connect_addrs(two).await?, s.v6)?;
+                check_first(&connector.connect_addrs(two).await?, s.v6)?;
             }
             Ok(())
         }),
         "std" => (0..n).try_for_each(|_| TcpStream::connect(s.v4).map(drop)),
         "std-v6" => (0..n).try_for_each(|_| TcpStream::connect(s.v6).map(drop)),
-        "blocking" => (0..n).try_for_each(|_| {
-            s.blocking
+        "blocking" | "blocking-no-history" => (0..n).try_for_each(|_| {
+            let blocking = if way == "blocking" {
+                &s.blocking
+            } else {
+                &s.forgetful_blocking
+            };
+            blocking
                 .connect_addrs([s.v4])
                 .map(drop)
                 .map_err(io::Error::from)

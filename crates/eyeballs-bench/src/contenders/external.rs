@@ -11,7 +11,7 @@ use crate::scenarios::{GAP, LONG_RUN, NAME, PORT};
 use crate::stats::Sample;
 
 /// The Python script (see its header).
-const PYTHON_RACE: &str = include_str!("python_race.py");
+pub const PYTHON_RACE: &str = include_str!("python_race.py");
 
 /// curl, one process per run: `time_connect` (from the start of the transfer, name
 /// resolution included) when it connected, else `time_total` to the error.
@@ -96,17 +96,21 @@ pub fn eyeballs_cli(
 
 /// One `eyeballs connect --json` object as a run.
 pub fn parse_eyeballs_json(output: &Output) -> Sample {
-    let text = String::from_utf8_lossy(&output.stdout);
+    parse_eyeballs_line(
+        &String::from_utf8_lossy(&output.stdout),
+        &String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+/// One `eyeballs connect --json` object (`text`, one line) as a run; `stderr` is quoted when
+/// `text` is not such an object.
+pub fn parse_eyeballs_line(text: &str, stderr: &str) -> Sample {
     let value: serde_json::Value = match serde_json::from_str(text.trim()) {
         Ok(v) => v,
         Err(e) => {
             return Sample::failed(
                 Duration::ZERO,
-                format!(
-                    "unreadable output ({e}): {} {}",
-                    text.trim(),
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ),
+                format!("unreadable output ({e}): {} {}", text.trim(), stderr.trim()),
             )
         }
     };

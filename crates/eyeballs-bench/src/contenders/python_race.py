@@ -1,7 +1,7 @@
 # Times Python connections to HOST:PORT inside one interpreter (start-up is not counted).
 # Run by eyeballs-bench in the lab's client namespace, where getaddrinfo asks the lab DNS.
 #
-#   python python_race.py MODE DELAY HOST PORT RUNS TIMEOUT LONG
+#   python python_race.py MODE DELAY HOST PORT RUNS TIMEOUT LONG [CONNECTS]
 #
 # MODE   asyncio           loop.create_connection(host, port, happy_eyeballs_delay=DELAY)
 #        aiohappyeyeballs  loop.getaddrinfo, then aiohappyeyeballs.start_connection(
@@ -15,6 +15,10 @@
 # TIMEOUT  seconds: the overall cap of one run (asyncio.wait_for)
 # LONG   seconds: when the first run takes at least this long, the other runs are started
 #        together (they only wait on timers) so that the benchmark stays short
+# CONNECTS  calls per run, one after another in this interpreter (default 1); with more than
+#        one (the history part: is the second connection to the host faster?), each line is
+#        prefixed with the call's number, "1 ok MS", "2 ok MS", and a run's time for LONG is
+#        the sum of its calls
 #
 # Before the first run, one untimed lookup of "localhost" (from /etc/hosts) starts the
 # executor thread that runs getaddrinfo; the executor gets one thread per run, so that runs
@@ -80,8 +84,19 @@ async def one(mode, delay, host, port, timeout):
         return "fail %.3f %s" % (elapsed * 1e3, reason)
 
 
+async def run(mode, delay, host, port, timeout, connects):
+    # One run: CONNECTS calls in a row; its lines and its total milliseconds.
+    lines, total = [], 0.0
+    for i in range(connects):
+        line = await one(mode, delay, host, port, timeout)
+        total += float(line.split()[1])
+        lines.append(line if connects == 1 else "%d %s" % (i + 1, line))
+    return lines, total
+
+
 async def main():
     mode, delay, host, port, runs, timeout, long_run = sys.argv[1:8]
+    connects = int(sys.argv[8]) if len(sys.argv) > 8 else 1
     delay = None if delay == "none" else float(delay)
     port, runs = int(port), int(runs)
     timeout, long_run = float(timeout), float(long_run)
@@ -93,22 +108,22 @@ async def main():
     # Untimed warm-up: the executor thread that runs getaddrinfo, answered from /etc/hosts
     # (no DNS query, no connection).
     await loop.getaddrinfo("localhost", port, type=socket.SOCK_STREAM)
-    first = await one(mode, delay, host, port, timeout)
-    print(first, flush=True)
+    first, first_ms = await run(mode, delay, host, port, timeout, connects)
+    print("\n".join(first), flush=True)
     rest = runs - 1
     if rest <= 0:
         return
-    if float(first.split()[1]) >= long_run * 1e3:
+    if first_ms >= long_run * 1e3:
         results = await asyncio.gather(
-            *(one(mode, delay, host, port, timeout) for _ in range(rest))
+            *(run(mode, delay, host, port, timeout, connects) for _ in range(rest))
         )
     else:
         results = []
         for _ in range(rest):
-            results.append(await one(mode, delay, host, port, timeout))
+            results.append(await run(mode, delay, host, port, timeout, connects))
             await asyncio.sleep(0.01)
-    for line in results:
-        print(line, flush=True)
+    for lines, _ in results:
+        print("\n".join(lines), flush=True)
 
 
 asyncio.run(main())

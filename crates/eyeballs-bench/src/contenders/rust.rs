@@ -209,7 +209,7 @@ fn race_blocking(host: &str, port: u16, cap: Duration) -> Sample {
 
 /// A connect call under the overall cap, for libraries that have no overall timeout of
 /// their own; the stream is dropped.
-async fn capped<T>(
+pub async fn capped<T>(
     cap: Duration,
     connect: impl Future<Output = io::Result<T>>,
 ) -> Result<(), String> {
