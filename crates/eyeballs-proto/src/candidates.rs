@@ -10,6 +10,7 @@ use crate::config::{Config, FamilyPreference};
 use crate::distinct::{Distinct, LINEAR_MAX};
 use crate::dns::{Destination, QueryId, SourceAddr};
 use crate::endpoint::{Endpoint, Family};
+use crate::group::Group;
 use crate::history::History;
 use crate::interleave::interleave;
 use crate::rfc6724::SortKey;
@@ -217,6 +218,7 @@ impl Candidates {
         config: &Config,
         family: FamilyPreference,
         history: &History,
+        group: impl Fn(Option<QueryId>) -> Group,
     ) -> Resorted {
         let order = &mut self.order;
         order.clear();
@@ -249,6 +251,7 @@ impl Candidates {
                         None => plain,
                     };
                     Ranked {
+                        group: group(e.query),
                         port_rank: e.port_rank,
                         key,
                         plain,
@@ -284,13 +287,14 @@ impl Candidates {
         Resorted { dropped, reordered }
     }
 
-    /// Takes the next endpoint to attempt, with the IPv4 address it was synthesized from.
-    pub(crate) fn next(&mut self) -> Option<(Endpoint, Option<Ipv4Addr>)> {
+    /// Takes the next endpoint to attempt, with the IPv4 address it was synthesized from and
+    /// the query that brought it.
+    pub(crate) fn next(&mut self) -> Option<(Endpoint, Option<Ipv4Addr>, Option<QueryId>)> {
         let i = *self.order.get(self.head)?;
         self.head += 1;
         let e = self.entries.get_mut(i)?;
         e.state = State::Attempted;
-        Some((Endpoint::tcp(e.addr()), e.via))
+        Some((Endpoint::tcp(e.addr()), e.via, e.query))
     }
 
     pub(crate) fn has_pending(&self) -> bool {
@@ -317,9 +321,10 @@ pub(crate) struct Resorted {
     pub(crate) reordered: bool,
 }
 
-/// Sorts `live` by port rank then `key` (equal endpoints keep the order they became known
-/// in, rule 10: their index, whatever order `live` is in), interleaves each port rank's
-/// families, and appends the pending ones' indices to `order`.
+/// Sorts `live` by service group (HEv3 §5.2), port rank, then `key` (equal endpoints keep
+/// the order they became known in, rule 10: their index, whatever order `live` is in),
+/// interleaves the families of each group and port rank (V3-5.3.7), and appends the pending
+/// ones' indices to `order`.
 fn arrange<A: smallvec::Array<Item = usize>>(
     live: &mut [Ranked],
     key: impl Fn(&Ranked) -> SortKey + Copy,
@@ -327,9 +332,9 @@ fn arrange<A: smallvec::Array<Item = usize>>(
     family: FamilyPreference,
     order: &mut SmallVec<A>,
 ) {
-    live.sort_unstable_by_key(|r| (r.port_rank, key(r), r.index));
+    live.sort_unstable_by_key(|r| (r.group, r.port_rank, key(r), r.index));
     order.reserve(live.len());
-    for group in live.chunk_by(|a, b| a.port_rank == b.port_rank) {
+    for group in live.chunk_by(|a, b| (a.group, a.port_rank) == (b.group, b.port_rank)) {
         interleave(
             group,
             |r| r.family,
@@ -348,6 +353,7 @@ fn arrange<A: smallvec::Array<Item = usize>>(
 /// read, copied out of its entry, so that they compare values rather than look entries up.
 #[derive(Debug, Clone, Copy)]
 struct Ranked {
+    group: Group,
     port_rank: usize,
     /// Its sort key with what history knows.
     key: SortKey,

@@ -186,6 +186,21 @@ pub struct Config {
     /// Default: `false` (a connection library does not know the protocol on top); the
     /// HTTPS connectors of the `eyeballs` crate turn it on.
     pub https_query: bool,
+
+    /// The ALPN protocol ids the caller speaks over TCP (TLS), most preferred first: a
+    /// ServiceMode record none of whose protocols (its `alpn`, plus `http/1.1` unless
+    /// `no-default-alpn`, RFC 9460 §7.1.2) is among them is not used, neither its hints nor
+    /// its target name (V3-6.2.2).
+    ///
+    /// Default: empty, every record is used (a caller that does not say what it speaks, such
+    /// as a proxy relaying bytes, takes every record's addresses).
+    pub alpn: Vec<String>,
+
+    /// The seed that orders ServiceMode records of equal priority (V3-5.2.3: "shuffled
+    /// randomly"); the same seed gives the same order, so tests stay exact.
+    ///
+    /// Default: 0. The `eyeballs` drivers draw a new one for every race.
+    pub service_seed: u64,
 }
 
 impl Default for Config {
@@ -206,6 +221,8 @@ impl Default for Config {
             destinations: DestinationPolicy::allow_all(),
             network: Network::default(),
             https_query: false,
+            alpn: Vec::new(),
+            service_seed: 0,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 use smallvec::SmallVec;
 
 use crate::fifo::Fifo;
+use crate::group::ServiceTargets;
 use crate::history::History;
 
 use crate::action::{Action, Failure, Outcome};
@@ -86,6 +87,9 @@ struct State {
     /// The ports of the address queries of service targets (their record's `port`, or the
     /// target's), by query.
     target_ports: Vec<(QueryId, SmallVec<[u16; 2]>)>,
+    /// Per ServiceMode record of the report, whose addresses it stands for and whether it
+    /// is used (HEv3 §5.2, V3-6.2.2).
+    service_targets: ServiceTargets,
     /// The caller's family preference on the race's network
     /// ([`Config::network`](crate::Config::network)): what every family rule of the race
     /// follows.
@@ -192,6 +196,7 @@ impl Engine {
             s: Box::new(State {
                 family,
                 target_ports: Vec::new(),
+                service_targets: ServiceTargets::default(),
                 ports: Vec::new(),
                 phase: Phase::Resolving { deadline: None },
                 now,
@@ -536,10 +541,11 @@ impl Engine {
     /// Re-sorts the candidates after a change, and makes room in the report for the attempts
     /// they may need, so a race allocates per answer rather than per attempt.
     fn resort(&mut self) {
-        let resorted = self
-            .s
-            .candidates
-            .resort(&self.s.config, self.s.family, &self.s.history);
+        let s = &mut *self.s;
+        let (queries, services) = (&s.report.queries, &s.report.services);
+        let (targets, seed) = (&s.service_targets, s.config.service_seed);
+        let group = |query| targets.group(query, queries, services, seed);
+        let resorted = s.candidates.resort(&s.config, s.family, &s.history, group);
         self.s.report.dropped_endpoints += resorted.dropped;
         self.s.report.history_reordered |= resorted.reordered;
         let pending = self.s.candidates.pending_len();
@@ -595,7 +601,12 @@ impl Engine {
         }
         for service in &services {
             let target = self.effective_target(id, service);
-            self.add_target(target.as_deref(), service, now);
+            // V3-6.2.2: a record whose protocols the caller does not speak is not used.
+            let usable = service.speaks_any(&self.s.config.alpn);
+            if usable {
+                self.add_target(target.as_deref(), service, now);
+            }
+            self.s.service_targets.push(target, usable);
         }
         self.s.report.services.extend(services);
         let record = &mut self.s.report.queries[id.index()];
@@ -981,7 +992,7 @@ impl Engine {
     }
 
     fn start_attempt(&mut self, now: Instant) {
-        let Some((endpoint, via)) = self.s.candidates.next() else {
+        let Some((endpoint, via, query)) = self.s.candidates.next() else {
             return;
         };
         let id = AttemptId(self.s.report.attempts.len() as u32);
@@ -995,6 +1006,16 @@ impl Engine {
             None => config.attempt_delay(),
         };
         record.history = known;
+        record.service = self
+            .s
+            .service_targets
+            .group(
+                query,
+                &self.s.report.queries,
+                &self.s.report.services,
+                self.s.config.service_seed,
+            )
+            .service();
         self.s.report.attempts.push(record);
         self.s.last_start = Some(now);
         self.s.failed_since_start = false;

@@ -52,6 +52,7 @@ mod endpoint;
 mod engine;
 mod error;
 mod fifo;
+mod group;
 mod history;
 mod interleave;
 mod literal;

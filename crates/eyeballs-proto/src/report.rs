@@ -112,6 +112,10 @@ pub struct AttemptRecord {
     /// What history knew about its endpoint when it started
     /// ([`Engine::with_history`](crate::Engine::with_history)); `None` if nothing.
     pub history: Option<PathFacts>,
+    /// The ServiceMode record its endpoint came from, by its index in
+    /// [`Report::services`] (HEv3 §5.2: its group), if any: the ALPN list and ECH config
+    /// the attempt's TLS handshake offers.
+    pub service: Option<usize>,
 }
 
 impl QueryRecord {
@@ -139,6 +143,7 @@ impl AttemptRecord {
             via_nat64: None,
             attempt_delay: std::time::Duration::ZERO,
             history: None,
+            service: None,
         }
     }
 

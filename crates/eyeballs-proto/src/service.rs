@@ -13,14 +13,27 @@
 //! "." after an alias, which names the alias target) gets its own AAAA and A queries, its
 //! answers tried on the record's `port` (V3-4.2.1.2); each record's hints are endpoints until
 //! the address answer of their family for their name replaces them (V3-4.2.1.3 to
-//! V3-4.2.1.5, V3-7.1). ALPN and priorities (the grouping of HEv3 §5) do not shape the
-//! endpoints yet: they form one group, sorted by RFC 6724, as in RFC 8305.
+//! V3-4.2.1.5, V3-7.1).
+//!
+//! Grouping (HEv3 §5.2): the endpoints of each ServiceMode record form a group, groups in
+//! priority order (lower first, V3-5.2.1, V3-5.2.2), equal priorities in an order drawn
+//! from [`Config::service_seed`](crate::Config::service_seed) (V3-5.2.3); addresses no
+//! record speaks for (the host's own A/AAAA without a "." record) go last (V3-5.2.4); inside
+//! a group, RFC 6724 and family interleaving as in RFC 8305 (V3-5.3.1, V3-5.3.7). Without
+//! service records there is one group (V3-5.1.1). A record whose protocols the caller does
+//! not speak ([`Config::alpn`](crate::Config::alpn)) is not used (V3-6.2.2). All endpoints
+//! are TCP: h3 and QUIC endpoints come with QUIC attempts (issue 11), and h2 and
+//! http/1.1 records are one protocol group (checklist D8, V3-5.1.1.1).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// How many AliasMode records in a row are followed before the chain counts as broken
 /// (RFC 9460 §3.1 leaves the limit to the client; a loop is caught sooner).
 pub const MAX_ALIAS_CHAIN: usize = 8;
+
+/// The protocol an HTTPS record's service speaks besides its `alpn` unless `no-default-alpn`
+/// (RFC 9460 §7.1.2).
+const DEFAULT_ALPN: &str = "http/1.1";
 
 /// One SVCB or HTTPS record of an answer (RFC 9460 §2), with the parameters HEv3 uses.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -68,6 +81,30 @@ impl ServiceRecord {
     /// Whether this is an AliasMode record.
     pub fn is_alias(&self) -> bool {
         self.priority == 0
+    }
+
+    /// The protocols the service speaks, as an HTTPS record says them (RFC 9460 §7.1.2): its
+    /// `alpn`, then `http/1.1` unless `no-default-alpn`.
+    pub fn protocols(&self) -> impl Iterator<Item = &str> + '_ {
+        let default = (!self.no_default_alpn).then_some(DEFAULT_ALPN);
+        self.alpn.iter().map(String::as_str).chain(default)
+    }
+
+    /// Whether a caller that speaks `supported` (ALPN ids; empty: anything) can use this
+    /// service (V3-6.2.2).
+    ///
+    /// ```
+    /// use eyeballs_proto::ServiceRecord;
+    ///
+    /// let h3_only = ServiceRecord::service(1).with_alpn(["h3"]);
+    /// assert!(h3_only.speaks_any(&["h2".into(), "http/1.1".into()])); // the default ALPN
+    /// let mut strict = h3_only.clone();
+    /// strict.no_default_alpn = true;
+    /// assert!(!strict.speaks_any(&["h2".into(), "http/1.1".into()]));
+    /// assert!(strict.speaks_any(&[]));
+    /// ```
+    pub fn speaks_any(&self, supported: &[String]) -> bool {
+        supported.is_empty() || self.protocols().any(|p| supported.iter().any(|s| s == p))
     }
 
     /// This record with `alpn`.

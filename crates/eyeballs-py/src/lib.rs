@@ -52,6 +52,7 @@ fn _eyeballs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CANCEL_WAIT", aio::CANCEL_WAIT.as_secs_f64())?;
     m.add_function(wrap_pyfunction!(race::race, m)?)?;
     m.add_function(wrap_pyfunction!(aio::start, m)?)?;
+    m.add_function(wrap_pyfunction!(race::flush_history, m)?)?;
     m.add_class::<aio::Pending>()?;
     m.add_class::<report::Report>()?;
     m.add_class::<report::Attempt>()?;

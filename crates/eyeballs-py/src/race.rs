@@ -63,6 +63,16 @@ pub(crate) fn history_store() -> Option<&'static eyeballs::history::HistoryStore
     base().history_store()
 }
 
+/// Forgets what the process's history store remembers (every call's: `create_connection`,
+/// `start_connection`, `patch()`ed clients): the next connection to each host pays the
+/// fallback again. The store also forgets by itself when the network changes.
+#[pyfunction]
+pub(crate) fn flush_history() {
+    if let Some(store) = history_store() {
+        store.flush();
+    }
+}
+
 /// What to connect to.
 enum Destination {
     /// A host name or IP literal, resolved by the connector.

@@ -64,6 +64,12 @@ impl Report {
         millis(self.inner.span())
     }
 
+    /// Whether what the history store knew changed the order of the attempts.
+    #[getter]
+    fn history_reordered(&self) -> bool {
+        self.inner.history_reordered()
+    }
+
     /// Every connection attempt, in the order they started.
     #[getter]
     fn attempts(&self) -> Vec<Attempt> {
@@ -110,6 +116,12 @@ pub(crate) struct Attempt {
     errno: Option<i32>,
     /// The error it failed with, as text, if any.
     error: Option<String>,
+    /// The Connection Attempt Delay that ran from its start, in milliseconds (derived from
+    /// its path's RTT when history knew one, HE-5.8).
+    delay_ms: f64,
+    /// What the history store knew about its address when it started, as text
+    /// (`"recently stalled"`, `"srtt 20ms rttvar 5ms, used last"`), or `None`.
+    history: Option<String>,
 }
 
 impl Attempt {
@@ -123,6 +135,8 @@ impl Attempt {
             outcome: a.end.map_or("aborted", eyeballs::AttemptEnd::as_str),
             errno: a.error.and_then(std::io::Error::raw_os_error),
             error: a.error.map(ToString::to_string),
+            delay_ms: millis(a.delay),
+            history: a.history.map(|facts| facts.to_string()),
         }
     }
 }

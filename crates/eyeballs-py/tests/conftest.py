@@ -27,6 +27,15 @@ def _numeric_lookups_only(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", numeric)
 
 
+@pytest.fixture(autouse=True)
+def _no_history_across_tests():
+    """Every test starts with an empty history store: what one test's races taught (a
+    refused port, later reused by another test's listener) must not order another's."""
+    import eyeballs
+
+    eyeballs.flush_history()
+
+
 def open_fds() -> int:
     """How many descriptors this process has open."""
     return len(os.listdir("/proc/self/fd"))

@@ -434,7 +434,10 @@ impl Connector {
             Some((store, partition, recalled)) => (Some((store, partition)), recalled),
             None => (None, History::new()),
         };
-        let engine = Engine::with_history(target, self.config.clone(), history, now)
+        let mut config = self.config.clone();
+        // V3-5.2.3: service records of equal priority in a new random order every race.
+        config.service_seed = race_seed();
+        let engine = Engine::with_history(target, config, history, now)
             .map_err(|e| Error::invalid(label.to_string(), e))?;
         Ok(Race {
             core: Core::new(engine, sources, label, self.observer.clone(), learner),
@@ -592,4 +595,15 @@ pub async fn connect(host: &str, port: u16) -> Result<TcpStream, Error> {
 pub(crate) fn shared() -> &'static Connector {
     static SHARED: std::sync::OnceLock<Connector> = std::sync::OnceLock::new();
     SHARED.get_or_init(Connector::new)
+}
+
+/// A random seed per race (V3-5.2.3): the standard library's per-process random hash keys
+/// over a counter, no dependency and no system call.
+fn race_seed() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEYS: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+    static RACES: AtomicU64 = AtomicU64::new(0);
+    let n = RACES.fetch_add(1, Ordering::Relaxed);
+    KEYS.get_or_init(RandomState::new).hash_one(n)
 }

@@ -43,6 +43,7 @@ from ._eyeballs import (
     Attempt,
     Query,
     Report,
+    flush_history,
 )
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "Report",
     "connect",
     "create_connection",
+    "flush_history",
     "open_connection",
     "patch",
     "patched",

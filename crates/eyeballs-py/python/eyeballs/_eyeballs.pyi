@@ -63,6 +63,10 @@ class Pending:
     def done(self) -> bool:
         """Whether the race's task has ended."""
 
+def flush_history() -> None:
+    """Forgets what the process's history store remembers: the next connection to each
+    host pays the fallback again (the store also forgets when the network changes)."""
+
 @final
 class Report:
     """What a race did. ``str(report)`` is the timeline."""
@@ -83,6 +87,9 @@ class Report:
     def attempts(self) -> List[Attempt]: ...
     @property
     def queries(self) -> List[Query]: ...
+    @property
+    def history_reordered(self) -> bool:
+        """Whether what the process's history store knew changed the attempts' order."""
     @property
     def verdict(self) -> str: ...
 
@@ -107,6 +114,14 @@ class Attempt:
     def errno(self) -> Optional[int]: ...
     @property
     def error(self) -> Optional[str]: ...
+    @property
+    def delay_ms(self) -> float:
+        """The Connection Attempt Delay that ran from its start (derived from the path's
+        RTT when history knew one)."""
+    @property
+    def history(self) -> Optional[str]:
+        """What the history store knew about the address when the attempt started
+        (``"recently refused"``, ``"srtt 1ms rttvar 0.5ms, used last"``), or ``None``."""
 
 @final
 class Query:

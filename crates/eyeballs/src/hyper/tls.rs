@@ -66,6 +66,9 @@ pub use tokio_rustls::rustls;
 #[derive(Clone)]
 pub struct HttpsConnector {
     connector: Connector,
+    /// `connector` as `https` races use it: with the HTTPS query (V3-4.1.2) and the ALPN ids
+    /// the TLS configuration offers (V3-6.2.2).
+    https: Connector,
     tls: Arc<ClientConfig>,
 }
 
@@ -80,10 +83,25 @@ impl fmt::Debug for HttpsConnector {
 
 impl HttpsConnector {
     /// A connector whose races `connector` runs, with TLS under `tls`.
+    ///
+    /// `https` races also ask for the host's HTTPS records (HEv3 §4.1, V3-4.1.2: what an
+    /// HTTP client should do; waited for at most the Resolution Delay), and use only the
+    /// records whose protocols the TLS configuration offers in `alpn_protocols`
+    /// (`http/1.1` when it offers none; V3-6.2.2).
     pub fn new(connector: Connector, tls: impl Into<Arc<ClientConfig>>) -> Self {
+        let tls = tls.into();
+        let mut https = connector.clone().https_query(true);
+        https.config_mut().alpn = match tls.alpn_protocols.as_slice() {
+            [] => vec!["http/1.1".to_owned()],
+            offered => offered
+                .iter()
+                .map(|id| String::from_utf8_lossy(id).into_owned())
+                .collect(),
+        };
         HttpsConnector {
             connector,
-            tls: tls.into(),
+            https,
+            tls,
         }
     }
 
@@ -99,7 +117,8 @@ impl HttpsConnector {
 
     /// Connects to `uri`'s host and port: the same as the `Service` call.
     pub fn connect(&self, uri: Uri) -> Connecting<HttpsStream> {
-        let connector = self.connector.clone();
+        let is_https = uri.scheme() == Some(&Scheme::HTTPS);
+        let connector = if is_https { &self.https } else { &self.connector }.clone();
         let tls = TlsConnector::from(Arc::clone(&self.tls));
         let destination = destination(
             &uri,
@@ -108,7 +127,7 @@ impl HttpsConnector {
         );
         Connecting::new(async move {
             let (host, port) = destination?;
-            if uri.scheme() != Some(&Scheme::HTTPS) {
+            if !is_https {
                 let plain = super::HttpConnector::new(connector).connect(uri);
                 return Ok(HttpsStream::plain(plain.await?));
             }

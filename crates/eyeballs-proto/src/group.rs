@@ -1,0 +1,99 @@
+//! Service groups (HEv3 §5.2): which ServiceMode record an endpoint belongs to, and where
+//! its group goes in the attempt order.
+
+use crate::dns::QueryId;
+use crate::report::QueryRecord;
+use crate::service::ServiceRecord;
+
+/// Where an endpoint's group goes: groups of usable ServiceMode records first, lower
+/// priority first (V3-5.2.1, V3-5.2.2), equal priorities in the seed's order (V3-5.2.3);
+/// then endpoints no record speaks for (V3-5.2.4). Without service records, every endpoint is
+/// in one group (V3-5.1.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Group {
+    unassociated: bool,
+    priority: u16,
+    tiebreak: u64,
+    /// The record, by its index in the report's services (it does not order: the tiebreak
+    /// already tells records of one priority apart).
+    service: Option<usize>,
+}
+
+impl Group {
+    /// The record the endpoint belongs to, by its index in the report's services.
+    pub(crate) fn service(self) -> Option<usize> {
+        self.service
+    }
+}
+
+/// What the engine knows of each ServiceMode record of the report, in the same order: the
+/// name whose addresses it stands for (`None`: the host's own) and whether the caller speaks
+/// one of its protocols (V3-6.2.2).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ServiceTargets {
+    targets: Vec<(Option<String>, bool)>,
+}
+
+impl ServiceTargets {
+    pub(crate) fn push(&mut self, target: Option<String>, usable: bool) {
+        self.targets.push((target, usable));
+    }
+
+    /// The group of an endpoint brought by `query` (`None`: the caller's own address).
+    pub(crate) fn group(
+        &self,
+        query: Option<QueryId>,
+        queries: &[QueryRecord],
+        services: &[ServiceRecord],
+        seed: u64,
+    ) -> Group {
+        if self.targets.is_empty() {
+            return Group::default();
+        }
+        let Some(name) = query.and_then(|q| queries.get(q.index())).map(|q| &q.name) else {
+            return Group::default();
+        };
+        let best = self
+            .targets
+            .iter()
+            .zip(services)
+            .enumerate()
+            .filter(|(_, ((target, usable), _))| *usable && target == name)
+            .map(|(i, (_, service))| Group {
+                unassociated: false,
+                priority: service.priority,
+                tiebreak: shuffle(seed, i as u64),
+                service: Some(i),
+            })
+            .min();
+        best.unwrap_or(Group {
+            unassociated: true,
+            ..Group::default()
+        })
+    }
+}
+
+/// A stable pseudo-random rank of record `i` under `seed` (SplitMix64's finalizer): records
+/// of equal priority are ordered by it, a fair shuffle for any seed.
+fn shuffle(seed: u64, i: u64) -> u64 {
+    let mut z = seed ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// V3-5.2.3: over seeds, two records of one priority come in both orders, about as
+    /// often each.
+    #[test]
+    fn v3_5_2_3_equal_priorities_are_shuffled_by_the_seed() {
+        let first = (0..1000u64)
+            .filter(|&seed| shuffle(seed, 0) < shuffle(seed, 1))
+            .count();
+        assert!((400..=600).contains(&first), "{first} of 1000");
+        assert_eq!(shuffle(7, 1), shuffle(7, 1));
+    }
+}
