@@ -17,6 +17,7 @@ mod output;
 mod proxy;
 mod run;
 mod simulate;
+mod svcb;
 mod target;
 
 /// Happy Eyeballs (RFC 8305) from the command line: race IPv6 and IPv4 connection attempts,

@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
 
 use clap::Args;
+use eyeballs::proto::{Network, Pref64};
 use eyeballs::resolver::HickoryResolver;
 use eyeballs::{Config, Connector, FamilyPreference};
 
@@ -65,6 +66,47 @@ pub struct RaceOptions {
     /// set the attempt delay; HE-4.3, HE-4.4, HE-5.8).
     #[arg(long)]
     pub no_history: bool,
+
+    /// Also ask for the host's HTTPS records (RFC 9460; HEv3 §4.1, V3-4.1.2), waited for at
+    /// most the Resolution Delay: their port, hints and target names make endpoints, grouped
+    /// by priority (V3-5.2). Needs a resolver that answers them (--dns); the system resolver
+    /// answers none.
+    #[arg(long)]
+    pub https_rr: bool,
+
+    /// The ALPN protocol ids spoken (comma-separated, e.g. h2,http/1.1): an HTTPS record
+    /// offering none of them is not used (V3-6.2.2). Default: every record is used.
+    #[arg(long, value_name = "ID[,ID...]", value_delimiter = ',')]
+    pub alpn: Vec<String>,
+
+    /// A NAT64 prefix of the network (repeatable; e.g. 64:ff9b::/96, RFC 6052 lengths): with
+    /// --no-ipv4-route, IPv4 literals and A records are reached through it (RFC 8305 §7,
+    /// HEv3 §8).
+    #[arg(long, value_name = "PREFIX/LEN", value_parser = parse_pref64)]
+    pub nat64: Vec<Pref64>,
+
+    /// The network has no IPv4 connectivity: no A query unless a NAT64 prefix is known, and
+    /// IPv4 addresses are synthesized with it (V3-4.1.1, V3-8.x).
+    #[arg(long, conflicts_with = "no_ipv6_route")]
+    pub no_ipv4_route: bool,
+
+    /// The network has no IPv6 connectivity: no AAAA query (V3-4.1.1).
+    #[arg(long)]
+    pub no_ipv6_route: bool,
+}
+
+/// A NAT64 prefix, `PREFIX/LEN` (RFC 6052: /32, /40, /48, /56, /64 or /96).
+pub fn parse_pref64(text: &str) -> Result<Pref64, String> {
+    let (prefix, len) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?}: write PREFIX/LEN, like 64:ff9b::/96"))?;
+    let prefix = prefix
+        .parse()
+        .map_err(|_| format!("{prefix:?} is not an IPv6 address"))?;
+    let len = len
+        .parse()
+        .map_err(|_| format!("{len:?} is not a prefix length"))?;
+    Pref64::new(prefix, len).map_err(|e| format!("{text}: {e}"))
 }
 
 /// A count of at least 1.
@@ -126,6 +168,13 @@ impl RaceOptions {
         } else if self.ipv6_only {
             c.family = FamilyPreference::Ipv6Only;
         }
+        c.https_query = self.https_rr;
+        c.alpn = self.alpn.clone();
+        c.network = Network {
+            ipv6: !self.no_ipv6_route,
+            ipv4: !self.no_ipv4_route,
+            pref64: self.nat64.clone(),
+        };
         c
     }
 

@@ -17,6 +17,7 @@ use crate::duration::{self, Dur};
 use crate::facts::parse_history;
 use crate::options::RaceOptions;
 use crate::output::{use_color, RaceView};
+use crate::svcb::{self, parse_https, HttpsArg};
 use crate::target::HostPort;
 use crate::{exit, usage_error};
 
@@ -75,6 +76,16 @@ pub struct SimulateArgs {
     /// --history 2001:db8::1=stalled --history 192.0.2.1=rtt:20ms/5ms
     #[arg(long = "history", value_name = "IP=FACTS", value_parser = parse_history)]
     pub history: Vec<(IpAddr, PathFacts)>,
+
+    /// An HTTPS record of the answer to the HTTPS query (RFC 9460; sends one, as
+    /// --https-rr): `PRIORITY TARGET [alpn=ID,ID] [no-default-alpn] [port=N]
+    /// [ipv4hint=IP,IP] [ipv6hint=IP,IP][@DUR]` (priority 0: AliasMode; TARGET `.`: the
+    /// host), repeatable (the answer comes at the latest @DUR), or
+    /// `nodata|nxdomain|servfail|timeout[@DUR]`. Address queries of other target names are
+    /// never answered here: their hints stand. Example: --https "1 . alpn=h2 port=8443
+    /// ipv6hint=2001:db8::5@10ms"
+    #[arg(long = "https", value_name = "RECORD", value_parser = parse_https)]
+    pub https: Vec<HttpsArg>,
 
     /// Handshake time of addresses that accept without a duration of their own.
     #[arg(long, value_name = "DUR", default_value = "10ms", value_parser = Dur::parse)]
@@ -239,6 +250,15 @@ impl SimulateArgs {
         }
         .map_err(|e| e.to_string())?;
         let is_name = target.host_name().is_some();
+        let https = svcb::answer(&self.https)?;
+        if https.is_some() && !is_name {
+            return Err(format!(
+                "{host} is an IP address (or --addr is given): no HTTPS query is sent, so --https cannot apply"
+            ));
+        }
+        if https.is_some() || self.race.https_rr {
+            target = target.with_https();
+        }
         if is_name && self.aaaa.is_none() && self.a.is_none() {
             return Err(format!(
                 "the simulator has no DNS: give --aaaa and/or --a answers for {host}, or --addr"
@@ -259,6 +279,12 @@ impl SimulateArgs {
         let mut ips: Vec<IpAddr> = target.ips();
         for answer in [&self.aaaa, &self.a].into_iter().flatten() {
             ips.extend(answer.addresses());
+        }
+        for arg in &self.https {
+            if let HttpsArg::Record(record, _) = arg {
+                ips.extend(record.ipv6_hints.iter().map(|&ip| IpAddr::V6(ip)));
+                ips.extend(record.ipv4_hints.iter().map(|&ip| IpAddr::V4(ip)));
+            }
         }
         let ips: Vec<IpAddr> = ips.into_iter().map(|ip| ip.to_canonical()).collect();
         check_named("--history", self.history.iter().map(|h| h.0), &ips)?;
@@ -301,6 +327,9 @@ impl SimulateArgs {
             .config(self.race.config())
             .history(history)
             .default_behavior(Behavior::Connects(handshake));
+        if let Some((result, at)) = https {
+            scenario = scenario.dns(RecordType::Https, at, result);
+        }
         for (record, answer) in [(RecordType::Aaaa, &self.aaaa), (RecordType::A, &self.a)] {
             match answer {
                 Some(Answer::Addresses(ips, at)) => {

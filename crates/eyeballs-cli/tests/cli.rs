@@ -349,6 +349,102 @@ fn simulate_history_orders_and_delays_exactly() {
         .code(2);
 }
 
+/// `--https`: a ServiceMode record's port and hints (V3-4.2.1.3), groups by priority
+/// (V3-5.2.2) with their target names' queries named in the timeline; `--alpn` skips a
+/// record the caller cannot speak (V3-6.2.2).
+#[test]
+fn simulate_https_records_shape_the_race() {
+    let lines = |args: &[&str]| -> Vec<String> {
+        let out = eyeballs()
+            .args(["simulate", "svc.test", "443"])
+            .args(args)
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone())
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .collect()
+    };
+    let got = lines(&[
+        "--https",
+        "1 . alpn=h2 port=8443 ipv6hint=2001:db8::5@10ms",
+        "--aaaa",
+        "2001:db8::1@40ms",
+        "--a",
+        "nodata",
+    ]);
+    assert!(
+        got.contains(&"10.0 ms  #0 connect [2001:db8::5]:8443".to_owned()),
+        "{got:#?}"
+    );
+    let got = lines(&[
+        "--https",
+        "2 a.test ipv6hint=2001:db8::a",
+        "--https",
+        "1 b.test ipv4hint=192.0.2.2",
+        "--aaaa",
+        "2001:db8::1",
+        "--a",
+        "nodata",
+        "--server",
+        "192.0.2.2=blackhole",
+        "--server",
+        "2001:db8::a=blackhole",
+    ]);
+    let connects: Vec<&String> = got.iter().filter(|l| l.contains(" connect ")).collect();
+    assert_eq!(
+        connects,
+        [
+            "0.0 ms  #0 connect 192.0.2.2:443",
+            "250.0 ms  #1 connect [2001:db8::a]:443",
+            "500.0 ms  #2 connect [2001:db8::1]:443",
+        ],
+        "{got:#?}"
+    );
+    assert!(
+        got.contains(&"0.0 ms  AAAA a.test query sent".to_owned()),
+        "{got:#?}"
+    );
+    let got = lines(&[
+        "--https",
+        "1 . alpn=h3 no-default-alpn ipv6hint=2001:db8::3",
+        "--alpn",
+        "h2,http/1.1",
+        "--aaaa",
+        "2001:db8::1",
+        "--a",
+        "nodata",
+    ]);
+    assert!(
+        got.contains(&"0.0 ms  #0 connect [2001:db8::1]:443".to_owned()),
+        "{got:#?}"
+    );
+    eyeballs()
+        .args(["simulate", "192.0.2.1", "443", "--https", "1 ."])
+        .assert()
+        .code(2);
+}
+
+/// `--no-ipv4-route --nat64 PREFIX`: an A record is reached through the prefix (RFC 6052);
+/// a prefix of another length than RFC 6052's is a usage error.
+#[test]
+fn simulate_nat64_synthesizes_a_records() {
+    let out = eyeballs()
+        .args(["simulate", "v4.test", "443", "--json"])
+        .args(["--a", "192.0.2.1@5ms", "--aaaa", "nodata"])
+        .args(["--no-ipv4-route", "--nat64", "64:ff9b::/96"])
+        .assert()
+        .success();
+    let v = json_of(&out.get_output().stdout);
+    assert_eq!(v["winner"]["address"], "64:ff9b::c000:201");
+    eyeballs()
+        .args(["simulate", "v4.test", "443", "--a", "192.0.2.1"])
+        .args(["--nat64", "64:ff9b::/95"])
+        .assert()
+        .code(2);
+}
+
 #[test]
 fn simulate_json_and_failure_exit_1() {
     let out = eyeballs()

@@ -46,7 +46,8 @@ use crate::classify::Cause;
 /// ```text
 /// {"host": string | null, "outcome": "connected" | "failed", "cause": string | null,
 ///  "elapsed_ms", "winner": {"address", "port", "family": "ipv6" | "ipv4"} | null,
-///  "dns": [{"query": "AAAA" | "A", "started_ms", "answered_ms" | null,
+///  "dns": [{"query": "HTTPS" | "AAAA" | "A", "name": string | null (another name than the host's),
+///           "started_ms", "answered_ms" | null,
 ///           "result": "ok" | "nodata" | "nxdomain" | "servfail" | "error" | "timeout" | "cancelled",
 ///           "addresses": [string],
 ///           "dropped": [{"address", "reason": "denied" | "multicast" | …, "why": string}]}],
@@ -97,6 +98,9 @@ pub struct AttemptSummary<'a> {
 pub struct QuerySummary<'a> {
     /// What was asked.
     pub record: RecordType,
+    /// The name asked about when it is not the target's host name: an HTTPS query's
+    /// (`_8443._https.host`, an alias target), or a service target name's address query.
+    pub name: Option<&'a str>,
     /// When it was sent, from the start of the race.
     pub sent: Duration,
     /// When the resolver answered, from the start of the race (`None` if it never did).
@@ -335,10 +339,10 @@ impl fmt::Display for TimelineEntry<'_> {
 impl fmt::Display for TimelineEvent<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TimelineEvent::QuerySent(q) => write!(f, "{} query sent", q.record),
+            TimelineEvent::QuerySent(q) => write!(f, "{} query sent", Asked(q)),
             TimelineEvent::QueryEnded(q) => {
                 let outcome = q.outcome.map_or("pending", DnsOutcome::as_str);
-                write!(f, "{} {outcome}", q.record)?;
+                write!(f, "{} {outcome}", Asked(q))?;
                 let mut sep = ": ";
                 for a in q.addresses {
                     write!(f, "{sep}{a}")?;
@@ -361,6 +365,19 @@ impl fmt::Display for TimelineEvent<'_> {
                     None => Ok(()),
                 }
             }
+        }
+    }
+}
+
+/// A query as the timeline names it: its record type, and its name when that is not the
+/// host's (`AAAA alt.test`).
+struct Asked<'a, 'b>(&'a QuerySummary<'b>);
+
+impl fmt::Display for Asked<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.name {
+            Some(name) => write!(f, "{} {}", self.0.record, Escaped(name)),
+            None => write!(f, "{}", self.0.record),
         }
     }
 }
@@ -538,8 +555,9 @@ mod serialize {
 
     impl Serialize for QuerySummary<'_> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut s = serializer.serialize_struct("QuerySummary", 6)?;
+            let mut s = serializer.serialize_struct("QuerySummary", 7)?;
             s.serialize_field("query", &self.record.to_string())?;
+            s.serialize_field("name", &self.name)?;
             s.serialize_field("started_ms", &ms(self.sent))?;
             s.serialize_field("answered_ms", &self.answered.map(ms))?;
             s.serialize_field("result", self.outcome.map_or("timeout", DnsOutcome::as_str))?;
@@ -592,6 +610,7 @@ fn query_summary(race: &eyeballs_proto::Report, i: usize) -> Option<QuerySummary
     let q = race.queries.get(i)?;
     Some(QuerySummary {
         record: q.record,
+        name: q.name.as_deref().filter(|n| Some(*n) != race.host.as_deref()),
         sent: race.offset(q.sent),
         answered: q.answered().map(|t| race.offset(t)),
         outcome: q.outcome,
