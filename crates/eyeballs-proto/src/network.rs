@@ -92,20 +92,27 @@ impl Network {
     /// The addresses that stand for `ip` on this network: `ip` itself, unless it is IPv4 and
     /// reached through NAT64, then one IPv6 address per prefix. IPv4 addresses the NAT64
     /// cannot stand for are never synthesized (V3-8.1.1: `0.0.0.0/8`, `127.0.0.0/8`,
-    /// `169.254.0.0/16`, `255.255.255.255`) and stay as they are.
+    /// `169.254.0.0/16`, `255.255.255.255`) and stay as they are. An IPv6 address under a
+    /// known prefix (a DNS64 answer) is itself, and stands for the IPv4 address it embeds
+    /// (V3ED-8.2.b: checked against PREF64, sorted and interleaved as IPv4).
     pub(crate) fn reach(&self, ip: IpAddr) -> Reach<'_> {
         match ip {
             IpAddr::V4(v4) if self.synthesizes() && !never_synthesized(v4) => {
                 Reach::Synthesized(v4, self.pref64.iter())
             }
-            _ => Reach::Direct(Some(ip)),
+            IpAddr::V6(v6) => {
+                let embedded = self.pref64.iter().find_map(|p| p.extract(v6));
+                Reach::Direct(Some((ip, embedded)))
+            }
+            IpAddr::V4(_) => Reach::Direct(Some((ip, None))),
         }
     }
 }
 
 /// What [`Network::reach`] gives: the address itself, or its synthesized forms.
 pub(crate) enum Reach<'a> {
-    Direct(Option<IpAddr>),
+    /// The address itself, with the IPv4 address it embeds if it is a DNS64 synthesis.
+    Direct(Option<(IpAddr, Option<Ipv4Addr>)>),
     Synthesized(Ipv4Addr, std::slice::Iter<'a, Pref64>),
 }
 
@@ -115,7 +122,7 @@ impl Iterator for Reach<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            Reach::Direct(ip) => ip.take().map(|ip| (ip, None)),
+            Reach::Direct(direct) => direct.take(),
             Reach::Synthesized(v4, prefixes) => {
                 let v6: Ipv6Addr = prefixes.next()?.embed(*v4);
                 Some((IpAddr::V6(v6), Some(*v4)))

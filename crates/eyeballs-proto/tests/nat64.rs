@@ -166,3 +166,33 @@ fn he_7_2_dual_stack_never_synthesizes() {
         &["0 connect #0 192.0.2.1:80", "1 done connected #0"],
     );
 }
+
+/// V3ED-8.2.b: with PREF64 known, an AAAA answer under the prefix (a DNS64 synthesis) is
+/// recognized: it counts as the IPv4 address it embeds, so it sorts after native IPv6 and
+/// interleaves as IPv4, and the report names that address.
+#[test]
+fn v3ed_8_2_b_dns64_answers_are_recognized_by_the_prefix() {
+    let sim = expect(
+        Scenario::host("dns64.test", 443)
+            .config(v6_only_wkp())
+            .answer(
+                RecordType::Aaaa,
+                ms(1),
+                ["64:ff9b::c000:201", "64:ff9b::c000:202", "2001:db8::1"],
+            )
+            .dns(RecordType::A, ms(1), DnsResult::NoData)
+            .default_behavior(Behavior::BlackHole),
+        &[
+            "0 resolve q0 AAAA",
+            "0 resolve q1 A",
+            "1 connect #0 [2001:db8::1]:443",
+            "251 connect #1 [64:ff9b::c000:201]:443",
+            "501 connect #2 [64:ff9b::c000:202]:443",
+        ],
+    );
+    assert_eq!(sim.report.attempts[0].via_nat64, None);
+    assert_eq!(
+        sim.report.attempts[1].via_nat64,
+        Some(Ipv4Addr::new(192, 0, 2, 1))
+    );
+}
