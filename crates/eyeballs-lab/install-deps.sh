@@ -7,6 +7,8 @@
 #   iptables-restore  (iptables)   per-address behaviours inside the server namespace
 #   ip6tables-restore (iptables)   (xtables NFQUEUE: these kernels lack nft's `queue`)
 #   chrt              (util-linux) real-time priority for the lab's timing threads
+#   setpriv           (util-linux) the NAT64 translator dies with the lab (--pdeathsig)
+#   tayga             (tayga)      the NAT64 translator of `LabBuilder::nat64` (RFC 6145/6052)
 set -euo pipefail
 
 declare -A need=(
@@ -14,6 +16,8 @@ declare -A need=(
   [iptables-restore]=iptables
   [ip6tables-restore]=iptables
   [chrt]=util-linux
+  [setpriv]=util-linux
+  [tayga]=tayga
 )
 
 missing=()

@@ -80,6 +80,9 @@ pub fn run(args: ConnectArgs) -> ExitCode {
         Err(e) => return exit::failure(&format!("cannot start the async runtime: {e}")),
     };
     let mut connector = args.race.connector(args.dns);
+    if args.race.detect_network {
+        connector = runtime.block_on(connector.detect_network());
+    }
     if !args.json && io::stdout().is_terminal() {
         // On a terminal, each event as it happens (a race to black holes with no timeout
         // would otherwise sit silent until the OS gives up), then the final timeline.

@@ -93,6 +93,12 @@ pub struct RaceOptions {
     /// The network has no IPv6 connectivity: no AAAA query (V3-4.1.1).
     #[arg(long)]
     pub no_ipv6_route: bool,
+
+    /// Detect the network before racing: the families with a route (V3-4.1.1) and, on an
+    /// IPv6-only network, the NAT64 prefix from the resolver's answer for ipv4only.arpa
+    /// (RFC 7050). Replaces --nat64, --no-ipv4-route and --no-ipv6-route.
+    #[arg(long, conflicts_with_all = ["nat64", "no_ipv4_route", "no_ipv6_route"])]
+    pub detect_network: bool,
 }
 
 /// A NAT64 prefix, `PREFIX/LEN` (RFC 6052: /32, /40, /48, /56, /64 or /96).

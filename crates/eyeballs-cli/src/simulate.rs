@@ -238,6 +238,13 @@ fn check_named(
 
 impl SimulateArgs {
     fn plan(&self, host: &str, port: u16) -> Result<Plan, String> {
+        if self.race.detect_network {
+            return Err(
+                "--detect-network: the simulator has no network; describe it with --nat64, \
+                 --no-ipv4-route and --no-ipv6-route"
+                    .into(),
+            );
+        }
         if let Some(interface) = &self.race.interface {
             return Err(format!(
                 "--interface {interface}: the simulator has no network interfaces"

@@ -29,11 +29,15 @@ fn black_holed_ipv6() -> Lab {
 /// `eyeballs connect dual.test 8080 --json --dns <lab> ARGS` in the client namespace: one
 /// JSON object per race.
 fn connect(lab: &Lab, args: &[&str]) -> Vec<Value> {
-    let dns = lab.dns_server_v4().to_string();
+    connect_to(lab, "dual.test", &lab.dns_server_v4().to_string(), args)
+}
+
+/// `eyeballs connect NAME 8080 --json --dns DNS ARGS` in the client namespace.
+fn connect_to(lab: &Lab, name: &str, dns: &str, args: &[&str]) -> Vec<Value> {
     let out = lab
         .client_command(env!("CARGO_BIN_EXE_eyeballs"))
         .unwrap()
-        .args(["connect", "dual.test", "8080", "--json", "--dns", &dns])
+        .args(["connect", name, "8080", "--json", "--dns", dns])
         .args(args)
         .output()
         .unwrap();
@@ -110,4 +114,32 @@ fn connect_count_races_share_one_history() {
         assert!(elapsed(v) >= 225.0, "{v}");
         assert_eq!(v["attempts"][0]["history"], Value::Null);
     }
+}
+
+/// `--detect-network` on an IPv6-only client behind the lab's NAT64 (tayga): the prefix is
+/// discovered through the lab's DNS (RFC 7050) and an IPv4-only name is reached through it.
+#[test]
+fn connect_detect_network_reaches_ipv4_through_nat64() {
+    if !eyeballs_lab::require_root("connect_detect_network_reaches_ipv4_through_nat64") {
+        return;
+    }
+    let v4: Ipv4Addr = "198.18.0.10".parse().unwrap();
+    let lab = Lab::builder()
+        .port(8080)
+        .server(v4.into(), Behavior::Accept)
+        .dns(
+            "v4only.test",
+            DnsRecords {
+                aaaa: vec![],
+                a: vec![v4],
+            },
+        )
+        .nat64(eyeballs_lab::Nat64::default())
+        .start()
+        .unwrap();
+    let dns = lab.dns_server_v6().to_string();
+    let races = connect_to(&lab, "v4only.test", &dns, &["--detect-network"]);
+    let v = &races[0];
+    let synthesized = lab.synthesized(v4).unwrap().to_string();
+    assert_eq!(v["winner"]["address"], synthesized.as_str(), "{v}");
 }

@@ -5,7 +5,16 @@
 //! handful of test names a lab is configured with. It understands what a stub resolver
 //! sends: a standard query (opcode 0) with one question of class IN. Anything else is
 //! ignored: never answered, never a panic. Answers are capped at 512 bytes (TC set when
-//! records had to be left out); there is no DNS over TCP and no EDNS.
+//! records had to be left out); there is no DNS over TCP and no EDNS, so keep a name's
+//! records (HTTPS records with ECH configs in particular) under that size: a resolver
+//! that retries a truncated answer over TCP finds no server there.
+//!
+//! It answers A (1), AAAA (28) and HTTPS (65) queries with the records of
+//! [`LabBuilder::dns`](crate::LabBuilder::dns) and
+//! [`LabBuilder::https`](crate::LabBuilder::https) (HTTPS RDATA as
+//! [`HttpsRecord::to_rdata`](crate::HttpsRecord::to_rdata) writes it), each type as its
+//! [`DnsBehavior`] says; a known name with no records of the asked type, or a query of any
+//! other type for a known name, gets NODATA; an unknown name NXDOMAIN.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
@@ -21,7 +30,7 @@ use nix::poll::{ppoll, PollFd, PollFlags};
 use nix::sys::time::TimeSpec;
 
 use crate::netns::Ready;
-use crate::{DnsBehavior, DnsRecords, DnsResponse, LabError, RecordType};
+use crate::{DnsBehavior, DnsRecords, DnsResponse, HttpsRecord, LabError, RecordType};
 
 const TYPE_A: u16 = 1;
 const TYPE_AAAA: u16 = 28;
@@ -63,7 +72,31 @@ pub(crate) fn normalize(name: &str) -> String {
 /// The zone: everything the server knows.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Zone {
+    /// Every known name (normalized) with its addresses and per-type behaviours.
     pub(crate) names: HashMap<String, (DnsRecords, HashMap<RecordType, DnsBehavior>)>,
+    /// The HTTPS records' RDATA of the names that have some, in the order given.
+    pub(crate) https: HashMap<String, Vec<Vec<u8>>>,
+}
+
+impl Zone {
+    /// Adds HTTPS `records` to `name` (normalized), which becomes a known name if it was not
+    /// one (no addresses, default behaviours).
+    ///
+    /// # Errors
+    /// A record that cannot be encoded ([`HttpsRecord::to_rdata`]).
+    pub(crate) fn add_https(
+        &mut self,
+        name: String,
+        records: &[HttpsRecord],
+    ) -> Result<(), LabError> {
+        let rdata = records
+            .iter()
+            .map(HttpsRecord::to_rdata)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.names.entry(name.clone()).or_default();
+        self.https.entry(name).or_default().extend(rdata);
+        Ok(())
+    }
 }
 
 /// One parsed query.
@@ -184,7 +217,7 @@ pub(crate) fn decide(zone: &Zone, q: &Query<'_>) -> Option<(Duration, Vec<u8>)> 
             let answers: Vec<Vec<u8>> = match rtype {
                 RecordType::A => records.a.iter().map(|a| a.octets().to_vec()).collect(),
                 RecordType::Aaaa => records.aaaa.iter().map(|a| a.octets().to_vec()).collect(),
-                RecordType::Https => Vec::new(),
+                RecordType::Https => zone.https.get(&q.name).cloned().unwrap_or_default(),
             };
             build_response(q, RCODE_NOERROR, &answers)
         }
@@ -374,6 +407,8 @@ pub struct DnsReply {
     pub truncated: bool,
     /// A and AAAA records in the answer section.
     pub addrs: Vec<IpAddr>,
+    /// The RDATA of the HTTPS records in the answer section, in order.
+    pub https: Vec<Vec<u8>>,
 }
 
 /// Parses a response from the lab's DNS server (which never compresses anything but the
@@ -391,6 +426,7 @@ pub fn parse_response(packet: &[u8]) -> Option<DnsReply> {
         at = skip_name(packet, at)? + 4;
     }
     let mut addrs = Vec::new();
+    let mut https = Vec::new();
     for _ in 0..ancount {
         at = skip_name(packet, at)?;
         let rtype = be16(packet, at)?;
@@ -405,6 +441,7 @@ pub fn parse_response(packet: &[u8]) -> Option<DnsReply> {
                 let b: [u8; 16] = rdata.try_into().ok()?;
                 addrs.push(IpAddr::from(b));
             }
+            (TYPE_HTTPS, _) => https.push(rdata.to_vec()),
             _ => {}
         }
         at += 10 + rdlen;
@@ -414,6 +451,7 @@ pub fn parse_response(packet: &[u8]) -> Option<DnsReply> {
         rcode: flags & 0xf,
         truncated: flags & 0x0200 != 0,
         addrs,
+        https,
     })
 }
 
@@ -493,6 +531,76 @@ mod tests {
         let q = build_query(1, "odd.test", RecordType::Aaaa);
         let r = parse_response(&decide(&z, &parse_query(&q).unwrap()).unwrap().1).unwrap();
         assert_eq!(r.rcode, 3);
+    }
+
+    /// HTTPS (type 65) queries get the name's records in RFC 9460 wire format, and every
+    /// per-type behaviour the address types have.
+    #[test]
+    fn https_records_and_behaviours() {
+        let service = HttpsRecord::service(1)
+            .alpn(["h2"])
+            .port(8443)
+            .ipv6hint(["2001:db8::10".parse().unwrap()])
+            .ipv4hint(["198.18.0.10".parse().unwrap()]);
+        let alias = HttpsRecord::alias("svc.test");
+        let mut z = zone();
+        z.add_https("dual.test".into(), std::slice::from_ref(&service))
+            .unwrap();
+        z.add_https("dual.test".into(), &[service.clone().port(443)])
+            .unwrap();
+        z.add_https("alias.test".into(), std::slice::from_ref(&alias))
+            .unwrap();
+        let ask = |z: &Zone, name: &str, rtype| {
+            let q = build_query(9, name, rtype);
+            decide(z, &parse_query(&q).unwrap())
+                .map(|(delay, bytes)| (delay, parse_response(&bytes).unwrap()))
+        };
+
+        let (delay, r) = ask(&z, "dual.test", RecordType::Https).unwrap();
+        assert_eq!((delay, r.rcode, r.addrs.len()), (Duration::ZERO, 0, 0));
+        assert_eq!(
+            r.https,
+            vec![
+                service.to_rdata().unwrap(),
+                service.clone().port(443).to_rdata().unwrap()
+            ]
+        );
+        // A name with HTTPS records only: known, NODATA for addresses.
+        let (_, r) = ask(&z, "Alias.Test.", RecordType::Https).unwrap();
+        assert_eq!(r.https, vec![alias.to_rdata().unwrap()]);
+        let (_, r) = ask(&z, "alias.test", RecordType::A).unwrap();
+        assert_eq!((r.rcode, r.addrs.len(), r.https.len()), (0, 0, 0));
+        // The address queries of a name with HTTPS records are unchanged.
+        let (_, r) = ask(&z, "dual.test", RecordType::Aaaa).unwrap();
+        assert_eq!((r.addrs.len(), r.https.len()), (1, 0));
+
+        let behaviours = [
+            (
+                DnsBehavior::answer_after(Duration::from_millis(70)),
+                Some((70, 0, 2)),
+            ),
+            (DnsBehavior::nodata(), Some((0, 0, 0))),
+            (
+                DnsBehavior::nxdomain().after(Duration::from_millis(5)),
+                Some((5, 3, 0)),
+            ),
+            (DnsBehavior::servfail(), Some((0, 2, 0))),
+            (DnsBehavior::never(), None),
+        ];
+        for (behavior, want) in behaviours {
+            let mut z = z.clone();
+            if let Some((_, behaviors)) = z.names.get_mut("dual.test") {
+                behaviors.insert(RecordType::Https, behavior);
+            }
+            let got = ask(&z, "dual.test", RecordType::Https).map(|(delay, r)| {
+                let ms = u64::try_from(delay.as_millis()).unwrap();
+                (ms, r.rcode, r.https.len())
+            });
+            assert_eq!(got, want, "{behavior:?}");
+            // The other types keep their own behaviour.
+            let (_, r) = ask(&z, "dual.test", RecordType::A).unwrap();
+            assert_eq!(r.addrs.len(), 2, "{behavior:?}");
+        }
     }
 
     #[test]

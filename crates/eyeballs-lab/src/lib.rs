@@ -62,11 +62,15 @@ use std::time::Duration;
 pub mod dns;
 mod error;
 mod holder;
+pub mod nat64;
 mod netns;
 mod rules;
+mod svcb;
 mod tcp;
 
 pub use error::LabError;
+pub use nat64::Nat64;
+pub use svcb::HttpsRecord;
 
 /// The client namespace's IPv4 address.
 pub const CLIENT_V4: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
@@ -126,7 +130,7 @@ pub enum RecordType {
     A,
     /// IPv6 address (28).
     Aaaa,
-    /// HTTPS service binding (65); the lab has no such records, so `Answer` gives NODATA.
+    /// HTTPS service binding (65): the records of [`LabBuilder::https`] (none: NODATA).
     Https,
 }
 
@@ -226,6 +230,9 @@ pub struct LabBuilder {
     ports: Vec<u16>,
     names: Vec<(String, DnsRecords)>,
     behaviors: Vec<(String, RecordType, DnsBehavior)>,
+    https: Vec<(String, Vec<HttpsRecord>)>,
+    /// [`LabBuilder::nat64`].
+    nat64: Option<Nat64>,
 }
 
 impl LabBuilder {
@@ -249,8 +256,20 @@ impl LabBuilder {
         self
     }
 
-    /// Sets how queries of type `rtype` for `name` (added with [`dns`](Self::dns)) are
-    /// answered. Default: [`DnsBehavior::answer`].
+    /// Adds HTTPS records (RFC 9460, type 65) to `name` (case-insensitive, trailing dot
+    /// optional), after those of earlier calls for it. The name need not be given to
+    /// [`dns`](Self::dns) too: without it, it has no A or AAAA records (NODATA). Its HTTPS
+    /// queries follow [`dns_behavior`](Self::dns_behavior) with [`RecordType::Https`] like
+    /// any other type. [`start`](Self::start) fails with [`LabError::Config`] if a record
+    /// cannot be encoded ([`HttpsRecord::to_rdata`]).
+    pub fn https(mut self, name: &str, records: impl IntoIterator<Item = HttpsRecord>) -> Self {
+        self.https
+            .push((dns::normalize(name), records.into_iter().collect()));
+        self
+    }
+
+    /// Sets how queries of type `rtype` for `name` (added with [`dns`](Self::dns) or
+    /// [`https`](Self::https)) are answered. Default: [`DnsBehavior::answer`].
     pub fn dns_behavior(mut self, name: &str, rtype: RecordType, behavior: DnsBehavior) -> Self {
         self.behaviors.push((dns::normalize(name), rtype, behavior));
         self
@@ -292,10 +311,16 @@ impl LabBuilder {
                 return Err(LabError::Config(format!("DNS name {name:?} given twice")));
             }
         }
+        for (name, records) in &self.https {
+            for record in records {
+                record.to_rdata()?;
+            }
+            names.insert(name);
+        }
         for (name, _, _) in &self.behaviors {
             if !names.contains(name) {
                 return Err(LabError::Config(format!(
-                    "dns_behavior for {name:?}, which was not added with dns()"
+                    "dns_behavior for {name:?}, which was not added with dns() or https()"
                 )));
             }
         }
@@ -323,6 +348,8 @@ pub fn in_lab_range(addr: IpAddr) -> bool {
 pub struct Lab {
     // Field order is teardown order: threads stop first, then the namespace handle
     // closes, then the namespaces are deleted.
+    /// The NAT64 translator: stopped before anything else.
+    nat64: Option<nat64::Translator>,
     services: Mutex<Services>,
     /// Each server address's behaviour now, and what serves it; see [`Lab::set_behavior`].
     runtime: Mutex<Runtime>,
@@ -342,6 +369,7 @@ impl Lab {
     }
 
     fn start(config: LabBuilder) -> Result<Lab, LabError> {
+        let config = nat64::prepare(config)?;
         config.validate()?;
         if !nix::unistd::geteuid().is_root() {
             return Err(LabError::NotRoot);
@@ -404,6 +432,7 @@ impl Lab {
         server_batch
             .push_str("route add 198.18.0.0/15 dev lab0\nroute add 2001:db8::/32 dev lab0\n");
         netns::run("ip", &["-n", &server, "-batch", "-"], Some(&server_batch))?;
+        let nat64 = nat64::start(config.nat64, &client, &server, &server_ns)?;
 
         let mut rulesets = [None, None];
         for (v6, ruleset) in [false, true].into_iter().zip(&mut rulesets) {
@@ -460,6 +489,9 @@ impl Lab {
         for (name, records) in config.names {
             zone.names.insert(name, (records, HashMap::new()));
         }
+        for (name, records) in config.https {
+            zone.add_https(name, &records)?;
+        }
         for (name, rtype, behavior) in config.behaviors {
             if let Some((_, behaviors)) = zone.names.get_mut(&name) {
                 behaviors.insert(rtype, behavior);
@@ -480,6 +512,7 @@ impl Lab {
         }
 
         Ok(Lab {
+            nat64,
             services: Mutex::new(services),
             runtime: Mutex::new(runtime),
             client_ns,

@@ -101,6 +101,16 @@ impl Connector {
         }
     }
 
+    /// This connector on the network it runs on, detected now
+    /// ([`network::detect_network`](crate::network::detect_network)): the families with
+    /// connectivity (V3-4.1.1) and, on an IPv6-only network, the NAT64 prefixes its resolver
+    /// reveals (RFC 7050); the engine then reaches IPv4 addresses through NAT64 (RFC 8305
+    /// §7, HEv3 §8). Detect again after the network changes.
+    pub async fn detect_network(self) -> Self {
+        let network = crate::network::detect_network(&*self.resolver_arc()).await;
+        self.network(network)
+    }
+
     /// Uses `store` for history instead of this connector's own (to share one store between
     /// connectors, or to give this one a partition: [`HistoryStore::partition`]). Every
     /// connector has a store of its own by default, shared by its clones: see
@@ -115,6 +125,11 @@ impl Connector {
     pub fn without_history(mut self) -> Self {
         self.history = None;
         self
+    }
+
+    /// The resolver, shared.
+    pub(crate) fn resolver_arc(&self) -> Arc<dyn Resolver> {
+        Arc::clone(&self.resolver)
     }
 
     /// The history store in use, if any.

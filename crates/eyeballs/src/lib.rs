@@ -63,6 +63,7 @@ pub mod history;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod label;
+pub mod network;
 mod report;
 pub mod resolver;
 mod socket;

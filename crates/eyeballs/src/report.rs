@@ -610,7 +610,10 @@ fn query_summary(race: &eyeballs_proto::Report, i: usize) -> Option<QuerySummary
     let q = race.queries.get(i)?;
     Some(QuerySummary {
         record: q.record,
-        name: q.name.as_deref().filter(|n| Some(*n) != race.host.as_deref()),
+        name: q
+            .name
+            .as_deref()
+            .filter(|n| Some(*n) != race.host.as_deref()),
         sent: race.offset(q.sent),
         answered: q.answered().map(|t| race.offset(t)),
         outcome: q.outcome,

@@ -331,6 +331,9 @@ pub async fn listen(
     let own = policy::own_endpoints(local);
     let destinations = policy::build(&own, &options.ordered_rules(), options.allow_loopback);
     settings.connector = settings.connector.clone().destination_policy(destinations);
+    if options.race.detect_network {
+        settings.connector = settings.connector.clone().detect_network().await;
+    }
     options.announce(local, limits);
     Ok(listener)
 }

@@ -173,6 +173,13 @@ impl Connector {
         self.map(|c| c.https_query(on))
     }
 
+    /// As [`Connector::detect_network`](crate::Connector::detect_network), blocking
+    /// ([`network::detect_network_blocking`](crate::network::detect_network_blocking)).
+    pub fn detect_network(self) -> Self {
+        let network = crate::network::detect_network_blocking(&*self.inner.resolver_arc());
+        self.map(|c| c.network(network))
+    }
+
     /// As [`Connector::history`](crate::Connector::history).
     pub fn history(self, store: crate::history::HistoryStore) -> Self {
         self.map(|c| c.history(store))

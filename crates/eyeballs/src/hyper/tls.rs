@@ -118,7 +118,12 @@ impl HttpsConnector {
     /// Connects to `uri`'s host and port: the same as the `Service` call.
     pub fn connect(&self, uri: Uri) -> Connecting<HttpsStream> {
         let is_https = uri.scheme() == Some(&Scheme::HTTPS);
-        let connector = if is_https { &self.https } else { &self.connector }.clone();
+        let connector = if is_https {
+            &self.https
+        } else {
+            &self.connector
+        }
+        .clone();
         let tls = TlsConnector::from(Arc::clone(&self.tls));
         let destination = destination(
             &uri,

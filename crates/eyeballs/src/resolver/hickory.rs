@@ -1,4 +1,5 @@
-//! [`HickoryResolver`]: separate AAAA and A queries with hickory-resolver (feature `hickory`).
+//! [`HickoryResolver`]: separate HTTPS, AAAA and A queries with hickory-resolver (feature
+//! `hickory`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -6,10 +7,11 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use eyeballs_proto::Family;
+use eyeballs_proto::{Family, ServiceRecord};
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::rdata::svcb::{SvcParamKey, SvcParamValue, SVCB};
 use hickory_resolver::proto::rr::{RData, RecordType as HickoryRecordType};
 use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::proto::ProtoErrorKind;
@@ -18,12 +20,13 @@ use hickory_resolver::{ResolveError, TokioResolver};
 use super::system::literal;
 use super::{DnsResult, Lookup, RecordType, Resolver};
 
-/// A DNS client ([hickory-resolver]) that asks AAAA and A as two independent queries.
+/// A DNS client ([hickory-resolver]) that asks HTTPS, AAAA and A as independent queries.
 ///
 /// hickory's own `lookup_ip` waits for both families before it answers, which defeats the
 /// Resolution Delay (HE-3.3, STYLE.md item 11). This adapter sends one query per
-/// [`lookup`](Resolver::lookup) call, so each family's answer reaches the connector as soon as
-/// it arrives.
+/// [`lookup`](Resolver::lookup) call, so each answer reaches the connector as soon as it
+/// arrives: the HTTPS answer too (V3-4.2.1), when the connector asks for one
+/// ([`Connector::https_query`](crate::Connector::https_query), V3-4.1.2).
 ///
 /// # Configuration
 ///
@@ -60,17 +63,45 @@ use super::{DnsResult, Lookup, RecordType, Resolver};
 ///   reads it once, when built.
 /// - CNAME chains are followed by hickory; only the A or AAAA addresses of the answer are
 ///   returned, without duplicates, in the server's order.
+/// - [`RecordType::Https`] asks for HTTPS records (type 65, RFC 9460 §9) of the name the
+///   engine gives (`host`, or `_PORT._https.host` for a port other than 443). An IP literal
+///   has none: NODATA without a query.
+///
+/// # HTTPS records
+///
+/// Each HTTPS (or SVCB) record of the answer becomes a [`ServiceRecord`], in the server's
+/// order (the engine groups and sorts them):
+///
+/// | RFC 9460 field                    | [`ServiceRecord`] field                      |
+/// |-----------------------------------|----------------------------------------------|
+/// | `SvcPriority` (0: AliasMode)      | [`priority`](ServiceRecord::priority)        |
+/// | `TargetName`                      | [`target`](ServiceRecord::target): `"."` for the root (the owner name in ServiceMode, "no service" in AliasMode), else the name without its trailing dot |
+/// | `alpn` (key 1)                    | [`alpn`](ServiceRecord::alpn), in order      |
+/// | `no-default-alpn` (key 2)         | [`no_default_alpn`](ServiceRecord::no_default_alpn) |
+/// | `port` (key 3)                    | [`port`](ServiceRecord::port)                |
+/// | `ipv4hint` (key 4)                | [`ipv4_hints`](ServiceRecord::ipv4_hints)    |
+/// | `ech` (key 5)                     | [`ech`](ServiceRecord::ech): the ECHConfigList bytes as received |
+/// | `ipv6hint` (key 6)                | [`ipv6_hints`](ServiceRecord::ipv6_hints)    |
+/// | other keys                        | ignored (RFC 9460 §2.2)                      |
+///
+/// The parameters of an AliasMode record are ignored (RFC 9460 §2.4.2). A ServiceMode record
+/// whose `mandatory` list (key 0) names a key outside the table above is skipped: the client
+/// would not use it correctly (RFC 9460 §8, "incompatible"). A malformed record (keys out of
+/// order or repeated, a value of the wrong length) makes hickory reject the whole answer:
+/// [`DnsResult::Error`], a negative answer, which is what RFC 9460 §2.2 asks for ("fall back
+/// to non-SVCB connection establishment"). An answer with no usable record is NODATA.
 ///
 /// # Results
 ///
 /// | hickory outcome                                      | [`DnsResult`]                     |
 /// |------------------------------------------------------|-----------------------------------|
-/// | records of the asked type                            | [`Addresses`](DnsResult::Addresses) |
+/// | records of the asked type (A, AAAA)                  | [`Addresses`](DnsResult::Addresses) |
+/// | records of the asked type (HTTPS)                    | [`Services`](DnsResult::Services) |
 /// | NOERROR without them (NODATA, or a dangling CNAME)   | [`NoData`](DnsResult::NoData)     |
 /// | NXDOMAIN                                             | [`NxDomain`](DnsResult::NxDomain) |
 /// | SERVFAIL, REFUSED, any other error RCODE             | [`ServFail`](DnsResult::ServFail) |
 /// | no answer within timeout × attempts                  | [`TimedOut`](DnsResult::TimedOut) |
-/// | anything else (invalid name, I/O error, no server)   | [`Error`](DnsResult::Error)       |
+/// | anything else (invalid name, I/O error, no server, a malformed record) | [`Error`](DnsResult::Error) |
 ///
 /// # Runtime
 ///
@@ -210,23 +241,25 @@ impl fmt::Debug for HickoryResolver {
 
 impl Resolver for HickoryResolver {
     fn lookup(&self, name: &str, record: RecordType) -> Lookup {
-        // HTTPS records are not asked yet (issue 10): a negative answer, so that nothing
-        // waits for them.
-        let Some(family) = record.family() else {
+        if let Ok(ip) = name.parse::<IpAddr>() {
+            return Box::pin(std::future::ready(match record.family() {
+                Some(family) => literal(ip, family),
+                // An address has no HTTPS records.
+                None => DnsResult::NoData,
+            }));
+        }
+        let Some(rtype) = hickory_type(record) else {
+            // A record type this adapter does not ask: a negative answer, nothing waits.
             return Box::pin(std::future::ready(DnsResult::NoData));
         };
-        if let Ok(ip) = name.parse::<IpAddr>() {
-            return Box::pin(std::future::ready(literal(ip, family)));
-        }
         let query = absolute(name);
-        let rtype = match family {
-            Family::V6 => HickoryRecordType::AAAA,
-            Family::V4 => HickoryRecordType::A,
-        };
         let resolver = self.resolver.clone();
         Box::pin(async move {
             match resolver.lookup(query.as_str(), rtype).await {
-                Ok(lookup) => addresses(lookup.iter(), family),
+                Ok(lookup) => match record.family() {
+                    Some(family) => addresses(lookup.iter(), family),
+                    None => services(lookup.iter()),
+                },
                 Err(e) => {
                     let result = map_error(&e);
                     tracing::debug!(name = %query, %rtype, error = %e, ?result, "lookup failed");
@@ -237,11 +270,11 @@ impl Resolver for HickoryResolver {
     }
 
     fn lookup_blocking(&self, name: &str, record: RecordType) -> DnsResult {
-        let Some(family) = record.family() else {
-            return DnsResult::NoData;
-        };
         if let Ok(ip) = name.parse::<IpAddr>() {
-            return literal(ip, family);
+            return match record.family() {
+                Some(family) => literal(ip, family),
+                None => DnsResult::NoData,
+            };
         }
         // hickory's connections are tasks on the runtime that opened them, and this runtime
         // ends with the call: a resolver of its own, so that no later lookup finds a
@@ -263,6 +296,17 @@ impl Resolver for HickoryResolver {
             self.attempts,
         );
         runtime.block_on(own.lookup(name, record))
+    }
+}
+
+/// The hickory record type a lookup of `record` asks; `None` for types this adapter does not
+/// know.
+fn hickory_type(record: RecordType) -> Option<HickoryRecordType> {
+    match record {
+        RecordType::Aaaa => Some(HickoryRecordType::AAAA),
+        RecordType::A => Some(HickoryRecordType::A),
+        RecordType::Https => Some(HickoryRecordType::HTTPS),
+        _ => None,
     }
 }
 
@@ -294,6 +338,75 @@ fn addresses<'a>(records: impl Iterator<Item = &'a RData>, family: Family) -> Dn
     }
 }
 
+/// The HTTPS and SVCB records among `records` as [`ServiceRecord`]s, in order; see the
+/// table on [`HickoryResolver`]. None usable: NODATA.
+fn services<'a>(records: impl Iterator<Item = &'a RData>) -> DnsResult {
+    let services: Vec<ServiceRecord> = records
+        .filter_map(|rdata| match rdata {
+            RData::HTTPS(https) => Some(&https.0),
+            RData::SVCB(svcb) => Some(svcb),
+            _ => None, // CNAMEs of the chain.
+        })
+        .filter_map(service)
+        .collect();
+    if services.is_empty() {
+        DnsResult::NoData
+    } else {
+        DnsResult::Services(services)
+    }
+}
+
+/// One SVCB/HTTPS record as the engine takes it; `None` for a ServiceMode record with a
+/// mandatory key this mapping does not carry (RFC 9460 §8).
+fn service(svcb: &SVCB) -> Option<ServiceRecord> {
+    let name = svcb.target_name();
+    let target = if name.is_root() {
+        ".".to_owned()
+    } else {
+        let ascii = name.to_ascii();
+        ascii.strip_suffix('.').unwrap_or(&ascii).to_owned()
+    };
+    if svcb.svc_priority() == 0 {
+        // AliasMode: its SvcParams are ignored (RFC 9460 §2.4.2).
+        return Some(ServiceRecord::alias(&target));
+    }
+    let mut record = ServiceRecord::service(svcb.svc_priority()).with_target(&target);
+    for (_, value) in svcb.svc_params() {
+        match value {
+            SvcParamValue::Mandatory(mandatory) => {
+                if !mandatory.0.iter().all(|key| understood(*key)) {
+                    return None;
+                }
+            }
+            SvcParamValue::Alpn(alpn) => record.alpn.clone_from(&alpn.0),
+            SvcParamValue::NoDefaultAlpn => record.no_default_alpn = true,
+            SvcParamValue::Port(port) => record.port = Some(*port),
+            SvcParamValue::Ipv4Hint(hint) => {
+                record.ipv4_hints = hint.0.iter().map(|a| a.0).collect();
+            }
+            SvcParamValue::EchConfigList(ech) => record.ech = Some(ech.0.clone()),
+            SvcParamValue::Ipv6Hint(hint) => {
+                record.ipv6_hints = hint.0.iter().map(|a| a.0).collect();
+            }
+            SvcParamValue::Unknown(_) => {} // RFC 9460 §2.2: ignore unknown keys.
+        }
+    }
+    Some(record)
+}
+
+/// Whether [`service`] carries SvcParamKey `key` into the [`ServiceRecord`].
+fn understood(key: SvcParamKey) -> bool {
+    matches!(
+        key,
+        SvcParamKey::Alpn
+            | SvcParamKey::NoDefaultAlpn
+            | SvcParamKey::Port
+            | SvcParamKey::Ipv4Hint
+            | SvcParamKey::EchConfigList
+            | SvcParamKey::Ipv6Hint
+    )
+}
+
 /// Maps a failed hickory lookup; see the table on [`HickoryResolver`].
 fn map_error(e: &ResolveError) -> DnsResult {
     let Some(proto) = e.proto() else {
@@ -315,6 +428,179 @@ fn map_error(e: &ResolveError) -> DnsResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eyeballs_lab::HttpsRecord;
+    use hickory_resolver::proto::serialize::binary::{BinDecoder, Restrict};
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    /// `rdata` read by hickory as an HTTPS record.
+    fn read(rdata: &[u8]) -> Result<RData, String> {
+        let len = u16::try_from(rdata.len()).map_err(|e| e.to_string())?;
+        let mut decoder = BinDecoder::new(rdata);
+        RData::read(&mut decoder, HickoryRecordType::HTTPS, Restrict::new(len))
+            .map_err(|e| e.to_string())
+    }
+
+    /// The answer of records `rdatas`, mapped.
+    fn mapped(rdatas: &[&[u8]]) -> DnsResult {
+        let records: Vec<RData> = rdatas.iter().map(|r| read(r).unwrap()).collect();
+        services(records.iter())
+    }
+
+    fn one(rdata: &[u8]) -> ServiceRecord {
+        match mapped(&[rdata]) {
+            DnsResult::Services(mut s) if s.len() == 1 => s.remove(0),
+            other => panic!("not one service: {other:?}"),
+        }
+    }
+
+    const FOO_EXAMPLE_COM: &[u8] = b"\x03foo\x07example\x03com\x00";
+
+    /// RFC 9460 Appendix D, Figures 2 to 9, as wire bytes: what each maps to.
+    #[test]
+    fn rfc9460_appendix_d_vectors_map_to_service_records() {
+        // Figure 2: AliasMode.
+        let alias = one(&[b"\x00\x00", FOO_EXAMPLE_COM].concat());
+        assert_eq!(alias, ServiceRecord::alias("foo.example.com"));
+        // Figure 3: ServiceMode, TargetName ".".
+        assert_eq!(one(&[0, 1, 0]), ServiceRecord::service(1));
+        // Figure 4: port=53.
+        let mut want = ServiceRecord::service(16).with_target("foo.example.com");
+        want.port = Some(53);
+        let rdata = [b"\x00\x10", FOO_EXAMPLE_COM, b"\x00\x03\x00\x02\x00\x35"].concat();
+        assert_eq!(one(&rdata), want);
+        // Figures 5 and 6: an unregistered key is ignored.
+        for value in [&b"\x00\x05hello"[..], b"\x00\x09hello\xd2qoo"] {
+            let rdata = [b"\x00\x01", FOO_EXAMPLE_COM, b"\x02\x9b", value].concat();
+            assert_eq!(
+                one(&rdata),
+                ServiceRecord::service(1).with_target("foo.example.com")
+            );
+        }
+        // Figure 7: two IPv6 hints.
+        let rdata = [
+            b"\x00\x01",
+            FOO_EXAMPLE_COM,
+            b"\x00\x06\x00\x20",
+            &Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1).octets(),
+            &Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0x53, 1).octets(),
+        ]
+        .concat();
+        assert_eq!(
+            one(&rdata).ipv6_hints,
+            [
+                "2001:db8::1".parse::<Ipv6Addr>().unwrap(),
+                "2001:db8::53:1".parse().unwrap()
+            ]
+        );
+        // Figure 9: mandatory=alpn,ipv4hint (both understood), alpn=h2,h3-19,
+        // ipv4hint=192.0.2.1.
+        let rdata = [
+            &b"\x00\x10\x03foo\x07example\x03org\x00"[..],
+            b"\x00\x00\x00\x04\x00\x01\x00\x04",
+            b"\x00\x01\x00\x09\x02h2\x05h3-19",
+            b"\x00\x04\x00\x04\xc0\x00\x02\x01",
+        ]
+        .concat();
+        let want = ServiceRecord::service(16)
+            .with_target("foo.example.org")
+            .with_alpn(["h2", "h3-19"])
+            .with_hints([], [Ipv4Addr::new(192, 0, 2, 1)]);
+        assert_eq!(one(&rdata), want);
+    }
+
+    /// Every parameter the engine uses, encoded by the lab's DNS server.
+    #[test]
+    fn every_parameter_from_the_lab_encoding() {
+        let ech = vec![0x00, 0x04, 0xfe, 0x0d, 0x00, 0x00];
+        let rdata = HttpsRecord::service(2)
+            .target("Svc.Test.")
+            .alpn(["h3", "h2"])
+            .no_default_alpn()
+            .port(8443)
+            .ipv4hint([
+                "198.18.0.10".parse().unwrap(),
+                "198.18.0.11".parse().unwrap(),
+            ])
+            .ipv6hint(["2001:db8::10".parse().unwrap()])
+            .ech(ech.clone())
+            .param(65280, *b"private")
+            .to_rdata()
+            .unwrap();
+        let mut want = ServiceRecord::service(2)
+            .with_target("Svc.Test")
+            .with_alpn(["h3", "h2"])
+            .with_hints(
+                ["2001:db8::10".parse().unwrap()],
+                [
+                    "198.18.0.10".parse().unwrap(),
+                    "198.18.0.11".parse().unwrap(),
+                ],
+            );
+        want.no_default_alpn = true;
+        want.port = Some(8443);
+        want.ech = Some(ech);
+        assert_eq!(one(&rdata), want);
+    }
+
+    #[test]
+    fn alias_parameters_are_ignored_and_the_root_target_stays_a_dot() {
+        let alias = HttpsRecord::alias(".").port(8443).to_rdata().unwrap();
+        assert_eq!(one(&alias), ServiceRecord::alias("."));
+    }
+
+    /// RFC 9460 §8: a ServiceMode record with a mandatory key the client does not know is
+    /// incompatible and skipped; the rest of the answer stays.
+    #[test]
+    fn a_record_with_an_unknown_mandatory_key_is_skipped() {
+        let incompatible = HttpsRecord::service(1)
+            .mandatory([667])
+            .param(667, *b"x")
+            .to_rdata()
+            .unwrap();
+        let fine = HttpsRecord::service(2)
+            .mandatory([1])
+            .alpn(["h2"])
+            .to_rdata()
+            .unwrap();
+        assert_eq!(
+            mapped(&[&incompatible, &fine]),
+            DnsResult::Services(vec![ServiceRecord::service(2).with_alpn(["h2"])])
+        );
+        assert_eq!(mapped(&[&incompatible]), DnsResult::NoData);
+        assert_eq!(services(std::iter::empty()), DnsResult::NoData);
+    }
+
+    /// RFC 9460 §2.2: keys out of order or repeated make the record malformed; hickory
+    /// rejects it (the whole message, which the lookup reports as an error).
+    #[test]
+    fn malformed_records_are_rejected_by_hickory() {
+        let repeated = HttpsRecord::service(1)
+            .port(443)
+            .param(3, [0x01, 0xbb])
+            .to_rdata()
+            .unwrap();
+        assert!(read(&repeated).is_err());
+        let out_of_order = [
+            &[0, 1, 0][..],
+            b"\x00\x03\x00\x02\x01\xbb",
+            b"\x00\x01\x00\x03\x02h2",
+        ]
+        .concat();
+        assert!(read(&out_of_order).is_err());
+    }
+
+    #[tokio::test]
+    async fn ip_literals_have_no_https_records() {
+        let r = HickoryResolver::new([]);
+        assert_eq!(
+            r.lookup("2001:db8::1", RecordType::Https).await,
+            DnsResult::NoData
+        );
+        assert_eq!(
+            r.lookup_blocking("192.0.2.1", RecordType::Https),
+            DnsResult::NoData
+        );
+    }
 
     #[test]
     fn names_with_a_dot_are_absolute() {
