@@ -112,17 +112,6 @@ impl Way {
         }
     }
 
-    /// The same way without history, for a way whose connector has it (the history part
-    /// compares the two).
-    pub fn without_history(self) -> Option<Way> {
-        match self {
-            Way::EyeballsAddrs => Some(Way::EyeballsAddrsNoHistory),
-            Way::EyeballsTwo => Some(Way::EyeballsTwoNoHistory),
-            Way::Blocking => Some(Way::BlockingNoHistory),
-            _ => None,
-        }
-    }
-
     /// What it is compared with (`None`: it is a baseline).
     pub fn baseline(self) -> Option<Way> {
         match self {
@@ -243,24 +232,27 @@ pub fn build_example(root: &Path, build: &str, name: &str) -> Result<PathBuf, St
 /// Runs one way under callgrind; the instructions counted on the example's main thread.
 fn count(example: &Path, dir: &Path, way: Way, connections: usize) -> Result<u64, String> {
     count_function(
-        example,
+        Command::new("valgrind"),
         &VALGRIND_ARGS,
+        example,
         &[way.arg(), &connections.to_string()],
         &dir.join(way.arg()),
     )
     .map(|(total, _)| total)
 }
 
-/// Runs `example` with `args` under valgrind with `valgrind_args` (callgrind, one profile per
-/// thread, collecting one function), its profile in `out_file`: the instructions counted on
-/// the main thread, and the example's standard output.
+/// Runs `example` with `args` under `valgrind` (a command that runs valgrind, perhaps in a
+/// namespace) with `valgrind_args` (callgrind, one profile per thread, collecting one
+/// function), its profile in `out_file`: the instructions counted on the main thread, and the
+/// example's standard output.
 pub fn count_function(
-    example: &Path,
+    mut valgrind: Command,
     valgrind_args: &[&str],
+    example: &Path,
     args: &[&str],
     out_file: &Path,
 ) -> Result<(u64, String), String> {
-    let out = Command::new("valgrind")
+    let out = valgrind
         .args(valgrind_args)
         .arg(format!("--callgrind-out-file={}", out_file.display()))
         .arg(example)

@@ -76,17 +76,6 @@ impl Way {
         }
     }
 
-    /// The same way without history, for a way whose connector has it (the history part
-    /// compares the two).
-    pub fn without_history(self) -> Option<Way> {
-        match self {
-            Way::EyeballsAddrs => Some(Way::EyeballsAddrsNoHistory),
-            Way::EyeballsTwo => Some(Way::EyeballsTwoNoHistory),
-            Way::Blocking => Some(Way::BlockingNoHistory),
-            _ => None,
-        }
-    }
-
     /// What it is compared with (`None`: it is a baseline).
     pub fn baseline(self) -> Option<Way> {
         match self {

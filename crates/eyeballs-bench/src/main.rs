@@ -8,7 +8,9 @@
 //! - cost per connection on loopback ([`cost`]), and in instructions under callgrind
 //!   ([`callgrind`]);
 //! - the engine alone ([`engine`]);
-//! - 10,000 concurrent races: memory and descriptors ([`swarm`]).
+//! - 10,000 concurrent races: memory and descriptors ([`swarm`]);
+//! - history: the first and the second connection to a host per scenario, the store's
+//!   memory per remembered destination and its cost per connect ([`history`]).
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -26,6 +28,7 @@ mod chart;
 mod contenders;
 mod cost;
 mod engine;
+mod history;
 mod machine;
 mod py_cost;
 mod report;
@@ -96,6 +99,8 @@ enum Part {
     Engine,
     /// 10,000 concurrent races.
     Swarm,
+    /// History: first vs second connection, the store's memory and cost.
+    History,
 }
 
 /// Modes this program is re-run in, inside the lab's client namespace.
@@ -110,6 +115,14 @@ enum Child {
 enum ChildMode {
     /// Times RUNS connections of a Rust library.
     Race {
+        library: String,
+        host: String,
+        port: u16,
+        runs: usize,
+        cap_ms: u64,
+    },
+    /// Times RUNS pairs of connections (one client, two connects) of a Rust library.
+    History {
         library: String,
         host: String,
         port: u16,
@@ -134,6 +147,13 @@ fn main() -> ExitCode {
             runs,
             cap_ms,
         })) => contenders::rust::child_main(&library, &host, port, runs, cap_ms),
+        Some(Child::Child(ChildMode::History {
+            library,
+            host,
+            port,
+            runs,
+            cap_ms,
+        })) => history::child::child_main(&library, &host, port, runs, cap_ms),
         Some(Child::Child(ChildMode::Swarm {
             library,
             addr,
@@ -159,6 +179,7 @@ struct Plan {
     callgrind_connections: usize,
     swarm_races: usize,
     swarm_hold: Duration,
+    history: history::Plan,
 }
 
 fn run(cli: &Cli) -> Result<(), String> {
@@ -182,6 +203,19 @@ fn run(cli: &Cli) -> Result<(), String> {
             .swarm_races
             .unwrap_or(if cli.quick { 2000 } else { 10_000 }),
         swarm_hold: Duration::from_millis(cli.swarm_hold_ms.unwrap_or(50)),
+        history: history::Plan {
+            runs: cli
+                .runs
+                .map_or(if cli.quick { 5 } else { 10 }, |r| r as usize),
+            cost_connections: if cli.quick { 1000 } else { 10_000 },
+            cost_rounds: if cli.quick { 3 } else { 5 },
+            callgrind_connections: if cli.quick { 200 } else { 1000 },
+            lookup: history::LookupPlan {
+                pairs: if cli.quick { 20_000 } else { 200_000 },
+                rounds: if cli.quick { 3 } else { 5 },
+                callgrind_pairs: if cli.quick { 2000 } else { 10_000 },
+            },
+        },
     };
     let wants = |part: Part| cli.only.is_empty() || cli.only.contains(&part);
     let root = setup::workspace_root();
@@ -332,6 +366,12 @@ fn run(cli: &Cli) -> Result<(), String> {
         skipped_part()
     };
 
+    let history = if wants(Part::History) {
+        Ok(history::run(&root, &tools, plan.history))
+    } else {
+        skipped_part()
+    };
+
     let out = cli
         .out
         .clone()
@@ -352,6 +392,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         callgrind,
         engine,
         swarm,
+        history,
         chart: None,
     };
     if !results.scenarios.is_empty() {

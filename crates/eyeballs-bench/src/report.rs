@@ -7,6 +7,7 @@ use crate::callgrind::Callgrind;
 use crate::contenders::Contender;
 use crate::cost::Cost;
 use crate::engine::EngineRow;
+use crate::history::HistoryResults;
 use crate::machine::Machine;
 use crate::py_cost::PyCost;
 use crate::scenarios::{Ideal, Scenario, Start};
@@ -53,6 +54,8 @@ pub struct Results {
     pub engine: Result<Vec<EngineRow>, String>,
     /// Concurrent races.
     pub swarm: Result<Vec<SwarmRow>, String>,
+    /// First vs second connection, the history store's memory and cost.
+    pub history: Result<HistoryResults, String>,
     /// The chart's path relative to BENCHMARKS.md, if it was drawn.
     pub chart: Option<String>,
 }
@@ -272,6 +275,7 @@ pub fn markdown(r: &Results) -> String {
 
     write_how_to_run(&mut out);
     write_time_to_connect(&mut out, r);
+    crate::history::report::write(&mut out, &r.history);
     write_cost(&mut out, r);
     write_py_cost(&mut out, r);
     write_callgrind(&mut out, r);
@@ -501,7 +505,8 @@ fn write_cost(out: &mut String, r: &Results) {
                  included; `getrusage` is tick-sampled here), so the accepting threads are \
                  not counted. Async contenders run on a current-thread tokio runtime. What \
                  each eyeballs row does besides the connect: a race engine and its report for \
-                 every call; no system call of its own for one address (no source-address \
+                 every call, and its connector's history store asked before the race and told \
+                 after it (see the history section for what that costs); no system call of its own for one address (no source-address \
                  probe: one address has nothing to be sorted against; the blocking driver \
                  connects in blocking mode when nothing else can happen). The two-address \
                  rows race [::1] and 127.0.0.1, both listening, so IPv6 wins at once: they \
@@ -931,6 +936,7 @@ mod tests {
             }),
             engine: Err("cargo not found".to_owned()),
             swarm: Err("not root".to_owned()),
+            history: Err("skipped (--only)".to_owned()),
             chart: Some("docs/benchmarks.png".to_owned()),
         }
     }

@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -111,10 +110,11 @@ impl HistoryStore {
 
     /// An empty store that remembers and forgets as `config` says.
     pub fn with_config(config: HistoryConfig) -> Self {
-        let capacity = |n: usize| NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN);
+        // Unbounded maps, bounded by hand (`Memory::make_room`): they allocate as they fill,
+        // so a connector that never learns anything costs no table.
         let memory = Memory {
-            paths: LruCache::new(capacity(config.max_endpoints)),
-            hosts: LruCache::new(capacity(config.max_hosts)),
+            paths: LruCache::unbounded(),
+            hosts: LruCache::unbounded(),
             address_races: 0,
             watch: if config.watch_network {
                 Watch::NotYet
@@ -222,8 +222,8 @@ impl HistoryStore {
     }
 
     pub(crate) fn learn_at(&self, partition: &Arc<str>, report: &Report, now: Instant) {
+        // The network was looked at when the race started (`recall_at`): once per race.
         let mut memory = self.lock();
-        memory.check_network();
         let mut winner = None;
         for lesson in report.lessons() {
             match lesson {
@@ -237,9 +237,10 @@ impl HistoryStore {
             }
         }
         if let Some(name) = &report.host {
-            let host = memory
-                .hosts
-                .get_or_insert_mut(host_key(partition, name), HostState::default);
+            let key = host_key(partition, name);
+            let cap = memory.config.max_hosts;
+            make_room(&mut memory.hosts, &key, cap);
+            let host = memory.hosts.get_or_insert_mut(key, HostState::default);
             let mut seen = host_endpoints(report);
             let older: Vec<SocketAddr> = host
                 .endpoints
@@ -310,6 +311,19 @@ fn host_endpoints(report: &Report) -> Vec<SocketAddr> {
     seen
 }
 
+/// Forgets the least recently used entries of `map` until a new `key` fits in `cap` (0
+/// counts as 1).
+fn make_room<K: std::hash::Hash + Eq, V>(map: &mut LruCache<K, V>, key: &K, cap: usize) {
+    if map.contains(key) {
+        return;
+    }
+    while map.len() >= cap.max(1) {
+        if map.pop_lru().is_none() {
+            break;
+        }
+    }
+}
+
 /// The key of `name`'s entry in `partition`.
 fn host_key(partition: &str, name: &str) -> String {
     let mut key = String::with_capacity(partition.len() + 1 + name.len());
@@ -375,8 +389,9 @@ impl Memory {
     }
 
     fn path(&mut self, partition: &Arc<str>, addr: SocketAddr) -> &mut PathState {
-        self.paths
-            .get_or_insert_mut((Arc::clone(partition), addr), PathState::default)
+        let key = (Arc::clone(partition), addr);
+        make_room(&mut self.paths, &key, self.config.max_endpoints);
+        self.paths.get_or_insert_mut(key, PathState::default)
     }
 
     /// A handshake to `addr` took `rtt`: the estimate follows (RFC 6298) and any failure is
