@@ -31,12 +31,13 @@ use crate::{exit, show_race, usage_error};
 /// With --json, one object per race on its own line of stdout (and a failure's message on
 /// stderr): {"host", "port", "outcome": "connected"|"failed", "elapsed_ms",
 /// "winner": {"address", "port", "family": "ipv6"|"ipv4"} | null,
-/// "dns": [{"query": "AAAA"|"A", "started_ms", "answered_ms" | null,
+/// "dns": [{"query": "HTTPS"|"AAAA"|"A", "name": string | null, "started_ms", "answered_ms" | null,
 /// "result": "ok"|"nodata"|"nxdomain"|"servfail"|"error"|"timeout"|"cancelled",
 /// "addresses": [..]}], "attempts": [{"address", "port", "family", "started_ms", "ended_ms",
 /// "outcome": "connected"|"refused"|"unreachable"|"timeout"|"aborted"|"error",
 /// "error": string | null, "delay_ms", "history": {"failed", "srtt_ms", "rttvar_ms", "used"}
-/// | null}], "error": string | null, "cause": string | null, "dropped_endpoints": number,
+/// | null, "protocol": "tcp"|"quic", "service": {"priority", "target", "alpn", "port"} | null}],
+/// "error": string | null, "cause": string | null, "dropped_endpoints": number,
 /// "history_reordered": bool}; times in milliseconds since the race started; "cause" is the
 /// one classification of a failure ("refused", "timed_out", "no_such_name", …). No summary
 /// object follows --count races.

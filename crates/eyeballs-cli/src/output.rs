@@ -264,7 +264,7 @@ mod tests {
                 "address": "::1", "port": 443, "family": "ipv6",
                 "started_ms": 0.0, "ended_ms": 2.0, "outcome": "refused",
                 "error": "Connection refused (os error 111)",
-                "delay_ms": 250.0, "history": null,
+                "delay_ms": 250.0, "history": null, "protocol": "tcp", "service": null,
             })
         );
         assert_eq!(v["attempts"][1]["outcome"], "connected");

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use eyeballs_proto::{
     AttemptEnd, AttemptId, Denial, DnsOutcome, DropReason, Endpoint, Event, Failure, Family,
-    Outcome, PathFacts, RecordType,
+    Outcome, PathFacts, RecordType, ServiceRecord,
 };
 
 use crate::classify::Cause;
@@ -55,7 +55,9 @@ use crate::classify::Cause;
 ///                "outcome": "connected" | "refused" | "unreachable" | "timeout" | "aborted" | "error",
 ///                "error": string | null, "delay_ms",
 ///                "history": {"failed": "stalled" | "refused" | … | null,
-///                            "srtt_ms" | null, "rttvar_ms" | null, "used": bool} | null}],
+///                            "srtt_ms" | null, "rttvar_ms" | null, "used": bool} | null,
+///                "protocol": "tcp" | "quic",
+///                "service": {"priority", "target", "alpn": [string], "port" | null} | null}],
 ///  "dropped_endpoints": number,
 ///  "denied": [{"address", "port", "why": string}],
 ///  "history_reordered": bool}
@@ -90,6 +92,9 @@ pub struct AttemptSummary<'a> {
     pub delay: Duration,
     /// What the [history store](crate::history) knew about its endpoint when it started.
     pub history: Option<PathFacts>,
+    /// The HTTPS record (RFC 9460) its endpoint came from, if any (HEv3 §5.2: its group): the
+    /// protocols (`alpn`) and ECH configuration the service offers.
+    pub service: Option<&'a ServiceRecord>,
 }
 
 /// One DNS query, as [`Report::queries`] lists it.
@@ -450,6 +455,7 @@ mod serialize {
 
     use eyeballs_proto::{
         AttemptEnd, Denial, DnsOutcome, DropReason, Family, Outcome, PathFacts, PathFailure,
+        Protocol, ServiceRecord,
     };
     use serde::ser::{Serialize, SerializeStruct, Serializer};
 
@@ -520,6 +526,22 @@ mod serialize {
         }
     }
 
+    /// `{"priority", "target", "alpn": [string], "port"}`: the HTTPS record an endpoint came
+    /// from.
+    struct Service<'a>(&'a ServiceRecord);
+
+    impl Serialize for Service<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let r = self.0;
+            let mut s = serializer.serialize_struct("Service", 4)?;
+            s.serialize_field("priority", &r.priority)?;
+            s.serialize_field("target", &r.target)?;
+            s.serialize_field("alpn", &Seq(|| r.protocols()))?;
+            s.serialize_field("port", &r.port)?;
+            s.end()
+        }
+    }
+
     /// A sequence of the items an iterator gives, serialized as they come.
     struct Seq<F>(F);
 
@@ -572,7 +594,7 @@ mod serialize {
     impl Serialize for AttemptSummary<'_> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             let addr = self.endpoint.addr;
-            let mut s = serializer.serialize_struct("AttemptSummary", 9)?;
+            let mut s = serializer.serialize_struct("AttemptSummary", 11)?;
             s.serialize_field("address", &addr.ip().to_string())?;
             s.serialize_field("port", &addr.port())?;
             s.serialize_field("family", family(addr))?;
@@ -582,6 +604,12 @@ mod serialize {
             s.serialize_field("error", &self.error.map(|e| e.to_string()))?;
             s.serialize_field("delay_ms", &ms(self.delay))?;
             s.serialize_field("history", &self.history.map(Facts))?;
+            let protocol = match self.endpoint.protocol {
+                Protocol::Quic => "quic",
+                _ => "tcp",
+            };
+            s.serialize_field("protocol", protocol)?;
+            s.serialize_field("service", &self.service.map(Service))?;
             s.end()
         }
     }
@@ -602,6 +630,7 @@ fn attempt_summary<'a>(
         error: errors.get(i).and_then(|e| e.as_deref()),
         delay: a.attempt_delay,
         history: a.history,
+        service: a.service.and_then(|i| race.services.get(i)),
     })
 }
 

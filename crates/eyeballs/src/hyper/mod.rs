@@ -284,6 +284,16 @@ impl RaceInfo {
         self.winner
     }
 
+    /// The HTTPS record (RFC 9460) whose endpoint won, if the race had one (HEv3): the
+    /// service chosen, with its protocols and ECH configuration list. ECH itself is not
+    /// offered: the `rustls` feature builds on ring, which has no HPKE for ECH; a caller
+    /// with an ECH-capable configuration finds the config list here.
+    pub fn service(&self) -> Option<&eyeballs_proto::ServiceRecord> {
+        let race = self.report.race();
+        let winner = race.winner()?;
+        race.services.get(winner.service?)
+    }
+
     /// What the race did: every query and attempt, when and how each ended.
     pub fn report(&self) -> &Report {
         &self.report
