@@ -156,18 +156,24 @@ impl Callgrind {
     pub fn command(&self) -> String {
         format!(
             "valgrind {} target/release/examples/connect_cost WAY {}",
-            VALGRIND_ARGS
-                .iter()
-                .map(|a| if a.contains('*') {
-                    format!("'{a}'")
-                } else {
-                    (*a).to_owned()
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
+            shell_words(&VALGRIND_ARGS),
             self.connections
         )
     }
+}
+
+/// `args` as a shell command line shows them: those with a `*` in single quotes.
+pub fn shell_words(args: &[&str]) -> String {
+    args.iter()
+        .map(|a| {
+            if a.contains('*') {
+                format!("'{a}'")
+            } else {
+                (*a).to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Builds the example and counts `connections` connects of every way of [`WAYS`].

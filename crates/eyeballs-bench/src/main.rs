@@ -10,7 +10,9 @@
 //! - the engine alone ([`engine`]);
 //! - 10,000 concurrent races: memory and descriptors ([`swarm`]);
 //! - history: the first and the second connection to a host per scenario, the store's
-//!   memory per remembered destination and its cost per connect ([`history`]).
+//!   memory per remembered destination and its cost per connect ([`history`]);
+//! - HEv3: HTTPS records and NAT64 against the peers, and the engine's cost with service
+//!   records ([`hev3`]).
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -28,6 +30,7 @@ mod chart;
 mod contenders;
 mod cost;
 mod engine;
+mod hev3;
 mod history;
 mod machine;
 mod py_cost;
@@ -101,6 +104,8 @@ enum Part {
     Swarm,
     /// History: first vs second connection, the store's memory and cost.
     History,
+    /// HEv3: HTTPS records and NAT64 scenarios, the engine with service records.
+    Hev3,
 }
 
 /// Modes this program is re-run in, inside the lab's client namespace.
@@ -120,6 +125,9 @@ enum ChildMode {
         port: u16,
         runs: usize,
         cap_ms: u64,
+        /// The lab's DNS server, for the libraries that ask it themselves.
+        #[arg(long)]
+        dns: Option<std::net::SocketAddr>,
     },
     /// Times RUNS pairs of connections (one client, two connects) of a Rust library.
     History {
@@ -129,6 +137,8 @@ enum ChildMode {
         runs: usize,
         cap_ms: u64,
     },
+    /// Runs N engine races of RACE on virtual time (under callgrind).
+    Engine { race: String, n: usize },
     /// Opens RACES connections at once.
     Swarm {
         library: String,
@@ -146,7 +156,8 @@ fn main() -> ExitCode {
             port,
             runs,
             cap_ms,
-        })) => contenders::rust::child_main(&library, &host, port, runs, cap_ms),
+            dns,
+        })) => contenders::rust::child_main(&library, &host, port, runs, cap_ms, dns),
         Some(Child::Child(ChildMode::History {
             library,
             host,
@@ -154,6 +165,7 @@ fn main() -> ExitCode {
             runs,
             cap_ms,
         })) => history::child::child_main(&library, &host, port, runs, cap_ms),
+        Some(Child::Child(ChildMode::Engine { race, n })) => hev3::engine::child_main(&race, n),
         Some(Child::Child(ChildMode::Swarm {
             library,
             addr,
@@ -180,6 +192,7 @@ struct Plan {
     swarm_races: usize,
     swarm_hold: Duration,
     history: history::Plan,
+    hev3: hev3::Plan,
 }
 
 fn run(cli: &Cli) -> Result<(), String> {
@@ -215,6 +228,14 @@ fn run(cli: &Cli) -> Result<(), String> {
                 rounds: if cli.quick { 3 } else { 5 },
                 callgrind_pairs: if cli.quick { 2000 } else { 10_000 },
             },
+        },
+        hev3: hev3::Plan {
+            runs: cli
+                .runs
+                .map_or(if cli.quick { 5 } else { 20 }, |r| r as usize),
+            engine_races: if cli.quick { 2000 } else { 20_000 },
+            engine_rounds: if cli.quick { 3 } else { 5 },
+            callgrind_races: if cli.quick { 200 } else { 1000 },
         },
     };
     let wants = |part: Part| cli.only.is_empty() || cli.only.contains(&part);
@@ -372,6 +393,12 @@ fn run(cli: &Cli) -> Result<(), String> {
         skipped_part()
     };
 
+    let hev3 = if wants(Part::Hev3) {
+        Ok(hev3::run(&root, &tools, plan.hev3))
+    } else {
+        skipped_part()
+    };
+
     let out = cli
         .out
         .clone()
@@ -393,6 +420,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         engine,
         swarm,
         history,
+        hev3,
         chart: None,
     };
     if !results.scenarios.is_empty() {
@@ -523,6 +551,23 @@ fn shorten(s: &str, max: usize) -> String {
             .chain(std::iter::once('…'))
             .collect()
     }
+}
+
+/// Each line of `stdout` that is not blank, read as JSON and given to `row` (with the line,
+/// for its error messages): the rows, or the first error.
+fn json_lines<T>(
+    stdout: &str,
+    row: impl Fn(&str, &serde_json::Value) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let v: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| format!("{e} in {line:?}"))?;
+            row(line, &v)
+        })
+        .collect()
 }
 
 /// `path` relative to `base` when it is inside it (for the Markdown image link).

@@ -84,24 +84,18 @@ pub fn run(tools: &Tools, connections: usize, rounds: usize) -> Result<PyCost, S
 
 /// The script's JSON lines.
 fn parse(stdout: &str) -> Result<Vec<PyCostRow>, String> {
-    stdout
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let v: serde_json::Value =
-                serde_json::from_str(line).map_err(|e| format!("{e} in {line:?}"))?;
-            let text = |k: &str| v[k].as_str().map(str::to_owned);
-            let number = |k: &str| v[k].as_f64();
-            match (text("way"), number("cpu_us"), number("per_second")) {
-                (Some(way), Some(cpu_us), Some(per_second)) => Ok(PyCostRow {
-                    way,
-                    cpu_us,
-                    per_second,
-                }),
-                _ => Err(format!("unexpected line from python_cost.py: {line:?}")),
-            }
-        })
-        .collect()
+    crate::json_lines(stdout, |line, v| {
+        let text = |k: &str| v[k].as_str().map(str::to_owned);
+        let number = |k: &str| v[k].as_f64();
+        match (text("way"), number("cpu_us"), number("per_second")) {
+            (Some(way), Some(cpu_us), Some(per_second)) => Ok(PyCostRow {
+                way,
+                cpu_us,
+                per_second,
+            }),
+            _ => Err(format!("unexpected line from python_cost.py: {line:?}")),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::callgrind::Callgrind;
 use crate::contenders::Contender;
 use crate::cost::Cost;
 use crate::engine::EngineRow;
+use crate::hev3::Hev3Results;
 use crate::history::HistoryResults;
 use crate::machine::Machine;
 use crate::py_cost::PyCost;
@@ -56,6 +57,8 @@ pub struct Results {
     pub swarm: Result<Vec<SwarmRow>, String>,
     /// First vs second connection, the history store's memory and cost.
     pub history: Result<HistoryResults, String>,
+    /// HTTPS records and NAT64, and the engine with service records.
+    pub hev3: Result<Hev3Results, String>,
     /// The chart's path relative to BENCHMARKS.md, if it was drawn.
     pub chart: Option<String>,
 }
@@ -134,6 +137,23 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         );
     }
     out
+}
+
+/// Writes a section's heading (`heading`, with its `#`s) and, when `part` was not measured,
+/// says why; the measurements otherwise.
+pub fn section<'a, T>(
+    out: &mut String,
+    heading: &str,
+    part: &'a Result<T, String>,
+) -> Option<&'a T> {
+    let _ = writeln!(out, "{heading}\n");
+    match part {
+        Err(e) => {
+            let _ = writeln!(out, "Not measured: {e}.\n");
+            None
+        }
+        Ok(value) => Some(value),
+    }
 }
 
 /// `label (delay)`: a contender's row name.
@@ -276,6 +296,7 @@ pub fn markdown(r: &Results) -> String {
     write_how_to_run(&mut out);
     write_time_to_connect(&mut out, r);
     crate::history::report::write(&mut out, &r.history);
+    crate::hev3::report::write(&mut out, &r.hev3);
     write_cost(&mut out, r);
     write_py_cost(&mut out, r);
     write_callgrind(&mut out, r);
@@ -476,7 +497,8 @@ fn main_cell(sr: &ScenarioResult, s: &Summary) -> String {
     cell
 }
 
-fn shorten(s: &str, max: usize) -> String {
+/// `s` cut to its first `max` characters and `…` when it is longer.
+pub fn shorten(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_owned()
     } else {
@@ -838,15 +860,9 @@ mod tests {
         Duration::from_millis(v)
     }
 
-    fn summary(median_ms: u64, connected: usize) -> Summary {
-        Summary {
-            runs: 20,
-            connected,
-            median: ms(median_ms),
-            p90: ms(median_ms + 2),
-            max: ms(median_ms + 5),
-            error: (connected < 20).then(|| "timed out | after 3s".to_owned()),
-        }
+    fn summary(m: u64, connected: usize) -> Summary {
+        let times = [ms(m), ms(m + 2), ms(m + 5)];
+        Summary::fixture(20, connected, times, "timed out | after 3s")
     }
 
     fn results() -> Results {
@@ -937,6 +953,7 @@ mod tests {
             engine: Err("cargo not found".to_owned()),
             swarm: Err("not root".to_owned()),
             history: Err("skipped (--only)".to_owned()),
+            hev3: Err("skipped (--only)".to_owned()),
             chart: Some("docs/benchmarks.png".to_owned()),
         }
     }
@@ -957,6 +974,15 @@ mod tests {
             ],
         );
         assert!(t.contains("|---:|---|---:|"), "{t}");
+    }
+
+    #[test]
+    fn a_part_not_measured_says_so() {
+        let mut md = String::new();
+        let part: Result<(), String> = Err("skipped (--only)".to_owned());
+        assert_eq!(section(&mut md, "## Part", &part), None);
+        assert_eq!(md, "## Part\n\nNot measured: skipped (--only).\n\n");
+        assert_eq!(section(&mut md, "## Part", &Ok(3)), Some(&3));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub const GAP: Duration = Duration::from_millis(10);
 /// RFC 8305's Connection Attempt Delay (HE-5.7), the ideal schedule's step.
 const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 /// RFC 8305's Resolution Delay (HE-3.6): how long to wait for AAAA once A has answered.
-const RESOLUTION_DELAY: Duration = Duration::from_millis(50);
+pub const RESOLUTION_DELAY: Duration = Duration::from_millis(50);
 /// No two attempt starts closer than this (HE-5.10), failure-triggered ones included.
 const FLOOR: Duration = Duration::from_millis(10);
 
@@ -228,7 +228,7 @@ pub fn measure_ideal(scenario: &Scenario, lab: &Lab) -> Result<Ideal, String> {
     let s = scenario.clone();
     let dns_server = lab.dns_server_v4();
     lab.run_in_client(move || -> Result<Ideal, String> {
-        let dns = median_of(|| dns_query_time(dns_server))?;
+        let dns = median_of(|| dns_query_time(dns_server, NAME, RecordType::A))?;
         let start = match s.start {
             Start::After(d) => d,
             Start::AfterFailureOf(ip) => {
@@ -254,7 +254,7 @@ pub fn measure_ideal(scenario: &Scenario, lab: &Lab) -> Result<Ideal, String> {
     .map_err(|e| format!("measuring the ideal: {e}"))?
 }
 
-fn median_of(mut probe: impl FnMut() -> Result<Duration, String>) -> Result<Duration, String> {
+pub fn median_of(mut probe: impl FnMut() -> Result<Duration, String>) -> Result<Duration, String> {
     let mut times = Vec::with_capacity(IDEAL_PROBES);
     for _ in 0..IDEAL_PROBES {
         times.push(probe()?);
@@ -264,13 +264,22 @@ fn median_of(mut probe: impl FnMut() -> Result<Duration, String>) -> Result<Dura
     stats::median(&times).ok_or_else(|| "no probe ran".to_owned())
 }
 
-/// One A query for [`NAME`] to the lab's DNS server, until its answer.
-fn dns_query_time(server: SocketAddr) -> Result<Duration, String> {
-    let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).map_err(|e| e.to_string())?;
+/// One query for `name` and `record` to the lab's DNS server (over its family), until its
+/// answer.
+pub fn dns_query_time(
+    server: SocketAddr,
+    name: &str,
+    record: RecordType,
+) -> Result<Duration, String> {
+    let any: SocketAddr = match server {
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let socket = UdpSocket::bind(any).map_err(|e| e.to_string())?;
     socket
         .set_read_timeout(Some(Duration::from_secs(2)))
         .map_err(|e| e.to_string())?;
-    let query = eyeballs_lab::dns::build_query(0x6262, NAME, RecordType::A);
+    let query = eyeballs_lab::dns::build_query(0x6262, name, record);
     let t0 = Instant::now();
     socket.send_to(&query, server).map_err(|e| e.to_string())?;
     let mut buf = [0u8; 512];
@@ -286,7 +295,7 @@ fn dns_query_time(server: SocketAddr) -> Result<Duration, String> {
 }
 
 /// A plain connect to `addr`, until it is established.
-fn handshake_time(addr: SocketAddr) -> Result<Duration, String> {
+pub fn handshake_time(addr: SocketAddr) -> Result<Duration, String> {
     let t0 = Instant::now();
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
         .map_err(|e| format!("handshake probe to {addr}: {e}"))?;

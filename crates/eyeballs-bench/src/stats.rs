@@ -90,6 +90,25 @@ impl Summary {
         })
     }
 
+    /// A summary as tests need one: `runs` runs, `connected` of them connected, these times,
+    /// `error` as the failed runs' error (none if every run connected).
+    #[cfg(test)]
+    pub fn fixture(
+        runs: usize,
+        connected: usize,
+        [median, p90, max]: [Duration; 3],
+        error: &str,
+    ) -> Self {
+        Summary {
+            runs,
+            connected,
+            median,
+            p90,
+            max,
+            error: (connected < runs).then(|| error.to_owned()),
+        }
+    }
+
     /// Whether every run connected.
     pub fn all_connected(&self) -> bool {
         self.connected == self.runs

@@ -607,7 +607,8 @@ impl Lab {
     ///
     /// `ip netns exec` bind-mounts the files of `/etc/netns/<client>/` over those of `/etc`
     /// for the command. The first call writes there:
-    /// - `resolv.conf`: `nameserver 198.18.0.53` ([`DNS_V4`]) and `options timeout:1
+    /// - `resolv.conf`: `nameserver 198.18.0.53` ([`DNS_V4`]; [`DNS_V6`] in a NAT64 lab,
+    ///   whose client is IPv6-only) and `options timeout:1
     ///   attempts:1` (a [`DnsResponse::Never`] query fails after one second rather than
     ///   glibc's default ten). No search line: glibc then searches the domain of the host
     ///   name, if it has one; those queries go to the lab too, which answers NXDOMAIN.
@@ -635,7 +636,13 @@ impl Lab {
         {
             let mut etc = self.client_etc.lock().unwrap_or_else(|e| e.into_inner());
             if etc.is_none() {
-                let resolv_conf = format!("nameserver {DNS_V4}\noptions timeout:1 attempts:1\n");
+                // An IPv6-only client (a NAT64 lab) reaches the server over IPv6 only.
+                let server = if self.nat64().is_some() {
+                    IpAddr::from(DNS_V6)
+                } else {
+                    IpAddr::from(DNS_V4)
+                };
+                let resolv_conf = format!("nameserver {server}\noptions timeout:1 attempts:1\n");
                 let written = netns::write_etc(
                     client,
                     &[

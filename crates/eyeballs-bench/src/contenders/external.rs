@@ -7,19 +7,20 @@ use std::time::Duration;
 use eyeballs_lab::Lab;
 
 use super::{no_proxy, PyMode, Tools};
-use crate::scenarios::{GAP, LONG_RUN, NAME, PORT};
+use crate::scenarios::{GAP, LONG_RUN, PORT};
 use crate::stats::Sample;
 
 /// The Python script (see its header).
 pub const PYTHON_RACE: &str = include_str!("python_race.py");
 
-/// curl, one process per run: `time_connect` (from the start of the transfer, name
+/// curl, one process per run to `host`: `time_connect` (from the start of the transfer, name
 /// resolution included) when it connected, else `time_total` to the error.
 /// `--connect-timeout` is the cap; `happy_eyeballs_ms` sets `--happy-eyeballs-timeout-ms`
 /// (curl's default: 200 ms).
 pub fn curl(
     lab: &Lab,
     happy_eyeballs_ms: Option<u32>,
+    host: &str,
     runs: usize,
     cap: Duration,
 ) -> Result<Vec<Sample>, String> {
@@ -39,11 +40,11 @@ pub fn curl(
         if let Some(ms) = happy_eyeballs_ms {
             command.args(["--happy-eyeballs-timeout-ms", &ms.to_string()]);
         }
-        command.arg(format!("http://{NAME}:{PORT}/"));
+        command.arg(format!("http://{host}:{PORT}/"));
         no_proxy(&mut command);
         Ok(command)
     };
-    per_process(runs, make, parse_curl)
+    per_process_once(runs, make, parse_curl)
 }
 
 /// curl's `-w '%{time_connect} %{time_total}'` output and exit status as a run.
@@ -73,11 +74,12 @@ pub fn parse_curl(output: &Output) -> Sample {
     }
 }
 
-/// `eyeballs connect NAME PORT --json --dns <lab DNS> --timeout <cap>`, one process per
+/// `eyeballs connect HOST PORT --json --dns <lab DNS> --timeout <cap>`, one process per
 /// run: its `elapsed_ms`.
 pub fn eyeballs_cli(
     lab: &Lab,
     tools: &Tools,
+    host: &str,
     runs: usize,
     cap: Duration,
 ) -> Result<Vec<Sample>, String> {
@@ -87,11 +89,11 @@ pub fn eyeballs_cli(
             .client_command(&tools.eyeballs_cli)
             .map_err(|e| e.to_string())?;
         command
-            .args(["connect", NAME, &PORT.to_string(), "--json", "--dns", &dns])
+            .args(["connect", host, &PORT.to_string(), "--json", "--dns", &dns])
             .args(["--timeout", &format!("{}ms", cap.as_millis())]);
         Ok(command)
     };
-    per_process(runs, make, parse_eyeballs_json)
+    per_process_once(runs, make, parse_eyeballs_json)
 }
 
 /// One `eyeballs connect --json` object as a run.
@@ -126,12 +128,13 @@ pub fn parse_eyeballs_line(text: &str, stderr: &str) -> Sample {
     }
 }
 
-/// The Python script in one interpreter in the client namespace.
+/// The Python script in one interpreter in the client namespace, to `host`.
 pub fn python(
     lab: &Lab,
     tools: &Tools,
     mode: PyMode,
     delay: Option<f64>,
+    host: &str,
     runs: usize,
     cap: Duration,
 ) -> Result<Vec<Sample>, String> {
@@ -141,7 +144,7 @@ pub fn python(
     command
         .args(["-c", PYTHON_RACE, mode.arg()])
         .arg(delay.map_or_else(|| "none".to_owned(), |d| d.to_string()))
-        .args([NAME, &PORT.to_string(), &runs.to_string()])
+        .args([host, &PORT.to_string(), &runs.to_string()])
         .arg(cap.as_secs_f64().to_string())
         .arg(LONG_RUN.as_secs_f64().to_string())
         .stdin(Stdio::null());
@@ -163,12 +166,14 @@ pub fn python(
 }
 
 /// Runs a program once per run: the first alone, then the others one after another (with a
-/// short gap), or all at once if the first took [`LONG_RUN`] or more.
-fn per_process(
+/// short gap), or all at once if the first took [`LONG_RUN`] or more (`elapsed` says how long
+/// a run took: a history run is two connections).
+pub fn per_process<T>(
     runs: usize,
     make: impl Fn() -> Result<Command, String>,
-    parse: impl Fn(&Output) -> Sample,
-) -> Result<Vec<Sample>, String> {
+    parse: impl Fn(&Output) -> Result<T, String>,
+    elapsed: impl Fn(&T) -> Duration,
+) -> Result<Vec<T>, String> {
     let spawn = || -> Result<Child, String> {
         make()?
             .stdin(Stdio::null())
@@ -177,31 +182,40 @@ fn per_process(
             .spawn()
             .map_err(|e| format!("starting a contender: {e}"))
     };
-    let wait = |child: Child| -> Result<Sample, String> {
+    let wait = |child: Child| -> Result<T, String> {
         let output = child
             .wait_with_output()
             .map_err(|e| format!("waiting for a contender: {e}"))?;
-        Ok(parse(&output))
+        parse(&output)
     };
-    let mut samples = Vec::with_capacity(runs);
+    let mut done = Vec::with_capacity(runs);
     if runs == 0 {
-        return Ok(samples);
+        return Ok(done);
     }
     let first = wait(spawn()?)?;
-    let long = first.elapsed >= LONG_RUN;
-    samples.push(first);
+    let long = elapsed(&first) >= LONG_RUN;
+    done.push(first);
     if long {
         let children: Vec<Child> = (1..runs).map(|_| spawn()).collect::<Result<_, _>>()?;
         for child in children {
-            samples.push(wait(child)?);
+            done.push(wait(child)?);
         }
     } else {
         for _ in 1..runs {
             std::thread::sleep(GAP);
-            samples.push(wait(spawn()?)?);
+            done.push(wait(spawn()?)?);
         }
     }
-    Ok(samples)
+    Ok(done)
+}
+
+/// [`per_process`] for programs that make one connection per run.
+fn per_process_once(
+    runs: usize,
+    make: impl Fn() -> Result<Command, String>,
+    parse: impl Fn(&Output) -> Sample,
+) -> Result<Vec<Sample>, String> {
+    per_process(runs, make, |output| Ok(parse(output)), |s| s.elapsed)
 }
 
 #[cfg(test)]

@@ -278,7 +278,8 @@ pub fn all() -> Vec<Contender> {
     ]
 }
 
-/// Runs `contender` `runs` times in `lab`, each run capped at `cap`.
+/// Runs `contender` `runs` times in `lab` to [`NAME`](crate::scenarios::NAME), each run
+/// capped at `cap`.
 pub fn run(
     contender: &Contender,
     lab: &Lab,
@@ -286,11 +287,23 @@ pub fn run(
     runs: usize,
     cap: Duration,
 ) -> Result<Vec<Sample>, String> {
+    run_to(contender, lab, tools, crate::scenarios::NAME, runs, cap)
+}
+
+/// [`run`] to `host`.
+pub fn run_to(
+    contender: &Contender,
+    lab: &Lab,
+    tools: &Tools,
+    host: &str,
+    runs: usize,
+    cap: Duration,
+) -> Result<Vec<Sample>, String> {
     match &contender.how {
-        How::Rust(lib) => rust::run_in_child(*lib, lab, tools, runs, cap),
-        How::EyeballsCli => external::eyeballs_cli(lab, tools, runs, cap),
-        How::Curl { happy_eyeballs_ms } => external::curl(lab, *happy_eyeballs_ms, runs, cap),
-        How::Python { mode, delay } => external::python(lab, tools, *mode, *delay, runs, cap),
+        How::Rust(lib) => rust::run_in_child(*lib, lab, tools, host, runs, cap),
+        How::EyeballsCli => external::eyeballs_cli(lab, tools, host, runs, cap),
+        How::Curl { happy_eyeballs_ms } => external::curl(lab, *happy_eyeballs_ms, host, runs, cap),
+        How::Python { mode, delay } => external::python(lab, tools, *mode, *delay, host, runs, cap),
     }
 }
 

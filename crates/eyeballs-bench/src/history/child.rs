@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use tower_service::Service;
 
-use crate::contenders::rust::capped;
-use crate::scenarios::{GAP, LONG_RUN};
+use crate::contenders::rust::{capped, child_runtime, run_all};
+use crate::scenarios::LONG_RUN;
 use crate::stats::Sample;
 
 /// A Rust library the history part runs.
@@ -59,52 +59,29 @@ impl Lib {
 }
 
 /// The child's side: `runs` runs of `key` to `host`:`port`, each two connections in a row
-/// capped at `cap_ms` each, printed `1 ok MS` and `2 ok MS`. The first run alone; the others
-/// one after another, or all at once if the first took [`LONG_RUN`] or more in all. Before
-/// the first, one untimed lookup of `localhost` starts a thread of tokio's blocking pool.
+/// capped at `cap_ms` each, printed `1 ok MS` and `2 ok MS` ([`run_all`]: the first run
+/// alone; the others one after another, or all at once if the first took [`LONG_RUN`] or more
+/// in all).
 pub fn child_main(key: &str, host: &str, port: u16, runs: usize, cap_ms: u64) -> ExitCode {
     let cap = Duration::from_millis(cap_ms);
     let Some(lib) = Lib::from_key(key) else {
         eprintln!("eyeballs-bench child: unknown library {key:?}");
         return ExitCode::from(2);
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("eyeballs-bench child: runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = child_runtime() else {
+        return ExitCode::FAILURE;
     };
     let host = host.to_owned();
-    runtime.block_on(async move {
-        let _ = tokio::net::lookup_host(("localhost", port)).await;
-        let first = pair(lib, host.clone(), port, cap).await;
-        print_pair(&first);
-        let rest = runs.saturating_sub(1);
-        if first.0.elapsed + first.1.elapsed >= LONG_RUN {
-            let mut set = tokio::task::JoinSet::new();
-            for _ in 0..rest {
-                set.spawn(pair(lib, host.clone(), port, cap));
-            }
-            while let Some(done) = set.join_next().await {
-                match done {
-                    Ok(p) => print_pair(&p),
-                    Err(e) => {
-                        let failed = Sample::failed(Duration::ZERO, e.to_string());
-                        print_pair(&(failed.clone(), failed));
-                    }
-                }
-            }
-        } else {
-            for _ in 0..rest {
-                tokio::time::sleep(GAP).await;
-                print_pair(&pair(lib, host.clone(), port, cap).await);
-            }
-        }
-    });
+    runtime.block_on(run_all(
+        runs,
+        || pair(lib, host.clone(), port, cap),
+        |(first, second)| first.elapsed + second.elapsed >= LONG_RUN,
+        print_pair,
+        |e| {
+            let failed = Sample::failed(Duration::ZERO, e);
+            (failed.clone(), failed)
+        },
+    ));
     ExitCode::SUCCESS
 }
 

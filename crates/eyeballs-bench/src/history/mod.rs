@@ -13,16 +13,16 @@
 //!   entries (`history_cost lookup`, natively and under callgrind).
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use eyeballs_lab::Lab;
 
 use crate::callgrind::{self, Callgrind};
-use crate::contenders::external::{parse_eyeballs_line, PYTHON_RACE};
+use crate::contenders::external::{parse_eyeballs_line, per_process, PYTHON_RACE};
 use crate::contenders::{no_proxy, PyMode, Tools};
 use crate::cost::{self, Cost};
-use crate::scenarios::{self, Ideal, Scenario, GAP, LONG_RUN, NAME, PORT};
+use crate::scenarios::{self, Ideal, Scenario, LONG_RUN, NAME, PORT};
 use crate::stats::{Sample, Summary};
 
 pub mod child;
@@ -535,6 +535,7 @@ fn run_peer(
                     Ok(command)
                 },
                 parse_cli,
+                pair_elapsed,
             )
         }
         How::Curl => per_process(
@@ -551,6 +552,7 @@ fn run_peer(
                 Ok(command)
             },
             parse_curl_pair,
+            pair_elapsed,
         ),
         How::Python {
             mode,
@@ -572,7 +574,12 @@ fn run_peer(
                 Ok(command)
             };
             if per_run {
-                per_process(runs, || command(1), |out| one_pair(parse_numbered(out)?))
+                per_process(
+                    runs,
+                    || command(1),
+                    |out| one_pair(parse_numbered(out)?),
+                    pair_elapsed,
+                )
             } else {
                 let output = command(runs)?
                     .stdin(Stdio::null())
@@ -659,6 +666,11 @@ pub fn parse_numbered(output: &Output) -> Result<Vec<(Sample, Sample)>, String> 
     Ok(pairs)
 }
 
+/// How long a run of two connections took in all (for [`LONG_RUN`]).
+fn pair_elapsed((first, second): &(Sample, Sample)) -> Duration {
+    first.elapsed + second.elapsed
+}
+
 /// The one pair of a process that made one run.
 fn one_pair(pairs: Vec<(Sample, Sample)>) -> Result<(Sample, Sample), String> {
     let mut pairs = pairs.into_iter();
@@ -711,49 +723,6 @@ pub fn parse_curl_pair(output: &Output) -> Result<(Sample, Sample), String> {
             output.status
         )),
     }
-}
-
-/// Runs a program once per run (each run's two connections inside it): the first alone,
-/// then the others one after another (with a short gap), or all at once if the first run
-/// took [`LONG_RUN`] or more in all.
-fn per_process(
-    runs: usize,
-    make: impl Fn() -> Result<Command, String>,
-    parse: impl Fn(&Output) -> Result<(Sample, Sample), String>,
-) -> Result<Vec<(Sample, Sample)>, String> {
-    let spawn = || -> Result<Child, String> {
-        make()?
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("starting a contender: {e}"))
-    };
-    let wait = |child: Child| -> Result<(Sample, Sample), String> {
-        let output = child
-            .wait_with_output()
-            .map_err(|e| format!("waiting for a contender: {e}"))?;
-        parse(&output)
-    };
-    let mut pairs = Vec::with_capacity(runs);
-    if runs == 0 {
-        return Ok(pairs);
-    }
-    let first = wait(spawn()?)?;
-    let long = first.0.elapsed + first.1.elapsed >= LONG_RUN;
-    pairs.push(first);
-    if long {
-        let children: Vec<Child> = (1..runs).map(|_| spawn()).collect::<Result<_, _>>()?;
-        for child in children {
-            pairs.push(wait(child)?);
-        }
-    } else {
-        for _ in 1..runs {
-            std::thread::sleep(GAP);
-            pairs.push(wait(spawn()?)?);
-        }
-    }
-    Ok(pairs)
 }
 
 /// `history_cost memory N` for each of [`MEMORY_SIZES`], in a lab namespace of its own (the
@@ -839,35 +808,29 @@ fn run_ok(mut command: Command, what: &str) -> Result<String, String> {
 
 /// `history_cost memory`'s JSON lines.
 pub fn parse_memory(stdout: &str) -> Result<Vec<MemoryRow>, String> {
-    stdout
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let v: serde_json::Value =
-                serde_json::from_str(line).map_err(|e| format!("{e} in {line:?}"))?;
-            let int = |k: &str| v[k].as_i64();
-            match (
-                v["what"].as_str(),
-                v["n"].as_u64(),
-                int("bytes"),
-                int("allocations"),
-                int("entry_bytes"),
-                int("entry_allocations"),
-            ) {
-                (Some(what), Some(n), Some(bytes), Some(allocations), Some(eb), Some(ea)) => {
-                    Ok(MemoryRow {
-                        what: what.to_owned(),
-                        n: n as usize,
-                        bytes,
-                        allocations,
-                        entry_bytes: eb,
-                        entry_allocations: ea,
-                    })
-                }
-                _ => Err(format!("unexpected line from history_cost: {line:?}")),
+    crate::json_lines(stdout, |line, v| {
+        let int = |k: &str| v[k].as_i64();
+        match (
+            v["what"].as_str(),
+            v["n"].as_u64(),
+            int("bytes"),
+            int("allocations"),
+            int("entry_bytes"),
+            int("entry_allocations"),
+        ) {
+            (Some(what), Some(n), Some(bytes), Some(allocations), Some(eb), Some(ea)) => {
+                Ok(MemoryRow {
+                    what: what.to_owned(),
+                    n: n as usize,
+                    bytes,
+                    allocations,
+                    entry_bytes: eb,
+                    entry_allocations: ea,
+                })
             }
-        })
-        .collect()
+            _ => Err(format!("unexpected line from history_cost: {line:?}")),
+        }
+    })
 }
 
 /// `history_cost lookup`'s JSON line (instructions not yet counted).

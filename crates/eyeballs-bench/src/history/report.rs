@@ -7,7 +7,7 @@ use super::{
     HistoryResults, HistoryScenario, Pair, Peer, CALLGRIND_WAYS, CAP, COST_WAYS, EXAMPLE_BUILD,
     LOOKUP_VALGRIND_ARGS, MEMORY_SIZES,
 };
-use crate::report::{fmt_ms, fmt_ratio, table};
+use crate::report::{fmt_ms, fmt_ratio, section, shorten, table};
 use crate::stats::Summary;
 
 /// The command of this part alone.
@@ -15,13 +15,8 @@ pub const COMMAND: &str = "cargo run --release -p eyeballs-bench -- --only histo
 
 /// Writes the section.
 pub fn write(out: &mut String, history: &Result<HistoryResults, String>) {
-    let _ = writeln!(out, "## History: the second connection to a host\n");
-    let h = match history {
-        Err(e) => {
-            let _ = writeln!(out, "Not measured: {e}.\n");
-            return;
-        }
-        Ok(h) => h,
+    let Some(h) = section(out, "## History: the second connection to a host", history) else {
+        return;
     };
     let _ = writeln!(
         out,
@@ -362,15 +357,7 @@ fn write_cost(out: &mut String, h: &HistoryResults) {
         plan.callgrind_pairs,
         plan.pairs,
         plan.rounds,
-        LOOKUP_VALGRIND_ARGS
-            .iter()
-            .map(|a| if a.contains('*') {
-                format!("'{a}'")
-            } else {
-                (*a).to_owned()
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
+        crate::callgrind::shell_words(&LOOKUP_VALGRIND_ARGS),
         plan.callgrind_pairs
     );
     match &h.lookup {
@@ -485,15 +472,6 @@ fn write_cost(out: &mut String, h: &HistoryResults) {
     out.push('\n');
 }
 
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let cut: String = s.chars().take(max).collect();
-        format!("{cut}…")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,14 +485,8 @@ mod tests {
     }
 
     fn summary(median: Duration, connected: usize) -> Summary {
-        Summary {
-            runs: 10,
-            connected,
-            median,
-            p90: median + ms(1),
-            max: median + ms(2),
-            error: (connected < 10).then(|| "timed out".to_owned()),
-        }
+        let times = [median, median + ms(1), median + ms(2)];
+        Summary::fixture(10, connected, times, "timed out")
     }
 
     fn results() -> HistoryResults {
@@ -637,12 +609,5 @@ mod tests {
         ] {
             assert!(md.contains(needle), "missing {needle:?} in:\n{md}");
         }
-    }
-
-    #[test]
-    fn a_part_not_measured_says_so() {
-        let mut md = String::new();
-        write(&mut md, &Err("skipped (--only)".to_owned()));
-        assert!(md.contains("Not measured: skipped (--only)."), "{md}");
     }
 }
