@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 use crate::config::{Config, FamilyPreference};
 use crate::distinct::{Distinct, LINEAR_MAX};
 use crate::dns::{Destination, QueryId, SourceAddr};
-use crate::endpoint::{Endpoint, Family};
+use crate::endpoint::{Endpoint, Family, Protocol};
 use crate::group::Group;
 use crate::history::History;
 use crate::interleave::interleave;
@@ -37,6 +37,8 @@ struct Entry {
     query: Option<QueryId>,
     /// The IPv4 address `dest` was synthesized from (NAT64, RFC 6052), if it was.
     via: Option<Ipv4Addr>,
+    /// TCP, or QUIC for the twin of a TCP endpoint whose service speaks QUIC (HEv3 §6).
+    protocol: Protocol,
     state: State,
     /// Its RFC 6724 sort key: a function of `dest` and the race's policy table alone, so it
     /// is computed by the first sort that needs it (a list of one endpoint never does) and
@@ -68,13 +70,27 @@ impl Entry {
     /// and history holds no recent failure against it.
     fn is_usable(&self, history: &History) -> bool {
         self.dest.source != SourceAddr::Unreachable
-            && history
-                .get(self.addr())
+            && self
+                .facts(history)
                 .is_none_or(|facts| facts.failed.is_none())
     }
 
     fn addr(&self) -> SocketAddr {
         socket_addr(self.dest.ip, self.port, self.scope_id)
+    }
+
+    /// What identifies it in the list: its socket address and protocol.
+    fn id(&self) -> (SocketAddr, Protocol) {
+        (self.addr(), self.protocol)
+    }
+
+    /// What history knows about it: TCP endpoints only, for now (history keeps no QUIC
+    /// paths apart from TCP ones yet).
+    fn facts<'h>(&self, history: &'h History) -> Option<&'h crate::history::PathFacts> {
+        match self.protocol {
+            Protocol::Tcp => history.get(self.addr()),
+            _ => None,
+        }
     }
 
     /// Whether it takes part in the order: pending, or attempted already (its place still
@@ -104,7 +120,7 @@ pub(crate) struct Candidates {
     /// Where each endpoint is in `entries`, by socket address (scope id included): `None`
     /// while there are at most [`LINEAR_MAX`] endpoints, found by comparing addresses (no
     /// hashing, no allocation), then complete.
-    index: Option<HashMap<SocketAddr, usize>>,
+    index: Option<HashMap<(SocketAddr, Protocol), usize>>,
     /// Indices of the pending entries, in attempt order, from `head` on (those before it have
     /// been taken by [`Candidates::next`] since the latest sort).
     order: SmallVec<[usize; INLINE_ENTRIES]>,
@@ -113,28 +129,28 @@ pub(crate) struct Candidates {
 }
 
 impl Candidates {
-    /// Where the endpoint `addr` is in `entries`, if it is known.
-    fn position(&self, addr: SocketAddr) -> Option<usize> {
+    /// Where the endpoint `id` (address and protocol) is in `entries`, if it is known.
+    fn position(&self, id: (SocketAddr, Protocol)) -> Option<usize> {
         match &self.index {
-            Some(index) => index.get(&addr).copied(),
-            None => self.entries.iter().position(|e| e.addr() == addr),
+            Some(index) => index.get(&id).copied(),
+            None => self.entries.iter().position(|e| e.id() == id),
         }
     }
 
     /// Appends a new endpoint (one `position` does not know) and keeps the index complete.
     fn push(&mut self, entry: Entry) {
-        let addr = entry.addr();
+        let id = entry.id();
         let i = self.entries.len();
         self.entries.push(entry);
         match &mut self.index {
             Some(index) => {
-                index.insert(addr, i);
+                index.insert(id, i);
             }
             None if self.entries.len() > LINEAR_MAX => {
                 // Outgrown the linear search: index every endpoint, with room for as many as
                 // the list has room for (`reserve` sizes it per answer).
                 let mut index = HashMap::with_capacity(self.entries.capacity());
-                index.extend(self.entries.iter().enumerate().map(|(i, e)| (e.addr(), i)));
+                index.extend(self.entries.iter().enumerate().map(|(i, e)| (e.id(), i)));
                 self.index = Some(index);
             }
             None => {}
@@ -156,7 +172,7 @@ impl Candidates {
         via: Option<Ipv4Addr>,
     ) {
         let addr = socket_addr(dest.ip, port, scope_id);
-        let Some(i) = self.position(addr) else {
+        let Some(i) = self.position((addr, Protocol::Tcp)) else {
             self.push(Entry {
                 dest,
                 port,
@@ -164,6 +180,7 @@ impl Candidates {
                 port_rank,
                 query,
                 via,
+                protocol: Protocol::Tcp,
                 state: State::Pending,
                 key: None,
             });
@@ -177,6 +194,28 @@ impl Candidates {
                 e.dest = dest;
                 e.key = None;
             }
+        }
+    }
+
+    /// Gives every live TCP endpoint that `speaks_quic` says (by the query that brought it)
+    /// a QUIC twin on the same address and port, unless it has one (HEv3 §6: a service whose
+    /// protocols include one the caller speaks over QUIC).
+    pub(crate) fn add_quic_twins(&mut self, speaks_quic: impl Fn(Option<QueryId>) -> bool) {
+        let mut twins: SmallVec<[Entry; 2]> = SmallVec::new();
+        for e in &self.entries {
+            if e.protocol == Protocol::Tcp
+                && e.is_live()
+                && speaks_quic(e.query)
+                && self.position((e.addr(), Protocol::Quic)).is_none()
+            {
+                let mut twin = e.clone();
+                twin.protocol = Protocol::Quic;
+                twin.state = State::Pending;
+                twins.push(twin);
+            }
+        }
+        for twin in twins {
+            self.push(twin);
         }
     }
 
@@ -218,7 +257,7 @@ impl Candidates {
         config: &Config,
         family: FamilyPreference,
         history: &History,
-        group: impl Fn(Option<QueryId>) -> Group,
+        group: impl Fn(Option<QueryId>, Protocol) -> Group,
     ) -> Resorted {
         let order = &mut self.order;
         order.clear();
@@ -246,12 +285,13 @@ impl Candidates {
                         Some(key) => key,
                         None => *e.key.insert(e.sort_key(table)),
                     };
-                    let key = match history.get(e.addr()) {
+                    let key = match e.facts(history) {
                         Some(facts) => plain.with_history(facts),
                         None => plain,
                     };
                     Ranked {
-                        group: group(e.query),
+                        group: group(e.query, e.protocol),
+                        protocol: e.protocol,
                         port_rank: e.port_rank,
                         key,
                         plain,
@@ -294,7 +334,11 @@ impl Candidates {
         self.head += 1;
         let e = self.entries.get_mut(i)?;
         e.state = State::Attempted;
-        Some((Endpoint::tcp(e.addr()), e.via, e.query))
+        let endpoint = Endpoint {
+            addr: e.addr(),
+            protocol: e.protocol,
+        };
+        Some((endpoint, e.via, e.query))
     }
 
     pub(crate) fn has_pending(&self) -> bool {
@@ -334,18 +378,52 @@ fn arrange<A: smallvec::Array<Item = usize>>(
 ) {
     live.sort_unstable_by_key(|r| (r.group, r.port_rank, key(r), r.index));
     order.reserve(live.len());
+    let count = config.first_address_family_count;
     for group in live.chunk_by(|a, b| (a.group, a.port_rank) == (b.group, b.port_rank)) {
-        interleave(
-            group,
-            |r| r.family,
-            leader(group, family, key),
-            config.first_address_family_count,
-            |r| {
+        let lead = leader(group, family, key);
+        if group.iter().all(|r| r.protocol == Protocol::Tcp) {
+            interleave(
+                group,
+                |r| r.family,
+                lead,
+                count,
+                |r| {
+                    if r.pending {
+                        order.push(r.index);
+                    }
+                },
+            );
+            continue;
+        }
+        // QUIC and TCP endpoints of one group (HEv3 §6): each list interleaved by family,
+        // QUIC's led as RFC 8305 says and TCP's by the other family, then the two merged one
+        // by one, QUIC first: the second attempt changes both protocol and family, so that
+        // blocked UDP and a broken family are each covered by one fallback.
+        let mut quic: SmallVec<[Ranked; 4]> = SmallVec::new();
+        let mut tcp: SmallVec<[Ranked; 4]> = SmallVec::new();
+        let (quic_part, tcp_part): (SmallVec<[Ranked; 4]>, SmallVec<[Ranked; 4]>) = group
+            .iter()
+            .copied()
+            .partition(|r| r.protocol == Protocol::Quic);
+        interleave(&quic_part, |r| r.family, lead, count, |r| quic.push(r));
+        let tcp_lead = if tcp_part.iter().any(|r| r.family == lead.other()) && !quic.is_empty() {
+            lead.other()
+        } else {
+            lead
+        };
+        interleave(&tcp_part, |r| r.family, tcp_lead, count, |r| tcp.push(r));
+        let (mut q, mut t) = (quic.into_iter(), tcp.into_iter());
+        loop {
+            let (a, b) = (q.next(), t.next());
+            if a.is_none() && b.is_none() {
+                break;
+            }
+            for r in a.into_iter().chain(b) {
                 if r.pending {
                     order.push(r.index);
                 }
-            },
-        );
+            }
+        }
     }
 }
 
@@ -354,6 +432,7 @@ fn arrange<A: smallvec::Array<Item = usize>>(
 #[derive(Debug, Clone, Copy)]
 struct Ranked {
     group: Group,
+    protocol: Protocol,
     port_rank: usize,
     /// Its sort key with what history knows.
     key: SortKey,

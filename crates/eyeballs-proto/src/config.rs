@@ -196,6 +196,17 @@ pub struct Config {
     /// as a proxy relaying bytes, takes every record's addresses).
     pub alpn: Vec<String>,
 
+    /// The ALPN protocol ids the caller speaks over QUIC (HEv3 §6; `h3` for HTTP/3): an
+    /// address of a ServiceMode record that offers one of them is also a QUIC endpoint
+    /// ([`Protocol::Quic`](crate::Protocol::Quic)) beside its TCP one. In each group the
+    /// QUIC and TCP endpoints alternate, QUIC first, the TCP list led by the other family, so
+    /// that the second attempt changes both protocol and family (blocked UDP and a broken
+    /// family are each one fallback away). A driver that cannot make QUIC attempts fails
+    /// them at once.
+    ///
+    /// Default: empty, TCP endpoints only.
+    pub quic_alpn: Vec<String>,
+
     /// The seed that orders ServiceMode records of equal priority (V3-5.2.3: "shuffled
     /// randomly"); the same seed gives the same order, so tests stay exact.
     ///
@@ -222,6 +233,7 @@ impl Default for Config {
             network: Network::default(),
             https_query: false,
             alpn: Vec::new(),
+            quic_alpn: Vec::new(),
             service_seed: 0,
         }
     }

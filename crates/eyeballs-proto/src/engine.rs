@@ -6,7 +6,7 @@ use std::time::Instant;
 use smallvec::SmallVec;
 
 use crate::fifo::Fifo;
-use crate::group::ServiceTargets;
+use crate::group::{ServiceTargets, Transports};
 use crate::history::History;
 
 use crate::action::{Action, Failure, Outcome};
@@ -15,7 +15,7 @@ use crate::candidates::Candidates;
 use crate::config::{Config, FamilyPreference, ATTEMPT_DELAY_FLOOR};
 use crate::distinct::Distinct;
 use crate::dns::{Destination, DnsOutcome, DnsResult, QueryId, RecordType};
-use crate::endpoint::{Endpoint, Family};
+use crate::endpoint::{Endpoint, Family, Protocol};
 use crate::error::{InputError, SetupError};
 use crate::report::{AttemptRecord, QueryRecord, Report};
 use crate::screen::{screen, Screen, Screened};
@@ -544,7 +544,11 @@ impl Engine {
         let s = &mut *self.s;
         let (queries, services) = (&s.report.queries, &s.report.services);
         let (targets, seed) = (&s.service_targets, s.config.service_seed);
-        let group = |query| targets.group(query, queries, services, seed);
+        if !s.config.quic_alpn.is_empty() {
+            s.candidates
+                .add_quic_twins(|query| targets.speaks_quic(query, queries));
+        }
+        let group = |query, protocol| targets.group(query, protocol, queries, services, seed);
         let resorted = s.candidates.resort(&s.config, s.family, &s.history, group);
         self.s.report.dropped_endpoints += resorted.dropped;
         self.s.report.history_reordered |= resorted.reordered;
@@ -602,11 +606,12 @@ impl Engine {
         for service in &services {
             let target = self.effective_target(id, service);
             // V3-6.2.2: a record whose protocols the caller does not speak is not used.
-            let usable = service.speaks_any(&self.s.config.alpn);
-            if usable {
+            let config = &self.s.config;
+            let ways = Transports::of(service, &config.alpn, &config.quic_alpn);
+            if ways.any() {
                 self.add_target(target.as_deref(), service, now);
             }
-            self.s.service_targets.push(target, usable);
+            self.s.service_targets.push(target, ways);
         }
         self.s.report.services.extend(services);
         let record = &mut self.s.report.queries[id.index()];
@@ -997,7 +1002,11 @@ impl Engine {
         };
         let id = AttemptId(self.s.report.attempts.len() as u32);
         let config = &self.s.config;
-        let known = self.s.history.get(endpoint.addr).copied();
+        // History keeps TCP paths only, for now.
+        let known = match endpoint.protocol {
+            Protocol::Tcp => self.s.history.get(endpoint.addr).copied(),
+            _ => None,
+        };
         let mut record = AttemptRecord::new(endpoint, now);
         record.via_nat64 = via;
         // HE-5.8: the retransmission timeout of the path, where history has its RTT.
@@ -1011,6 +1020,7 @@ impl Engine {
             .service_targets
             .group(
                 query,
+                endpoint.protocol,
                 &self.s.report.queries,
                 &self.s.report.services,
                 self.s.config.service_seed,

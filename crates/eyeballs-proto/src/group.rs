@@ -2,6 +2,7 @@
 //! its group goes in the attempt order.
 
 use crate::dns::QueryId;
+use crate::endpoint::Protocol;
 use crate::report::QueryRecord;
 use crate::service::ServiceRecord;
 
@@ -27,22 +28,38 @@ impl Group {
 }
 
 /// What the engine knows of each ServiceMode record of the report, in the same order: the
-/// name whose addresses it stands for (`None`: the host's own) and whether the caller speaks
-/// one of its protocols (V3-6.2.2).
+/// name whose addresses it stands for (`None`: the host's own) and over which transports the
+/// caller speaks one of its protocols (V3-6.2.2).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ServiceTargets {
-    targets: Vec<(Option<String>, bool)>,
+    targets: Vec<(Option<String>, Transports)>,
 }
 
 impl ServiceTargets {
-    pub(crate) fn push(&mut self, target: Option<String>, usable: bool) {
-        self.targets.push((target, usable));
+    pub(crate) fn push(&mut self, target: Option<String>, transports: Transports) {
+        self.targets.push((target, transports));
     }
 
-    /// The group of an endpoint brought by `query` (`None`: the caller's own address).
+    /// The name the endpoints of `query` are addresses of, if `query` is a DNS query.
+    fn name_of(query: Option<QueryId>, queries: &[QueryRecord]) -> Option<&Option<String>> {
+        query.and_then(|q| queries.get(q.index())).map(|q| &q.name)
+    }
+
+    /// Whether a record for the name `query` asked about speaks one of the caller's QUIC
+    /// protocols: its endpoints get QUIC twins (HEv3 §6).
+    pub(crate) fn speaks_quic(&self, query: Option<QueryId>, queries: &[QueryRecord]) -> bool {
+        let Some(name) = Self::name_of(query, queries) else {
+            return false;
+        };
+        self.targets.iter().any(|(t, ways)| ways.quic && t == name)
+    }
+
+    /// The group of an endpoint of `protocol` brought by `query` (`None`: the caller's own
+    /// address): records count for the transports they can be spoken over.
     pub(crate) fn group(
         &self,
         query: Option<QueryId>,
+        protocol: Protocol,
         queries: &[QueryRecord],
         services: &[ServiceRecord],
         seed: u64,
@@ -50,7 +67,7 @@ impl ServiceTargets {
         if self.targets.is_empty() {
             return Group::default();
         }
-        let Some(name) = query.and_then(|q| queries.get(q.index())).map(|q| &q.name) else {
+        let Some(name) = Self::name_of(query, queries) else {
             return Group::default();
         };
         let best = self
@@ -58,7 +75,7 @@ impl ServiceTargets {
             .iter()
             .zip(services)
             .enumerate()
-            .filter(|(_, ((target, usable), _))| *usable && target == name)
+            .filter(|(_, ((target, ways), _))| ways.carries(protocol) && target == name)
             .map(|(i, (_, service))| Group {
                 unassociated: false,
                 priority: service.priority,
@@ -70,6 +87,41 @@ impl ServiceTargets {
             unassociated: true,
             ..Group::default()
         })
+    }
+}
+
+/// Over which transports the caller can speak to a service (V3-6.2.2): TCP (with TLS) when
+/// one of its protocols is one the caller speaks over TCP, QUIC when one is one it speaks
+/// over QUIC ([`Config::alpn`](crate::Config::alpn), [`Config::quic_alpn`](crate::Config::quic_alpn)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Transports {
+    pub(crate) tcp: bool,
+    pub(crate) quic: bool,
+}
+
+impl Transports {
+    /// How the caller speaks to `service`: over QUIC if it offers one of `quic_alpn`; over
+    /// TCP if it offers another protocol that `tcp_alpn` has (empty: any).
+    pub(crate) fn of(service: &ServiceRecord, tcp_alpn: &[String], quic_alpn: &[String]) -> Self {
+        let over_quic = |p: &str| quic_alpn.iter().any(|q| q == p);
+        Transports {
+            quic: service.protocols().any(over_quic),
+            tcp: service
+                .protocols()
+                .any(|p| !over_quic(p) && (tcp_alpn.is_empty() || tcp_alpn.iter().any(|t| t == p))),
+        }
+    }
+
+    /// Whether the service can be used at all.
+    pub(crate) fn any(self) -> bool {
+        self.tcp || self.quic
+    }
+
+    fn carries(self, protocol: Protocol) -> bool {
+        match protocol {
+            Protocol::Quic => self.quic,
+            _ => self.tcp,
+        }
     }
 }
 

@@ -284,6 +284,11 @@ impl Report {
             _ => None,
         };
         self.attempts.iter().filter_map(move |a| {
+            // History keeps TCP paths only, for now: a QUIC attempt over blocked UDP says
+            // nothing about TCP to the same address.
+            if a.endpoint.protocol != crate::endpoint::Protocol::Tcp {
+                return None;
+            }
             let addr = a.endpoint.addr;
             let ended = a.ended?;
             match a.end? {

@@ -99,3 +99,45 @@ async fn a_resolver_without_https_answers_nodata() {
         https.outcome
     );
 }
+
+/// Answers HTTPS with a record speaking h3 and h2, AAAA with ::1.
+#[derive(Debug, Clone, Default)]
+struct H3;
+
+impl Resolver for H3 {
+    fn lookup(&self, _name: &str, record: RecordType) -> Lookup {
+        let answer = match record {
+            RecordType::Https => {
+                DnsResult::Services(vec![ServiceRecord::service(1).with_alpn(["h3", "h2"])])
+            }
+            RecordType::Aaaa => DnsResult::addresses([V6]),
+            _ => DnsResult::NoData,
+        };
+        Box::pin(std::future::ready(answer))
+    }
+}
+
+/// A QUIC endpoint (`Config::quic_alpn`) in a driver without QUIC attempts fails at once as
+/// unsupported (never a TCP connect in its place); the TCP twin then wins at the 10 ms floor.
+#[tokio::test]
+async fn a_quic_endpoint_fails_at_once_in_the_tcp_drivers() {
+    let (_listener, addr) = accepting(V6);
+    let mut connector = Connector::new().resolver(H3).https_query(true);
+    connector.config_mut().quic_alpn = vec!["h3".into()];
+    let won = connector
+        .connect("h3.test", addr.port())
+        .await
+        .expect("the TCP endpoint connects");
+    let attempts: Vec<_> = won.report().attempts().collect();
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert_eq!(
+        attempts[0].endpoint.protocol,
+        eyeballs::proto::Protocol::Quic
+    );
+    assert_eq!(
+        attempts[0].error.map(std::io::Error::kind),
+        Some(std::io::ErrorKind::Unsupported)
+    );
+    assert!(attempts[1].started >= ms(10) && attempts[1].started < ms(10) + SLACK);
+    assert_eq!(won.report().winner(), Some(addr));
+}

@@ -4,7 +4,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Instant;
 
-use eyeballs_proto::{Action, AttemptId, DnsResult, Engine, Event, Outcome, QueryId};
+use eyeballs_proto::{Action, AttemptId, DnsResult, Engine, Event, Outcome, Protocol, QueryId};
 
 use super::outcomes::Outcomes;
 use super::Io;
@@ -88,6 +88,16 @@ impl<T> Core<T> {
                 Action::Connect { id, endpoint } => {
                     tracing::debug!(target: "eyeballs", attempt = %id, addr = %endpoint.addr, "attempt started");
                     self.emit(Event::AttemptStarted(id));
+                    if endpoint.protocol != Protocol::Tcp {
+                        // Only `Config::quic_alpn` asks for QUIC endpoints, and these drivers
+                        // make TCP attempts: say so at once rather than connect over TCP.
+                        let unsupported = io::Error::new(
+                            io::ErrorKind::Unsupported,
+                            "QUIC attempts are not supported by this driver",
+                        );
+                        self.attempt_ended(io.now(), id, Err(unsupported));
+                        continue;
+                    }
                     let engine = &self.engine;
                     let alone = || is_alone(engine);
                     if let Some(result) = io.start_attempt(id, endpoint, alone) {

@@ -1,0 +1,107 @@
+//! QUIC endpoints from service records (HEv3 §5, §6; issue 11 connects them): a record that
+//! offers a protocol the caller speaks over QUIC (`Config::quic_alpn`) makes each of its
+//! addresses a QUIC endpoint too, and the QUIC and TCP lists alternate so that the second
+//! attempt changes protocol and family. Virtual time, exact timestamps.
+
+mod common;
+
+use common::*;
+use eyeballs_proto::sim::{Behavior, Scenario};
+use eyeballs_proto::{Config, DnsResult, Protocol, RecordType, ServiceRecord, Target};
+
+fn h3_client() -> Config {
+    config(|c| {
+        c.alpn = vec!["h2".into(), "http/1.1".into()];
+        c.quic_alpn = vec!["h3".into()];
+    })
+}
+
+/// One record for the host speaking h3 and h2; both families answered.
+fn dual(record: ServiceRecord) -> Scenario {
+    Scenario::target(Target::host("h3.test", 443).unwrap().with_https())
+        .config(h3_client())
+        .dns(RecordType::Https, ms(1), DnsResult::Services(vec![record]))
+        .answer(RecordType::Aaaa, ms(1), ["2001:db8::1"])
+        .answer(RecordType::A, ms(1), ["192.0.2.1"])
+        .default_behavior(Behavior::BlackHole)
+}
+
+/// QUIC first, then TCP over the other family, then QUIC over that family, then TCP over the
+/// first: with IPv6 black-holed or UDP blocked, the second attempt gets through.
+#[test]
+fn quic_and_tcp_alternate_and_the_second_attempt_changes_both() {
+    expect(
+        dual(ServiceRecord::service(1).with_alpn(["h3", "h2"])),
+        &[
+            "0 resolve q0 HTTPS",
+            "0 resolve q1 AAAA",
+            "0 resolve q2 A",
+            "1 connect #0 quic://[2001:db8::1]:443",
+            "251 connect #1 192.0.2.1:443",
+            "501 connect #2 quic://192.0.2.1:443",
+            "751 connect #3 [2001:db8::1]:443",
+        ],
+    );
+}
+
+/// An h3-only record (no-default-alpn) gives QUIC endpoints only; the host's addresses stay
+/// TCP endpoints of no record, tried last (V3-5.2.4).
+#[test]
+fn an_h3_only_record_gives_quic_endpoints_and_plain_tcp_goes_last() {
+    let mut h3 = ServiceRecord::service(1).with_alpn(["h3"]);
+    h3.no_default_alpn = true;
+    let sim = dual(h3).run().unwrap();
+    let attempts: Vec<String> = sim
+        .report
+        .attempts
+        .iter()
+        .map(|a| a.endpoint.to_string())
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            "quic://[2001:db8::1]:443",
+            "quic://192.0.2.1:443",
+            "[2001:db8::1]:443",
+            "192.0.2.1:443",
+        ]
+    );
+    assert_eq!(sim.report.attempts[0].service, Some(0));
+    assert_eq!(sim.report.attempts[2].service, None, "plain TCP: no record");
+}
+
+/// Without `quic_alpn` (the default) nothing is QUIC, whatever the records offer.
+#[test]
+fn no_quic_endpoints_unless_asked() {
+    let sim = dual(ServiceRecord::service(1).with_alpn(["h3", "h2"]))
+        .config(config(|c| c.alpn = vec!["h2".into()]))
+        .run()
+        .unwrap();
+    assert!(sim
+        .report
+        .attempts
+        .iter()
+        .all(|a| a.endpoint.protocol == Protocol::Tcp));
+}
+
+/// A QUIC endpoint connects and wins like any other; its record is named.
+#[test]
+fn a_quic_endpoint_can_win() {
+    let sim = expect(
+        dual(ServiceRecord::service(1).with_alpn(["h3", "h2"]))
+            .behavior("2001:db8::1", Behavior::Connects(ms(4))),
+        &[
+            "0 resolve q0 HTTPS",
+            "0 resolve q1 AAAA",
+            "0 resolve q2 A",
+            "1 connect #0 quic://[2001:db8::1]:443",
+            "5 done connected #0",
+        ],
+    );
+    assert_eq!(
+        sim.report.winner().map(|a| a.endpoint.protocol),
+        Some(Protocol::Quic)
+    );
+    // History keeps TCP paths only: a QUIC win teaches nothing yet.
+    assert_eq!(sim.report.lessons().count(), 0);
+}
