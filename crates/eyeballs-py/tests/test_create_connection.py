@@ -327,6 +327,9 @@ def test_a_signal_handlers_exception_cancels_the_race_and_closes_every_socket(pa
 def test_ctrl_c_raises_keyboard_interrupt_and_closes_every_socket(pair_factory):
     pair = pair_factory("hole", "hole")
     before = open_fds()
+    # Python's own Ctrl-C handler, whatever this process inherited: a process started in the
+    # background of a non-interactive shell has SIGINT ignored, and Python then installs none.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.3, signal.raise_signal, (signal.SIGINT,))
     timer.start()
     start = time.monotonic()
@@ -335,6 +338,7 @@ def test_ctrl_c_raises_keyboard_interrupt_and_closes_every_socket(pair_factory):
             eyeballs.create_connection(("dual.test", pair.port), hosts=HOSTS)
     finally:
         timer.join()
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - start < 0.3 + 0.3
     assert open_fds() == before
 
