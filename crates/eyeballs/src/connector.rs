@@ -450,8 +450,11 @@ impl Connector {
             None => (None, History::new()),
         };
         let mut config = self.config.clone();
-        // V3-5.2.3: service records of equal priority in a new random order every race.
-        config.service_seed = race_seed();
+        // V3-5.2.3: service records of equal priority in a new random order every race (only
+        // a host name can have service records).
+        if target.host_name().is_some() {
+            config.service_seed = race_seed();
+        }
         let engine = Engine::with_history(target, config, history, now)
             .map_err(|e| Error::invalid(label.to_string(), e))?;
         Ok(Race {
