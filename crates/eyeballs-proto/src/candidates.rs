@@ -302,9 +302,9 @@ impl Candidates {
                 })
                 .collect();
             arrange(&mut live, |r| r.key, config, family, order);
-            if !history.is_empty() {
+            if live.iter().any(|r| r.key != r.plain) {
                 // What the order would be without history, for the report (HE-4.3: which
-                // facts changed it). Only races with history pay for it.
+                // facts changed it). Only races whose history changed a key pay for it.
                 let mut plain: SmallVec<[usize; 4]> = SmallVec::new();
                 arrange(&mut live, |r| r.plain, config, family, &mut plain);
                 reordered = plain.as_slice() != order.as_slice();

@@ -105,8 +105,6 @@ struct State {
     candidates: Candidates,
     /// What history knows about the race's endpoints ([`Engine::with_history`]).
     history: History,
-    /// When the latest attempt started.
-    last_start: Option<Instant>,
     /// An attempt ended in failure since the latest start: the next one may start as soon as
     /// the floor allows (checklist D1).
     failed_since_start: bool,
@@ -203,7 +201,6 @@ impl Engine {
                 overall_deadline: config.overall_timeout.and_then(|d| now.checked_add(d)),
                 candidates: Candidates::default(),
                 history,
-                last_start: None,
                 failed_since_start: false,
                 actions: Fifo::default(),
                 report: Report::new(now, None),
@@ -988,11 +985,13 @@ impl Engine {
                 return None;
             }
         }
-        let last = self.s.report.attempts.last();
-        match (self.s.last_start, last) {
-            (Some(last), _) if self.s.failed_since_start => last.checked_add(ATTEMPT_DELAY_FLOOR),
-            (Some(started), Some(last)) => started.checked_add(last.attempt_delay),
-            _ => Some(self.s.now),
+        // The latest attempt: when it started, and the delay that runs from it.
+        match self.s.report.attempts.last() {
+            None => Some(self.s.now),
+            Some(last) if self.s.failed_since_start => {
+                last.started.checked_add(ATTEMPT_DELAY_FLOOR)
+            }
+            Some(last) => last.started.checked_add(last.attempt_delay),
         }
     }
 
@@ -1027,7 +1026,6 @@ impl Engine {
             )
             .service();
         self.s.report.attempts.push(record);
-        self.s.last_start = Some(now);
         self.s.failed_since_start = false;
         self.s.actions.push_back(Action::Connect { id, endpoint });
     }

@@ -90,8 +90,9 @@ impl ServiceRecord {
         self.alpn.iter().map(String::as_str).chain(default)
     }
 
-    /// Whether a caller that speaks `supported` (ALPN ids; empty: anything) can use this
-    /// service (V3-6.2.2).
+    /// Whether a caller that speaks `supported` over TCP (ALPN ids; empty: anything), and
+    /// nothing over QUIC, can use this service (V3-6.2.2): the rule the engine applies with
+    /// [`Config::alpn`](crate::Config::alpn).
     ///
     /// ```
     /// use eyeballs_proto::ServiceRecord;
@@ -104,7 +105,7 @@ impl ServiceRecord {
     /// assert!(strict.speaks_any(&[]));
     /// ```
     pub fn speaks_any(&self, supported: &[String]) -> bool {
-        supported.is_empty() || self.protocols().any(|p| supported.iter().any(|s| s == p))
+        crate::group::Transports::of(self, supported, &[]).any()
     }
 
     /// This record with `alpn`.
