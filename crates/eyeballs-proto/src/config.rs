@@ -207,6 +207,23 @@ pub struct Config {
     /// Default: empty, TCP endpoints only.
     pub quic_alpn: Vec<String>,
 
+    /// Service records the caller knows without asking DNS: an `Alt-Svc` header (RFC 7838;
+    /// `h3=":443"` is `ServiceRecord::service(1).with_alpn(["h3"])`), a record remembered from
+    /// an earlier connection, or configuration ("this host speaks HTTP/3"). Each ServiceMode
+    /// record counts from the start of the race as if the host's HTTPS answer held it: its
+    /// group, its ALPN filtering (V3-6.2.2), QUIC endpoints for the [`quic_alpn`] it offers
+    /// (HEv3 §6), its hints and its target name; an HTTPS answer, if one is asked for, adds its
+    /// own records beside them. This is how an IP literal or a list of addresses gets QUIC
+    /// endpoints. The record's endpoints are the target's addresses on the target's ports
+    /// (QUIC on the same port as TCP); a `port` applies to its hints and its target name, as
+    /// for an HTTPS answer. AliasMode records are ignored, and so is a target name other than
+    /// `"."` for a target of addresses (there is no host to stand in for).
+    ///
+    /// Default: empty.
+    ///
+    /// [`quic_alpn`]: Config::quic_alpn
+    pub services: Vec<crate::ServiceRecord>,
+
     /// The seed that orders ServiceMode records of equal priority (V3-5.2.3: "shuffled
     /// randomly"); the same seed gives the same order, so tests stay exact.
     ///
@@ -234,6 +251,7 @@ impl Default for Config {
             https_query: false,
             alpn: Vec::new(),
             quic_alpn: Vec::new(),
+            services: Vec::new(),
             service_seed: 0,
         }
     }

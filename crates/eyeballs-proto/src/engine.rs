@@ -232,6 +232,7 @@ impl Engine {
                 for &family in families {
                     engine.query(RecordType::for_family(family), None, now);
                 }
+                engine.add_known_services(now);
             }
             TargetKind::Addresses(entries) => {
                 engine.s.candidates.reserve(entries.len());
@@ -264,6 +265,7 @@ impl Engine {
                         return Err(TargetError::Denied { addr, denial }.into());
                     }
                 }
+                engine.add_known_services(now);
                 engine.resort();
                 engine.s.phase = Phase::Racing;
                 engine.step(now);
@@ -616,6 +618,31 @@ impl Engine {
         record.outcome = Some(outcome);
         self.resort();
         self.step(now);
+    }
+
+    /// The caller's own service records ([`Config::services`]), taken in at the start as if
+    /// the host's HTTPS answer held them: same filtering, same groups, same targets.
+    fn add_known_services(&mut self, now: Instant) {
+        let known = self.s.config.services.clone();
+        let has_host = self.s.report.host.is_some();
+        for service in known.into_iter().filter(|s| !s.is_alias()) {
+            let target = match service.target.trim_end_matches('.') {
+                "" => None,
+                name => match self.host() {
+                    Some(host) if host.trim_end_matches('.').eq_ignore_ascii_case(name) => None,
+                    Some(_) => Some(name.to_owned()),
+                    // No host to stand in for: nothing to ask about.
+                    None => continue,
+                },
+            };
+            let config = &self.s.config;
+            let ways = Transports::of(&service, &config.alpn, &config.quic_alpn);
+            if ways.any() && has_host {
+                self.add_target(target.as_deref(), &service, now);
+            }
+            self.s.service_targets.push(target, ways);
+            self.s.report.services.push(service);
+        }
     }
 
     /// The name whose addresses ServiceMode `service` of HTTPS query `id` stands for: `None`

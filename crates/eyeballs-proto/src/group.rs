@@ -40,9 +40,15 @@ impl ServiceTargets {
         self.targets.push((target, transports));
     }
 
-    /// The name the endpoints of `query` are addresses of, if `query` is a DNS query.
+    /// The name the endpoints of `query` are addresses of: `None` for the host's own (its
+    /// address queries, and the caller's own addresses, `query` `None`), else the other
+    /// name a query asked about.
     fn name_of(query: Option<QueryId>, queries: &[QueryRecord]) -> Option<&Option<String>> {
-        query.and_then(|q| queries.get(q.index())).map(|q| &q.name)
+        const OWN: &Option<String> = &None;
+        match query {
+            None => Some(OWN),
+            Some(q) => queries.get(q.index()).map(|q| &q.name),
+        }
     }
 
     /// Whether a record for the name `query` asked about speaks one of the caller's QUIC

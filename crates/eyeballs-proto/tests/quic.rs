@@ -105,3 +105,73 @@ fn a_quic_endpoint_can_win() {
     // History keeps TCP paths only: a QUIC win teaches nothing yet.
     assert_eq!(sim.report.lessons().count(), 0);
 }
+
+/// `Config::services` (an Alt-Svc `h3=":443"`, or configuration): an IP literal gets a QUIC
+/// endpoint with no DNS at all, QUIC first, TCP at the Connection Attempt Delay.
+#[test]
+fn known_services_give_a_literal_quic_endpoints() {
+    let scenario = Scenario::target(Target::host("192.0.2.1", 443).unwrap())
+        .config(config(|c| {
+            c.alpn = vec!["h2".into()];
+            c.quic_alpn = vec!["h3".into()];
+            c.services = vec![ServiceRecord::service(1).with_alpn(["h3", "h2"])];
+        }))
+        .default_behavior(Behavior::BlackHole);
+    let sim = expect(
+        scenario,
+        &[
+            "0 connect #0 quic://192.0.2.1:443",
+            "250 connect #1 192.0.2.1:443",
+        ],
+    );
+    assert_eq!(sim.report.services.len(), 1, "the known record is reported");
+    assert_eq!(sim.report.attempts[0].service, Some(0));
+    assert_eq!(sim.report.attempts[1].service, Some(0));
+}
+
+/// A known record for a host name counts from the start beside the HTTPS answer's: with no
+/// HTTPS query, the race starts on the first address answer with QUIC first. The record
+/// speaks h3 and (by default) http/1.1, and the caller only h2 over TCP: its TCP endpoints
+/// belong to no record and go after both QUIC ones (V3-6.2.2, V3-5.2.4).
+#[test]
+fn known_services_for_a_host_need_no_https_query() {
+    let scenario = Scenario::target(Target::host("h3.test", 443).unwrap())
+        .config(config(|c| {
+            c.alpn = vec!["h2".into()];
+            c.quic_alpn = vec!["h3".into()];
+            c.services = vec![ServiceRecord::service(1).with_alpn(["h3"])];
+        }))
+        .answer(RecordType::Aaaa, ms(1), ["2001:db8::1"])
+        .answer(RecordType::A, ms(1), ["192.0.2.1"])
+        .default_behavior(Behavior::BlackHole);
+    expect(
+        scenario,
+        &[
+            "0 resolve q0 AAAA",
+            "0 resolve q1 A",
+            "1 connect #0 quic://[2001:db8::1]:443",
+            "251 connect #1 quic://192.0.2.1:443",
+            "501 connect #2 [2001:db8::1]:443",
+            "751 connect #3 192.0.2.1:443",
+        ],
+    );
+}
+
+/// AliasMode records and other target names mean nothing for a list of addresses, and a
+/// record the caller cannot speak (V3-6.2.2) makes no QUIC endpoint.
+#[test]
+fn known_services_that_do_not_apply_are_ignored() {
+    let scenario = Scenario::target(Target::host("192.0.2.1", 443).unwrap())
+        .config(config(|c| {
+            c.quic_alpn = vec!["h3".into()];
+            c.services = vec![
+                ServiceRecord::alias("elsewhere.test"),
+                ServiceRecord::service(1)
+                    .with_alpn(["h3"])
+                    .with_target("other.test"),
+            ];
+        }))
+        .default_behavior(Behavior::BlackHole);
+    let sim = expect(scenario, &["0 connect #0 192.0.2.1:443"]);
+    assert!(sim.report.services.is_empty());
+}
