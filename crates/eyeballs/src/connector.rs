@@ -14,7 +14,7 @@ use socket2::Socket;
 use tokio::net::TcpStream;
 
 use crate::driver::tokio::{self as driver, Pending};
-use crate::driver::Core;
+use crate::driver::{Core, Plan};
 use crate::error::Error;
 use crate::history::HistoryStore;
 use crate::label::Label;
@@ -214,6 +214,17 @@ impl Connector {
     /// the system and static resolvers have no HTTPS records and answer negatively at once.
     pub fn https_query(mut self, on: bool) -> Self {
         self.config.https_query = on;
+        self
+    }
+
+    /// A service record the caller knows without asking DNS (`Config::services`): an
+    /// `Alt-Svc` header (RFC 7838; `h3=":443"` is `ServiceRecord::service(1).with_alpn(["h3"])`),
+    /// or configuration. Every race of this connector counts it from the start as if the
+    /// host's HTTPS answer held it (its protocols, its group, QUIC endpoints for the QUIC
+    /// protocols it offers); an IP literal or a list of addresses gets QUIC endpoints this
+    /// way. Repeat for several records.
+    pub fn known_service(mut self, record: eyeballs_proto::ServiceRecord) -> Self {
+        self.config.services.push(record);
         self
     }
 
@@ -475,28 +486,34 @@ impl Connector {
         F: FnMut(SocketAddr) -> Fut,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let attempt = move |addr: SocketAddr| -> Pending<io::Result<T>> {
-            let fut = attempt(addr);
+        let attempt = move |plan: Plan<'_>| -> Pending<io::Result<T>> {
+            let fut = attempt(plan.endpoint.addr);
             Box::pin(async move { fut.await.map_err(into_io) })
         };
-        self.drive((target, label), attempt).await
+        self.drive((target, label), false, attempt).await
     }
 
     /// A TCP race: [`Connector::run`] without the error conversion an `io::Error` needs not.
     async fn run_tcp(&self, target: (Target, Label)) -> Result<Connection, Error> {
-        let attempt = |addr: SocketAddr| -> Pending<io::Result<TcpStream>> {
-            Box::pin(self.tcp_connect(addr))
+        let attempt = |plan: Plan<'_>| -> Pending<io::Result<TcpStream>> {
+            Box::pin(self.tcp_connect(plan.endpoint.addr))
         };
-        self.drive(target, attempt).await
+        self.drive(target, false, attempt).await
     }
 
-    /// Runs the race for `target` on the tokio driver with `attempt` making each attempt.
-    async fn drive<T, A>(&self, target: (Target, Label), attempt: A) -> Result<Connection<T>, Error>
+    /// Runs the race for `target` on the tokio driver with `attempt` making each attempt
+    /// (QUIC ones too if `quic`).
+    pub(crate) async fn drive<T, A>(
+        &self,
+        target: (Target, Label),
+        quic: bool,
+        attempt: A,
+    ) -> Result<Connection<T>, Error>
     where
-        A: FnMut(SocketAddr) -> Pending<io::Result<T>>,
+        A: FnMut(Plan<'_>) -> Pending<io::Result<T>>,
     {
         let race = self.begin(target, tokio::time::Instant::now().into_std())?;
-        let (stream, report) = driver::run(race.core, race.resolver, attempt).await?;
+        let (stream, report) = driver::run(race.core, race.resolver, quic, attempt).await?;
         Ok(Connection::new(stream, report))
     }
 }

@@ -33,6 +33,8 @@
 //!   protocol greeting): the first attempt whose future succeeds wins.
 //! - `hyper` (feature `hyper`; HTTPS with `rustls`): tower `Service<Uri>` connectors for
 //!   hyper-util's client and tonic.
+//! - `secure` (features `tls`, `quic`): TLS over TCP and QUIC (quinn) raced on one schedule
+//!   (HEv3 §6); an attempt wins when its handshake is done.
 //! - `blocking` (feature `blocking`): the same races with `std::net::TcpStream`, no runtime.
 //! - [`Report`]: which address won, when each query and attempt started and ended and why
 //!   (`Display` prints the timeline; `Serialize` with feature `serde`), and
@@ -66,6 +68,8 @@ mod label;
 pub mod network;
 mod report;
 pub mod resolver;
+#[cfg(feature = "tls")]
+pub mod secure;
 mod socket;
 mod source;
 

@@ -102,6 +102,36 @@ impl SocketOptions {
         Ok(socket)
     }
 
+    /// The UDP socket of a race's QUIC attempts to `first`'s family (one per family, shared by
+    /// them): non-blocking, IPv6-only for IPv6, bound to a local address as TCP sockets are
+    /// (else to the unspecified address, port 0), to the interface, and given to the hook
+    /// with `first`, the destination of the attempt that opened it.
+    #[cfg(feature = "quic")]
+    pub(crate) fn open_udp(&self, first: SocketAddr) -> io::Result<Socket> {
+        let socket = Socket::new(Domain::for_address(first), Type::DGRAM, Some(Protocol::UDP))?;
+        socket.set_nonblocking(true)?;
+        if first.is_ipv6() {
+            socket.set_only_v6(true)?;
+        }
+        if self.local_addrs.is_empty() {
+            let any: IpAddr = match first {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+            };
+            socket.bind(&SockAddr::from(SocketAddr::new(any, 0)))?;
+        } else {
+            self.bind(&socket, first)?;
+        }
+        #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+        if let Some(device) = &self.device {
+            socket.bind_device(Some(device.as_bytes()))?;
+        }
+        if let Some(hook) = &self.hook {
+            hook(&socket, first)?;
+        }
+        Ok(socket)
+    }
+
     /// Binds to the first local address of the destination's family that accepts it, trying
     /// the next one on a bind error (as aiohappyeyeballs does with `local_addr_infos`).
     fn bind(&self, socket: &Socket, dest: SocketAddr) -> io::Result<()> {

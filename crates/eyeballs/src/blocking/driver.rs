@@ -18,7 +18,7 @@ use super::interrupt::{Interrupt, Interruption};
 use super::lookup::Lookups;
 use super::threads::Threads;
 use crate::connector::Race;
-use crate::driver::{Core, Io};
+use crate::driver::{Core, Io, Plan};
 use crate::error::Error;
 use crate::report::Report;
 use crate::socket::SocketOptions;
@@ -301,13 +301,13 @@ impl<T, K: Attempts<T>> Io<T> for BlockingIo<T, K> {
     fn start_attempt(
         &mut self,
         id: AttemptId,
-        endpoint: Endpoint,
+        plan: Plan<'_>,
         alone: impl FnOnce() -> bool,
     ) -> Option<io::Result<T>> {
         // A blocking connect cannot be woken for the interruption check.
         let checked = self.interrupt.is_some();
         self.attempts
-            .start(&self.socket, id, endpoint, || !checked && alone())
+            .start(&self.socket, id, plan.endpoint, || !checked && alone())
     }
 
     fn stop_attempt(&mut self, id: AttemptId) {

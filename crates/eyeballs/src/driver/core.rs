@@ -7,7 +7,7 @@ use std::time::Instant;
 use eyeballs_proto::{Action, AttemptId, DnsResult, Engine, Event, Outcome, Protocol, QueryId};
 
 use super::outcomes::Outcomes;
-use super::Io;
+use super::{Io, Plan};
 use crate::error::Error;
 use crate::history::HistoryStore;
 use crate::label::Label;
@@ -88,9 +88,9 @@ impl<T> Core<T> {
                 Action::Connect { id, endpoint } => {
                     tracing::debug!(target: "eyeballs", attempt = %id, addr = %endpoint.addr, "attempt started");
                     self.emit(Event::AttemptStarted(id));
-                    if endpoint.protocol != Protocol::Tcp {
-                        // Only `Config::quic_alpn` asks for QUIC endpoints, and these drivers
-                        // make TCP attempts: say so at once rather than connect over TCP.
+                    if endpoint.protocol != Protocol::Tcp && !io.speaks_quic() {
+                        // Only `Config::quic_alpn` asks for QUIC endpoints, and this driver
+                        // makes TCP attempts: say so at once rather than connect over TCP.
                         let unsupported = io::Error::new(
                             io::ErrorKind::Unsupported,
                             "QUIC attempts are not supported by this driver",
@@ -99,8 +99,15 @@ impl<T> Core<T> {
                         continue;
                     }
                     let engine = &self.engine;
+                    let race = engine.report();
+                    let service = race
+                        .attempts
+                        .get(id.index())
+                        .and_then(|a| a.service)
+                        .and_then(|i| race.services.get(i));
+                    let plan = Plan { endpoint, service };
                     let alone = || is_alone(engine);
-                    if let Some(result) = io.start_attempt(id, endpoint, alone) {
+                    if let Some(result) = io.start_attempt(id, plan, alone) {
                         self.attempt_ended(io.now(), id, result);
                     }
                 }

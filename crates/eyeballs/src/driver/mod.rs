@@ -30,9 +30,17 @@ pub(crate) mod tokio;
 use std::io;
 use std::time::Instant;
 
-use eyeballs_proto::{AttemptId, DnsResult, Endpoint, QueryId, RecordType};
+use eyeballs_proto::{AttemptId, DnsResult, Endpoint, QueryId, RecordType, ServiceRecord};
 
 pub(crate) use self::core::Core;
+
+/// What an attempt is to: its endpoint (address, port, TCP or QUIC) and the service record
+/// it belongs to, if any (HEv3 §5.2: the protocols to offer in its TLS handshake).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Plan<'a> {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) service: Option<&'a ServiceRecord>,
+}
 
 /// What a way of waiting does for the [`Core`]: starts and stops lookups and attempts.
 ///
@@ -52,14 +60,20 @@ pub(crate) trait Io<T> {
     /// Stops query `id`; its answer is no longer needed (HE-5.5).
     fn stop_lookup(&mut self, id: QueryId);
 
-    /// Starts attempt `id` to `endpoint`. `alone()` tells whether nothing else can happen in
+    /// Whether this driver makes QUIC attempts; the core fails the QUIC endpoints of one that
+    /// does not at once, so that they never go out over TCP.
+    fn speaks_quic(&self) -> bool {
+        false
+    }
+
+    /// Starts attempt `id` to `plan`'s endpoint. `alone()` tells whether nothing else can happen in
     /// the race until this attempt ends (no other lookup or attempt in flight, no deadline):
     /// a driver may then wait for it in the simplest way it has. (A function, so that a
     /// driver that does not care pays nothing.)
     fn start_attempt(
         &mut self,
         id: AttemptId,
-        endpoint: Endpoint,
+        plan: Plan<'_>,
         alone: impl FnOnce() -> bool,
     ) -> Option<io::Result<T>>;
 

@@ -7,18 +7,17 @@
 
 use std::future::{poll_fn, Future};
 use std::io;
-use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use eyeballs_proto::{AttemptId, DnsResult, Endpoint, QueryId, RecordType};
+use eyeballs_proto::{AttemptId, DnsResult, QueryId, RecordType};
 use futures_util::FutureExt;
 use tokio::time::{Instant, Sleep};
 
 use super::few::Few;
-use super::{resolver_panicked, Core, Io};
+use super::{resolver_panicked, Core, Io, Plan};
 use crate::error::Error;
 use crate::report::Report;
 use crate::resolver::Resolver;
@@ -27,17 +26,20 @@ use crate::resolver::Resolver;
 pub(crate) type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Runs the race in `core` to its end; `attempt` makes the future of each attempt (a TCP
-/// connect, or anything the caller counts as connected).
+/// connect, or anything the caller counts as connected), QUIC ones included if `quic` says
+/// it can make them.
 pub(crate) async fn run<T, A>(
     mut core: Core<T>,
     resolver: Arc<dyn Resolver>,
+    quic: bool,
     attempt: A,
 ) -> Result<(T, Report), Error>
 where
-    A: FnMut(SocketAddr) -> Pending<io::Result<T>>,
+    A: FnMut(Plan<'_>) -> Pending<io::Result<T>>,
 {
     let mut io = TokioIo {
         resolver,
+        quic,
         attempt,
         lookups: Few::default(),
         attempts: Few::default(),
@@ -110,6 +112,8 @@ impl Timer {
 /// future stops it).
 struct TokioIo<T, A> {
     resolver: Arc<dyn Resolver>,
+    /// Whether `attempt` makes QUIC attempts.
+    quic: bool,
     attempt: A,
     lookups: Few<QueryId, Pending<DnsResult>>,
     attempts: Few<AttemptId, Pending<io::Result<T>>>,
@@ -152,8 +156,12 @@ impl<T, A> TokioIo<T, A> {
 
 impl<T, A> Io<T> for TokioIo<T, A>
 where
-    A: FnMut(SocketAddr) -> Pending<io::Result<T>>,
+    A: FnMut(Plan<'_>) -> Pending<io::Result<T>>,
 {
+    fn speaks_quic(&self) -> bool {
+        self.quic
+    }
+
     fn now(&self) -> std::time::Instant {
         // tokio's clock, so that paused-time tests and the engine agree.
         Instant::now().into_std()
@@ -179,10 +187,10 @@ where
     fn start_attempt(
         &mut self,
         id: AttemptId,
-        endpoint: Endpoint,
+        plan: Plan<'_>,
         _alone: impl FnOnce() -> bool,
     ) -> Option<io::Result<T>> {
-        let attempt = (self.attempt)(endpoint.addr);
+        let attempt = (self.attempt)(plan);
         self.attempts.insert(id, attempt);
         None
     }

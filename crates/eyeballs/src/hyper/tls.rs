@@ -13,7 +13,6 @@ use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{ClientConfig, ClientConnection};
 use tokio_rustls::TlsConnector;
 use tower_service::Service;
@@ -136,7 +135,7 @@ impl HttpsConnector {
                 let plain = super::HttpConnector::new(connector).connect(uri);
                 return Ok(HttpsStream::plain(plain.await?));
             }
-            let server_name = server_name(&host).ok_or(ConnectError::InvalidServerName { uri })?;
+            let server_name = crate::secure::server_name_of(&host).ok_or(ConnectError::InvalidServerName { uri })?;
             let tcp = connector.clone();
             let won = connector
                 .race(&host, port, move |addr| {
@@ -170,14 +169,6 @@ impl Service<Uri> for HttpsConnector {
 
     fn call(&mut self, uri: Uri) -> Self::Future {
         self.connect(uri)
-    }
-}
-
-/// The TLS server name of a URI host: an IP literal (brackets removed) or a DNS name.
-fn server_name(host: &str) -> Option<ServerName<'static>> {
-    match eyeballs_proto::parse_ip_literal(host) {
-        Ok(literal) => Some(ServerName::from(literal.ip)),
-        Err(_) => ServerName::try_from(host.to_owned()).ok(),
     }
 }
 
@@ -293,24 +284,5 @@ impl Write for HttpsStream {
             Inner::Tcp(io) => Pin::new(io).poll_write_vectored(cx, bufs),
             Inner::Tls(io) => Pin::new(io).poll_write_vectored(cx, bufs),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::IpAddr;
-
-    #[test]
-    fn server_names_of_hosts() {
-        let ip: IpAddr = "2001:db8::1".parse().unwrap();
-        assert_eq!(server_name("[2001:db8::1]"), Some(ServerName::from(ip)));
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        assert_eq!(server_name("192.0.2.1"), Some(ServerName::from(ip)));
-        assert_eq!(
-            server_name("example.com"),
-            Some(ServerName::try_from("example.com").unwrap())
-        );
-        assert_eq!(server_name("bad..name"), None);
     }
 }
