@@ -1,7 +1,8 @@
 //! The packet holder: a minimal NFQUEUE client over raw netlink.
 //!
 //! Packets sent to queue [`QUEUE_NUM`] by the server namespace's firewall are held for
-//! the delay configured for their destination address, then given verdict ACCEPT. An
+//! the delay configured for their destination address (and, for UDP, its own delay if
+//! the address has one: [`Flow::Udp`]), then given verdict ACCEPT. An
 //! ACCEPT verdict continues with the next netfilter hook entry, so a later-priority
 //! rule (e.g. the `Unreachable` REJECT) still applies after the hold.
 //!
@@ -45,7 +46,7 @@ const NFQNL_CFG_CMD_BIND: u8 = 1;
 const NFQNL_COPY_PACKET: u8 = 2;
 const NF_ACCEPT: u32 = 1;
 const NLA_TYPE_MASK: u16 = 0x3fff;
-/// Enough of each packet to read the IPv4 or IPv6 destination address.
+/// Enough of each packet to read the IPv4 or IPv6 destination address and protocol.
 const COPY_RANGE: u32 = 64;
 
 /// Builds one nfnetlink message: nlmsghdr + nfgenmsg + attributes.
@@ -121,19 +122,40 @@ pub(crate) fn destination(packet: &[u8]) -> Option<IpAddr> {
     }
 }
 
-/// A queued packet: its id and (if present) its payload.
-fn parse_packet(body: &[u8]) -> Option<(u32, Option<IpAddr>)> {
+/// IP protocol number of UDP.
+const IPPROTO_UDP: u8 = 17;
+
+/// Whether a raw IPv4 or IPv6 packet carries UDP (IPv4 protocol field; IPv6 next header of
+/// the fixed header: the lab's clients send no extension headers).
+pub(crate) fn is_udp(packet: &[u8]) -> bool {
+    let protocol = match packet.first().map(|b| b >> 4) {
+        Some(4) => packet.get(9),
+        Some(6) => packet.get(6),
+        _ => None,
+    };
+    protocol == Some(&IPPROTO_UDP)
+}
+
+/// What a queued packet is: its id, destination and whether it is UDP.
+type Packet = (u32, Option<IpAddr>, bool);
+
+/// A queued packet: its id and (if its payload is present) its destination and protocol.
+fn parse_packet(body: &[u8]) -> Option<Packet> {
     let attrs = body.get(4..)?; // skip nfgenmsg
     let mut id = None;
     let mut dst = None;
+    let mut udp = false;
     for (kind, payload) in attributes(attrs) {
         match kind {
             NFQA_PACKET_HDR => id = Some(u32::from_be_bytes(payload.get(..4)?.try_into().ok()?)),
-            NFQA_PAYLOAD => dst = destination(payload),
+            NFQA_PAYLOAD => {
+                dst = destination(payload);
+                udp = is_udp(payload);
+            }
             _ => {}
         }
     }
-    Some((id?, dst))
+    Some((id?, dst, udp))
 }
 
 struct NfQueue {
@@ -229,10 +251,30 @@ impl NfQueue {
     }
 }
 
+/// Which packets to an address a hold is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Flow {
+    /// Every packet the rules queue (the address's [`Behavior`](crate::Behavior)).
+    Any,
+    /// UDP only (the address's [`UdpBehavior`](crate::UdpBehavior)): wins over `Any` for
+    /// UDP packets.
+    Udp,
+}
+
 /// How long packets to each destination address are held. Shared between the holder
 /// thread (which reads it as packets arrive) and [`Lab::set_behavior`](crate::Lab::set_behavior)
-/// (which changes it at run time).
-pub(crate) type Holds = Mutex<HashMap<IpAddr, Duration>>;
+/// / [`Lab::set_udp_behavior`](crate::Lab::set_udp_behavior) (which change it at run time).
+pub(crate) type Holds = Mutex<HashMap<(IpAddr, Flow), Duration>>;
+
+/// The hold of a packet to `dst` (UDP or not): the UDP hold of a UDP packet's address if it
+/// has one, else the address's hold, else none.
+fn hold_for(holds: &HashMap<(IpAddr, Flow), Duration>, dst: IpAddr, udp: bool) -> Duration {
+    udp.then(|| holds.get(&(dst, Flow::Udp)))
+        .flatten()
+        .or_else(|| holds.get(&(dst, Flow::Any)))
+        .copied()
+        .unwrap_or(Duration::ZERO)
+}
 
 /// Runs the holder until `stop` becomes readable. `delays` maps destination addresses to
 /// how long their queued packets are held, as it is when each packet arrives; unknown
@@ -303,12 +345,10 @@ pub(crate) fn run(ready: Ready, delays: Arc<Holds>, stop: Arc<UnixStream>) {
                 if kind != ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET) {
                     continue;
                 }
-                let Some((id, dst)) = parse_packet(body) else {
+                let Some((id, dst, udp)) = parse_packet(body) else {
                     continue;
                 };
-                let delay = dst
-                    .and_then(|d| delays.get(&d).copied())
-                    .unwrap_or(Duration::ZERO);
+                let delay = dst.map_or(Duration::ZERO, |d| hold_for(&delays, d, udp));
                 if delay.is_zero() {
                     queue.accept(id);
                 } else {
@@ -353,7 +393,38 @@ mod tests {
         assert_eq!(msgs.len(), 1);
         assert_eq!(
             parse_packet(msgs[0].1),
-            Some((42, Some("198.18.0.11".parse().unwrap())))
+            Some((42, Some("198.18.0.11".parse().unwrap()), false))
+        );
+        ip[9] = IPPROTO_UDP;
+        let m = message(
+            NFQNL_MSG_PACKET,
+            0,
+            0,
+            0,
+            &[(NFQA_PACKET_HDR, &hdr), (NFQA_PAYLOAD, &ip)],
+        );
+        let msgs: Vec<_> = netlink_messages(&m).collect();
+        assert_eq!(
+            parse_packet(msgs[0].1),
+            Some((42, Some("198.18.0.11".parse().unwrap()), true))
+        );
+    }
+
+    #[test]
+    fn udp_holds_win_for_udp_only() {
+        let a: IpAddr = "198.18.0.11".parse().unwrap();
+        let b: IpAddr = "198.18.0.12".parse().unwrap();
+        let holds = HashMap::from([
+            ((a, Flow::Any), Duration::from_millis(1)),
+            ((a, Flow::Udp), Duration::from_millis(200)),
+            ((b, Flow::Any), Duration::from_millis(7)),
+        ]);
+        assert_eq!(hold_for(&holds, a, true), Duration::from_millis(200));
+        assert_eq!(hold_for(&holds, a, false), Duration::from_millis(1));
+        assert_eq!(hold_for(&holds, b, true), Duration::from_millis(7));
+        assert_eq!(
+            hold_for(&holds, "198.18.0.13".parse().unwrap(), true),
+            Duration::ZERO
         );
     }
 
@@ -365,6 +436,7 @@ mod tests {
             let _ = attributes(&data).count();
             let _ = parse_packet(&data);
             let _ = destination(&data);
+            let _ = is_udp(&data);
         }
     }
 
@@ -374,5 +446,8 @@ mod tests {
         ip[0] = 0x60;
         ip[24..40].copy_from_slice(&"2001:db8::10".parse::<Ipv6Addr>().unwrap().octets());
         assert_eq!(destination(&ip), Some("2001:db8::10".parse().unwrap()));
+        assert!(!is_udp(&ip));
+        ip[6] = IPPROTO_UDP;
+        assert!(is_udp(&ip));
     }
 }

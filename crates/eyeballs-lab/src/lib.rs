@@ -3,6 +3,10 @@
 //! whose answers can be delayed, emptied, failed or withheld per record type
 //! ([`DnsBehavior`]). Used by the integration tests of the eyeballs drivers.
 //!
+//! UDP can behave differently from TCP per address ([`UdpBehavior`], [`LabBuilder::udp`]),
+//! and a [secure](LabBuilder::secure) lab serves TLS (HTTP/1.1, HTTP/2) over TCP and QUIC
+//! (HTTP/3) on every address, with a test CA ([`Lab::ca_der`], [`Lab::ca_pem`]).
+//!
 //! Linux only, needs root: call [`require_root`] at the top of every test.
 //!
 //! ```no_run
@@ -59,15 +63,18 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+mod ca;
 pub mod dns;
 mod error;
 mod holder;
 pub mod nat64;
 mod netns;
 mod rules;
+mod secure;
 mod svcb;
 mod tcp;
 
+pub use ca::LAB_NAME;
 pub use error::LabError;
 pub use nat64::Nat64;
 pub use svcb::HttpsRecord;
@@ -94,11 +101,14 @@ pub const UNREACHABLE_HOLD: Duration = Duration::from_millis(1);
 pub enum Behavior {
     /// A TCP listener on every configured port accepts; it answers an HTTP/1.x `GET` or
     /// `HEAD` with a `200 OK` whose body names the server address (`198.18.0.10\n`), and
-    /// echoes anything else.
+    /// echoes anything else. (In a [secure](LabBuilder::secure) lab: the TLS and QUIC
+    /// servers instead.)
     Accept,
     /// Everything sent to the address is dropped: `connect` hangs.
     BlackHole,
     /// TCP segments are answered with a reset: `connect` fails with `ConnectionRefused`.
+    /// Other packets get ICMP port unreachable (UDP after [`UNREACHABLE_HOLD`], see
+    /// [`UdpBehavior::Refuse`]).
     Refuse,
     /// ICMP host-unreachable (IPv4) / ICMPv6 address-unreachable (IPv6), after
     /// [`UNREACHABLE_HOLD`]: `connect` fails with `EHOSTUNREACH`.
@@ -112,6 +122,82 @@ pub enum Behavior {
     /// [`Lab::spawn_in_server`]; without one, connecting is refused. The lab's counters
     /// ([`Lab::accepted_count`], [`Lab::open_count`]) stay at zero for it.
     External,
+}
+
+/// How a server address treats UDP, independently of its TCP [`Behavior`]: set with
+/// [`LabBuilder::udp`], changed while the lab runs with [`Lab::set_udp_behavior`]. An
+/// address without one follows its `Behavior` ([`UdpBehavior::following`]). It applies to
+/// every UDP port of the address; the lab's DNS server (UDP 53 on [`DNS_V4`] / [`DNS_V6`])
+/// is never affected. (HEv3 §6: QUIC attempts raced against TCP, V3-6.x; issue 11.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UdpBehavior {
+    /// UDP reaches the address: in a [secure](LabBuilder::secure) lab, its QUIC server on
+    /// every lab port (other ports: ICMP port unreachable from the kernel, at once).
+    Accept,
+    /// UDP is dropped: a QUIC handshake hangs (the client's Initials go unanswered). TCP
+    /// is untouched.
+    BlackHole,
+    /// UDP is answered with ICMP port unreachable (`icmp-port-unreachable` /
+    /// `icmp6-port-unreachable`) after [`UNREACHABLE_HOLD`]: a UDP socket with `IP_RECVERR`
+    /// (or a connected one) gets `ECONNREFUSED`. Measured without the hold: only about
+    /// half of the datagrams sent on a fresh socket got `ECONNREFUSED` (the ICMP error is
+    /// processed in the same instant as the send); with it, all.
+    Refuse,
+    /// The handshake starts and never finishes: the first datagram of each flow (conntrack's
+    /// 5-tuple: one client socket to one address and port) reaches the server, the first
+    /// datagram the server sends back reaches the client, and every later datagram of the
+    /// flow, either way, is dropped (iptables `connbytes` on conntrack's per-flow packet
+    /// counts, `filter` INPUT and OUTPUT of the server namespace). The server sees the
+    /// client's Initial ([`Lab::quic_incoming_count`]) but never completes the handshake
+    /// ([`Lab::quic_accepted_count`] stays 0), and the client cannot either: the server's
+    /// first flight (with the certificate chain) takes more than one datagram. A new client
+    /// socket is a new flow; conntrack forgets a flow 30 s (unanswered) or 120 s (answered)
+    /// after its last datagram.
+    Stall,
+    /// The datagrams of each flow the server has not answered yet (conntrack state NEW:
+    /// the client's first datagram, and any more it sends before the first answer) are held
+    /// this long by the lab's packet holder, then accepted: a QUIC handshake completes
+    /// about this much later than with `Accept`. Later datagrams pass at once.
+    /// `Delay(Duration::ZERO)` is `Accept`.
+    Delay(Duration),
+}
+
+impl UdpBehavior {
+    /// What UDP to an address gets when no `UdpBehavior` is set for it: `Accept` and
+    /// `Delay` give `Accept` (the TCP delay holds SYNs only), `BlackHole` gives
+    /// `BlackHole`, `Refuse` gives `Refuse` (ICMP port unreachable, after the hold);
+    /// `Unreachable` (ICMP host / address unreachable, as for TCP) and `External` (no
+    /// rule at all) give `None`.
+    pub fn following(behavior: Behavior) -> Option<UdpBehavior> {
+        match behavior {
+            Behavior::Accept | Behavior::Delay(_) => Some(UdpBehavior::Accept),
+            Behavior::BlackHole => Some(UdpBehavior::BlackHole),
+            Behavior::Refuse => Some(UdpBehavior::Refuse),
+            Behavior::Unreachable | Behavior::External => None,
+        }
+    }
+}
+
+/// The secure servers of a lab ([`LabBuilder::secure`]): the ALPN protocols its TLS and
+/// QUIC servers offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secure {
+    /// ALPN protocols of the TLS servers over TCP, in the server's order of preference.
+    /// Default `["h2", "http/1.1"]`. Whatever is negotiated (or nothing), the server
+    /// speaks HTTP/2 to a client that sends the HTTP/2 preface and HTTP/1.1 otherwise.
+    pub tls_alpn: Vec<String>,
+    /// ALPN protocols of the QUIC servers. Default `["h3"]`. The server speaks HTTP/3 over
+    /// whichever is negotiated.
+    pub quic_alpn: Vec<String>,
+}
+
+impl Default for Secure {
+    fn default() -> Self {
+        Secure {
+            tls_alpn: vec!["h2".into(), "http/1.1".into()],
+            quic_alpn: vec!["h3".into()],
+        }
+    }
 }
 
 /// The records of one test name.
@@ -233,6 +319,10 @@ pub struct LabBuilder {
     https: Vec<(String, Vec<HttpsRecord>)>,
     /// [`LabBuilder::nat64`].
     nat64: Option<Nat64>,
+    /// [`LabBuilder::udp`].
+    udp: Vec<(IpAddr, UdpBehavior)>,
+    /// [`LabBuilder::secure`].
+    secure: Option<Secure>,
 }
 
 impl LabBuilder {
@@ -243,9 +333,42 @@ impl LabBuilder {
     }
 
     /// Adds a TCP port the `Accept` and `Delay` addresses listen on ([`DEFAULT_PORT`] if
-    /// none is given). `BlackHole`, `Refuse` and `Unreachable` apply to every port.
+    /// none is given). `BlackHole`, `Refuse` and `Unreachable` apply to every port. In a
+    /// [secure](Self::secure) lab, the TLS and QUIC servers use the same ports.
     pub fn port(mut self, port: u16) -> Self {
         self.ports.push(port);
+        self
+    }
+
+    /// Sets how the server address `addr` (given to [`server`](Self::server), before or
+    /// after this call) treats UDP, on every port; its TCP keeps its [`Behavior`]. Without
+    /// this call its UDP follows the `Behavior` ([`UdpBehavior::following`]). Rules for UDP
+    /// come before the address's other rules, so the UDP behaviour wins for UDP (e.g. UDP
+    /// `Accept` on a TCP `BlackHole` address reaches the QUIC server). [`start`](Self::start)
+    /// fails with [`LabError::Config`] if `addr` is not a server address or is given twice.
+    pub fn udp(mut self, addr: IpAddr, behavior: UdpBehavior) -> Self {
+        self.udp.push((addr, behavior));
+        self
+    }
+
+    /// Makes this a secure lab: [`start`](Self::start) generates a test CA and a server
+    /// certificate ([`Lab::ca_pem`], [`Lab::ca_der`]), and every server address other than
+    /// `External` ones serves, on every lab port:
+    /// - TCP: TLS 1.3 / 1.2 with `secure.tls_alpn`, then HTTP/1.1 or HTTP/2 (hyper's
+    ///   server; HTTP/2 for a client that sends its preface, as after ALPN `h2`);
+    /// - UDP: QUIC (quinn) with `secure.quic_alpn`, then HTTP/3 (h3).
+    ///
+    /// Every request is answered `200 OK` with the body `<server address>\n` (e.g.
+    /// `198.18.0.10\n`) and the header `x-lab-protocol: h3`, `h2` or `http/1.1`. The plain
+    /// TCP listener (echo and HTTP/1.x without TLS, see [`Behavior::Accept`]) does not run
+    /// in a secure lab. The address's [`Behavior`] and [`UdpBehavior`] still decide what
+    /// reaches the servers (a `BlackHole` address's TLS server is never reached; its QUIC
+    /// server is if its UDP is `Accept`). Counters: [`Lab::tls_accepted_count`],
+    /// [`Lab::quic_accepted_count`], [`Lab::quic_open_count`],
+    /// [`Lab::quic_incoming_count`]; [`Lab::accepted_count`] and [`Lab::open_count`] count
+    /// the TCP connections, as without TLS.
+    pub fn secure(mut self, secure: Secure) -> Self {
+        self.secure = Some(secure);
         self
     }
 
@@ -324,6 +447,26 @@ impl LabBuilder {
                 )));
             }
         }
+        let mut udp = HashSet::new();
+        for (addr, _) in &self.udp {
+            if !seen.contains(addr) {
+                return Err(LabError::Config(format!(
+                    "udp({addr}): not a server address (add it with server())"
+                )));
+            }
+            if !udp.insert(*addr) {
+                return Err(LabError::Config(format!("udp({addr}) given twice")));
+            }
+        }
+        if let Some(secure) = &self.secure {
+            for alpn in secure.tls_alpn.iter().chain(&secure.quic_alpn) {
+                if alpn.is_empty() || alpn.len() > 255 {
+                    return Err(LabError::Config(format!(
+                        "secure: ALPN protocol {alpn:?} must be 1 to 255 bytes long"
+                    )));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -359,6 +502,10 @@ pub struct Lab {
     client_etc: Mutex<Option<EtcFiles>>,
     namespaces: Namespaces,
     counters: Arc<tcp::Counters>,
+    /// The secure servers' counters (all zero in a lab that is not secure).
+    secure_counters: Arc<secure::Counters>,
+    /// The test CA of a secure lab.
+    ca: Option<ca::TestCa>,
     queries: Arc<dns::QueryLog>,
 }
 
@@ -434,9 +581,10 @@ impl Lab {
         netns::run("ip", &["-n", &server, "-batch", "-"], Some(&server_batch))?;
         let nat64 = nat64::start(config.nat64, &client, &server, &server_ns)?;
 
+        let udp: HashMap<IpAddr, UdpBehavior> = config.udp.iter().copied().collect();
         let mut rulesets = [None, None];
         for (v6, ruleset) in [false, true].into_iter().zip(&mut rulesets) {
-            *ruleset = rules::ruleset(&config.servers, v6);
+            *ruleset = rules::ruleset(&config.servers, &udp, v6);
             if let Some(rules) = ruleset {
                 restore_rules(&server, v6, rules)?;
             }
@@ -451,18 +599,25 @@ impl Lab {
             threads: Vec::new(),
         };
 
-        let holds: HashMap<IpAddr, Duration> = config
+        let holds: HashMap<(IpAddr, holder::Flow), Duration> = config
             .servers
             .iter()
-            .filter_map(|(addr, b)| Some((*addr, hold(*b)?)))
+            .flat_map(|(addr, b)| {
+                address_holds(*b, udp.get(addr).copied())
+                    .into_iter()
+                    .filter_map(|(flow, d)| Some(((*addr, flow), d?)))
+            })
             .collect();
+        let any_hold = !holds.is_empty();
         let holds = Arc::new(holder::Holds::new(holds));
         let mut runtime = Runtime {
             servers: config.servers.clone(),
+            udp,
             ports: config.ports.clone(),
             holds,
             holder: false,
             tcp: None,
+            secure: None,
             rulesets,
         };
         if runtime.ports.is_empty() {
@@ -470,19 +625,57 @@ impl Lab {
         }
         runtime.ports.sort_unstable();
         runtime.ports.dedup();
-        if config.servers.iter().any(|(_, b)| hold(*b).is_some()) {
+        if any_hold {
             spawn_holder(&server_ns, &mut services, &mut runtime)?;
         }
 
         let counters = Arc::new(tcp::Counters::default());
-        let listen: Vec<IpAddr> = config
-            .servers
-            .iter()
-            .filter(|(_, b)| listens(*b))
-            .map(|(a, _)| *a)
-            .collect();
-        if !listen.is_empty() {
-            spawn_tcp(&server_ns, &mut services, &mut runtime, &counters, listen)?;
+        let secure_counters = Arc::new(secure::Counters::default());
+        let mut test_ca = None;
+        if let Some(secure) = &config.secure {
+            let ca = test_ca.insert(ca::TestCa::generate(
+                &certificate_addrs(&config),
+                &certificate_names(&config),
+            )?);
+            let server_config = secure::Config::new(ca, secure)?;
+            let serve: Vec<IpAddr> = config
+                .servers
+                .iter()
+                .filter(|(_, b)| serves_secure(*b))
+                .map(|(a, _)| *a)
+                .collect();
+            let (control, control_rx) = secure::Control::channel();
+            let (stop, tcp_counters, secure_counters, ports) = (
+                services.stop_rx.clone(),
+                counters.clone(),
+                secure_counters.clone(),
+                runtime.ports.clone(),
+            );
+            services
+                .threads
+                .push(netns::spawn_service(&server_ns, "secure", move |ready| {
+                    secure::run(
+                        ready,
+                        server_config,
+                        serve,
+                        ports,
+                        tcp_counters,
+                        secure_counters,
+                        stop,
+                        control_rx,
+                    )
+                })?);
+            runtime.secure = Some(control);
+        } else {
+            let listen: Vec<IpAddr> = config
+                .servers
+                .iter()
+                .filter(|(_, b)| listens(*b))
+                .map(|(a, _)| *a)
+                .collect();
+            if !listen.is_empty() {
+                spawn_tcp(&server_ns, &mut services, &mut runtime, &counters, listen)?;
+            }
         }
 
         let mut zone = dns::Zone::default();
@@ -520,6 +713,8 @@ impl Lab {
             client_etc: Mutex::new(None),
             namespaces,
             counters,
+            secure_counters,
+            ca: test_ca,
             queries,
         })
     }
@@ -567,6 +762,66 @@ impl Lab {
     /// notices a close within a millisecond or so: poll this with a timeout).
     pub fn open_count(&self, addr: IpAddr) -> usize {
         self.counters.get(addr).open
+    }
+
+    /// TLS handshakes over TCP the secure servers completed on `addr` (all ports) so far; 0
+    /// in a lab that is not [secure](LabBuilder::secure). Updated by the server a moment
+    /// after the client's handshake returned: poll it with a deadline.
+    pub fn tls_accepted_count(&self, addr: IpAddr) -> usize {
+        self.secure_counters.get(addr).tls_accepted
+    }
+
+    /// QUIC handshakes the secure servers completed on `addr` (all ports) so far (the
+    /// server has the client's Finished); 0 in a lab that is not secure. A moment after
+    /// the client's: poll it with a deadline.
+    pub fn quic_accepted_count(&self, addr: IpAddr) -> usize {
+        self.secure_counters.get(addr).quic_accepted
+    }
+
+    /// QUIC connections open on `addr`'s servers now: handshakes completed and not closed
+    /// yet. Drops back when the client closes (CONNECTION_CLOSE) or the connection times
+    /// out (idle timeout: quinn's default, 30 s). Poll it with a deadline.
+    pub fn quic_open_count(&self, addr: IpAddr) -> usize {
+        self.secure_counters.get(addr).quic_open
+    }
+
+    /// QUIC connection attempts `addr`'s servers have seen so far: client Initials that
+    /// started a connection on the server (quinn's `Endpoint::accept` yielded them),
+    /// whether or not the handshake then completed. With [`UdpBehavior::Stall`] this is 1
+    /// per attempt while [`quic_accepted_count`](Self::quic_accepted_count) stays 0.
+    pub fn quic_incoming_count(&self, addr: IpAddr) -> usize {
+        self.secure_counters.get(addr).quic_incoming
+    }
+
+    /// The test CA's certificate (PEM) of a [secure](LabBuilder::secure) lab, e.g. for a
+    /// client's `--cacert` file ([`write_ca_pem`](Self::write_ca_pem)); `None` otherwise.
+    /// A new CA is generated every time a secure lab starts. It signed one server
+    /// certificate, which the servers send followed by the CA certificate, with an IP SAN
+    /// for every server address (and, in a NAT64 lab, every synthesized address of an
+    /// IPv4 server) and a DNS SAN for [`LAB_NAME`] and every name given to
+    /// [`LabBuilder::dns`] or [`LabBuilder::https`].
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca.as_ref().map(|ca| ca.ca_pem.as_str())
+    }
+
+    /// The test CA's certificate (DER) of a secure lab, as rustls takes it
+    /// (`RootCertStore::add`); `None` otherwise. See [`ca_pem`](Self::ca_pem).
+    pub fn ca_der(&self) -> Option<rustls::pki_types::CertificateDer<'static>> {
+        self.ca.as_ref().map(|ca| ca.ca_der.clone())
+    }
+
+    /// Writes [`ca_pem`](Self::ca_pem) to `path` (created or truncated).
+    ///
+    /// # Errors
+    /// [`LabError::Config`] if the lab is not secure; [`LabError::Io`] if the file cannot
+    /// be written.
+    pub fn write_ca_pem(&self, path: impl AsRef<std::path::Path>) -> Result<(), LabError> {
+        let path = path.as_ref();
+        let pem = self.ca_pem().ok_or_else(|| {
+            LabError::Config("write_ca_pem: the lab is not secure (LabBuilder::secure)".into())
+        })?;
+        std::fs::write(path, pem)
+            .map_err(|e| LabError::io(format!("writing {}", path.display()), e))
     }
 
     /// Well-formed queries received so far for `name` and `rtype` (answered or not).
@@ -698,10 +953,16 @@ impl Lab {
     /// - `Accept` and `Delay` get the lab's listener on every port, bound before the rules
     ///   change (a SYN the new rules let through finds it); the other behaviours lose it
     ///   after the rules change, so that `External` frees the ports for a server of the
-    ///   test's own;
+    ///   test's own. In a [secure](LabBuilder::secure) lab every behaviour but `External`
+    ///   has the TLS and QUIC servers (the rules decide what reaches them): only a change
+    ///   to or from `External` starts or stops them (stopping closes the address's QUIC
+    ///   connections, waiting up to a second for them, so that the UDP ports are free);
     /// - `Delay(d)` and `Unreachable` get their hold in the packet holder (started now if
     ///   the lab had none) before the rules queue packets to it; a hold no longer needed is
     ///   removed after the rules change.
+    ///
+    /// An address without a [`UdpBehavior`] of its own has its UDP follow the new behaviour
+    /// ([`UdpBehavior::following`]); one with a `UdpBehavior` keeps it.
     ///
     /// When it returns, new connections follow the new behaviour. Connections already
     /// open are left alone by the lab's server, but the new rules see their packets too:
@@ -718,20 +979,75 @@ impl Lab {
     /// `EADDRINUSE`), starting a thread, or `iptables-restore`. After an error the address
     /// may be left between its old and its new behaviour; the lab still tears down cleanly.
     pub fn set_behavior(&self, addr: IpAddr, behavior: Behavior) -> Result<(), LabError> {
+        self.change(addr, "set_behavior", |b, _| *b = behavior)
+    }
+
+    /// Changes how the server address `addr` treats UDP from now on (see [`UdpBehavior`],
+    /// [`LabBuilder::udp`]); its TCP keeps its [`Behavior`]. As with
+    /// [`set_behavior`](Self::set_behavior): the family's rules are swapped at once, a
+    /// hold the new behaviour needs (`Delay`, `Refuse`) is in the holder before the rules
+    /// queue to it, and when this returns new datagrams follow the new behaviour. QUIC
+    /// connections already open see the new rules too (after `BlackHole` their packets are
+    /// dropped). A `Stall` counts datagrams per conntrack flow from the flow's start: a
+    /// flow that began before the change is past its first datagram and is dropped from
+    /// its next one. Setting the UDP behaviour an address already has does nothing.
+    ///
+    /// # Errors
+    /// As [`set_behavior`](Self::set_behavior).
+    pub fn set_udp_behavior(&self, addr: IpAddr, behavior: UdpBehavior) -> Result<(), LabError> {
+        self.change(addr, "set_udp_behavior", |_, u| *u = Some(behavior))
+    }
+
+    /// Removes the [`UdpBehavior`] of `addr`: its UDP follows its [`Behavior`] again
+    /// ([`UdpBehavior::following`]), as if [`LabBuilder::udp`] had not been given for it.
+    ///
+    /// # Errors
+    /// As [`set_behavior`](Self::set_behavior).
+    pub fn clear_udp_behavior(&self, addr: IpAddr) -> Result<(), LabError> {
+        self.change(addr, "clear_udp_behavior", |_, u| *u = None)
+    }
+
+    /// The UDP behaviour of `addr` now: its own, or the one its [`Behavior`] gives
+    /// ([`UdpBehavior::following`]; `None` for `Unreachable` and `External`, and for an
+    /// address that is not a server of this lab).
+    pub fn udp_behavior(&self, addr: IpAddr) -> Option<UdpBehavior> {
+        let runtime = self.runtime.lock().unwrap_or_else(|e| e.into_inner());
+        let (_, behavior) = runtime.servers.iter().find(|(a, _)| *a == addr)?;
+        runtime
+            .udp
+            .get(&addr)
+            .copied()
+            .or_else(|| UdpBehavior::following(*behavior))
+    }
+
+    /// Applies `f` to the behaviour and UDP behaviour of `addr` and carries the change out
+    /// (see [`set_behavior`](Self::set_behavior)); `what` names the caller in errors.
+    fn change(
+        &self,
+        addr: IpAddr,
+        what: &str,
+        f: impl FnOnce(&mut Behavior, &mut Option<UdpBehavior>),
+    ) -> Result<(), LabError> {
         let mut guard = self.runtime.lock().unwrap_or_else(|e| e.into_inner());
         let runtime = &mut *guard;
         let Some(index) = runtime.servers.iter().position(|(a, _)| *a == addr) else {
             return Err(LabError::Config(format!(
-                "set_behavior({addr}): not a server address of this lab"
+                "{what}({addr}): not a server address of this lab"
             )));
         };
-        let old = runtime.servers[index].1;
-        if old == behavior {
+        let (old, old_udp) = (runtime.servers[index].1, runtime.udp.get(&addr).copied());
+        let (mut behavior, mut udp) = (old, old_udp);
+        f(&mut behavior, &mut udp);
+        if (old, old_udp) == (behavior, udp) {
             return Ok(());
         }
 
         // 1. The listener, before any rule lets a SYN through to it.
-        if listens(behavior) && !listens(old) {
+        if let Some(secure) = &runtime.secure {
+            if serves_secure(behavior) && !serves_secure(old) {
+                secure.send(secure::Command::Serve(addr))?;
+            }
+        } else if listens(behavior) && !listens(old) {
             match &runtime.tcp {
                 Some(tcp) => tcp.send(tcp::Command::Listen(addr))?,
                 None => {
@@ -746,43 +1062,58 @@ impl Lab {
                 }
             }
         }
-        // 2. The hold, before a rule queues packets to the holder.
-        if let Some(d) = hold(behavior) {
-            runtime
-                .holds
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(addr, d);
-            if !runtime.holder {
-                let mut services = self.services.lock().unwrap_or_else(|e| e.into_inner());
-                spawn_holder(&self.server_ns, &mut services, runtime)?;
+        // 2. The holds, before a rule queues packets to the holder.
+        let holds = address_holds(behavior, udp);
+        for (flow, d) in holds {
+            if let Some(d) = d {
+                runtime
+                    .holds
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert((addr, flow), d);
             }
         }
+        if holds.iter().any(|(_, d)| d.is_some()) && !runtime.holder {
+            let mut services = self.services.lock().unwrap_or_else(|e| e.into_inner());
+            spawn_holder(&self.server_ns, &mut services, runtime)?;
+        }
         // 3. The rules of the address's family.
-        runtime.servers[index].1 = behavior;
+        let set = |runtime: &mut Runtime, behavior, udp: Option<UdpBehavior>| {
+            runtime.servers[index].1 = behavior;
+            match udp {
+                Some(u) => runtime.udp.insert(addr, u),
+                None => runtime.udp.remove(&addr),
+            };
+        };
+        set(runtime, behavior, udp);
         let v6 = addr.is_ipv6();
-        let rules = rules::ruleset(&runtime.servers, v6);
-        let in_force = &mut runtime.rulesets[usize::from(v6)];
-        if rules != *in_force {
+        let rules = rules::ruleset(&runtime.servers, &runtime.udp, v6);
+        if rules != runtime.rulesets[usize::from(v6)] {
             if let Err(e) = restore_rules(
                 self.server_netns(),
                 v6,
-                &rules::replacement(&runtime.servers, v6),
+                &rules::replacement(&runtime.servers, &runtime.udp, v6),
             ) {
-                runtime.servers[index].1 = old;
+                set(runtime, old, old_udp);
                 return Err(e);
             }
-            *in_force = rules;
+            runtime.rulesets[usize::from(v6)] = rules;
         }
         // 4. What only the old behaviour needed.
-        if hold(behavior).is_none() {
-            runtime
-                .holds
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&addr);
+        for (flow, d) in holds {
+            if d.is_none() {
+                runtime
+                    .holds
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&(addr, flow));
+            }
         }
-        if listens(old) && !listens(behavior) {
+        if let Some(secure) = &runtime.secure {
+            if serves_secure(old) && !serves_secure(behavior) {
+                secure.send(secure::Command::Stop(addr))?;
+            }
+        } else if listens(old) && !listens(behavior) {
             if let Some(tcp) = &runtime.tcp {
                 tcp.send(tcp::Command::Unlisten(addr))?;
             }
@@ -842,14 +1173,18 @@ struct Services {
 struct Runtime {
     /// Every server address with its behaviour now, in the builder's order.
     servers: Vec<(IpAddr, Behavior)>,
+    /// The addresses with a UDP behaviour of their own, and that behaviour.
+    udp: HashMap<IpAddr, UdpBehavior>,
     /// The ports listeners use (sorted, never empty).
     ports: Vec<u16>,
     /// The holder's per-address holds (shared with its thread).
     holds: Arc<holder::Holds>,
     /// The holder thread runs (started at most once, when first needed).
     holder: bool,
-    /// The TCP server thread, once one runs.
+    /// The TCP server thread, once one runs (never in a secure lab).
     tcp: Option<tcp::Control>,
+    /// The secure server thread of a secure lab.
+    secure: Option<secure::Control>,
     /// The IPv4 and IPv6 rulesets in force (`None`: that family's tables were never
     /// written, or were flushed).
     rulesets: [Option<String>; 2],
@@ -860,6 +1195,11 @@ fn listens(behavior: Behavior) -> bool {
     matches!(behavior, Behavior::Accept | Behavior::Delay(_))
 }
 
+/// Whether a behaviour gets the TLS and QUIC servers in a secure lab.
+fn serves_secure(behavior: Behavior) -> bool {
+    behavior != Behavior::External
+}
+
 /// How long the holder keeps packets sent to an address with this behaviour, if at all.
 fn hold(behavior: Behavior) -> Option<Duration> {
     match behavior {
@@ -867,6 +1207,61 @@ fn hold(behavior: Behavior) -> Option<Duration> {
         Behavior::Unreachable => Some(UNREACHABLE_HOLD),
         _ => None,
     }
+}
+
+/// How long the holder keeps an address's UDP datagrams under this UDP behaviour (those
+/// the rules queue), if at all.
+fn udp_hold(behavior: UdpBehavior) -> Option<Duration> {
+    match behavior {
+        UdpBehavior::Delay(d) if !d.is_zero() => Some(d),
+        UdpBehavior::Refuse => Some(UNREACHABLE_HOLD),
+        _ => None,
+    }
+}
+
+/// The holds of an address with `behavior` and the UDP behaviour `udp` of its own (if
+/// any): for all its packets, and for its UDP.
+fn address_holds(
+    behavior: Behavior,
+    udp: Option<UdpBehavior>,
+) -> [(holder::Flow, Option<Duration>); 2] {
+    let udp = udp.or_else(|| UdpBehavior::following(behavior));
+    [
+        (holder::Flow::Any, hold(behavior)),
+        (holder::Flow::Udp, udp.and_then(udp_hold)),
+    ]
+}
+
+/// The IP SANs of a secure lab's certificate: every server address, and (NAT64 lab) the
+/// synthesized address of every IPv4 one.
+fn certificate_addrs(config: &LabBuilder) -> Vec<IpAddr> {
+    let mut addrs: Vec<IpAddr> = config.servers.iter().map(|(a, _)| *a).collect();
+    if let Some(nat64) = &config.nat64 {
+        for (addr, _) in &config.servers {
+            if let IpAddr::V4(v4) = addr {
+                addrs.push(IpAddr::V6(nat64.synthesize(*v4)));
+            }
+        }
+    }
+    addrs
+}
+
+/// The DNS SANs of a secure lab's certificate: [`LAB_NAME`] and every name of
+/// [`LabBuilder::dns`] and [`LabBuilder::https`].
+fn certificate_names(config: &LabBuilder) -> Vec<String> {
+    let mut names = vec![LAB_NAME.to_owned()];
+    for name in config
+        .names
+        .iter()
+        .map(|(n, _)| n)
+        .chain(config.https.iter().map(|(n, _)| n))
+    {
+        let name = name.trim_end_matches('.');
+        if !name.is_empty() && !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names
 }
 
 /// Replaces one family's firewall tables in the server namespace.

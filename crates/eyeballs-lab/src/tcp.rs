@@ -46,14 +46,14 @@ impl Counters {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn opened(&self, addr: IpAddr) {
+    pub(crate) fn opened(&self, addr: IpAddr) {
         let mut map = self.lock();
         let c = map.entry(addr).or_default();
         c.accepted += 1;
         c.open += 1;
     }
 
-    fn closed(&self, addr: IpAddr) {
+    pub(crate) fn closed(&self, addr: IpAddr) {
         let mut map = self.lock();
         let c = map.entry(addr).or_default();
         c.open = c.open.saturating_sub(1);

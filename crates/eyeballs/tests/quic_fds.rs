@@ -28,7 +28,11 @@ async fn quic_attempts_leave_no_socket_behind() {
     assert_eq!(won.stream().protocol(), Protocol::Tcp);
     // The winner's TCP socket and the test server's end of it are the descriptors the race
     // leaves (the QUIC socket goes once quinn has drained the closed connection).
-    assert_eq!(settle_fds(before + 2).await, before + 2, "after a QUIC loss");
+    assert_eq!(
+        settle_fds(before + 2).await,
+        before + 2,
+        "after a QUIC loss"
+    );
     drop(won);
     assert_eq!(settle_fds(before).await, before, "after the winner went");
     drop(hole);
@@ -37,7 +41,11 @@ async fn quic_attempts_leave_no_socket_behind() {
     let before = open_fds();
     let won = connector.connect("127.0.0.1", tcp.port()).await.unwrap();
     assert_eq!(won.stream().protocol(), Protocol::Tcp);
-    assert_eq!(settle_fds(before + 2).await, before + 2, "after a QUIC refusal");
+    assert_eq!(
+        settle_fds(before + 2).await,
+        before + 2,
+        "after a QUIC refusal"
+    );
     drop(won);
     assert_eq!(settle_fds(before).await, before);
 
@@ -47,9 +55,17 @@ async fn quic_attempts_leave_no_socket_behind() {
     let before = open_fds();
     let won = connector.connect("127.0.0.1", tcp.port()).await.unwrap();
     assert_eq!(won.stream().protocol(), Protocol::Quic);
-    assert_eq!(settle_fds(before + 1).await, before + 1, "the QUIC winner's socket");
+    assert_eq!(
+        settle_fds(before + 1).await,
+        before + 1,
+        "the QUIC winner's socket"
+    );
     let quic = won.into_stream().into_quic().unwrap();
     quic.close(0u32.into(), b"done");
     drop(quic);
-    assert_eq!(settle_fds(before).await, before, "after the QUIC winner closed");
+    assert_eq!(
+        settle_fds(before).await,
+        before,
+        "after the QUIC winner closed"
+    );
 }

@@ -21,7 +21,10 @@ async fn v3_6_1_4_quic_wins_where_udp_works() {
     let id = identity();
     let tcp = tls_server(&id).await;
     let _quic = quic_server(&id, tcp);
-    let won = connector(&id.cert).connect("127.0.0.1", tcp.port()).await.unwrap();
+    let won = connector(&id.cert)
+        .connect("127.0.0.1", tcp.port())
+        .await
+        .unwrap();
     let attempts: Vec<_> = won.report().attempts().collect();
     assert_eq!(attempts.len(), 1, "{}", won.report());
     assert_eq!(attempts[0].endpoint.protocol, Protocol::Quic);
@@ -37,12 +40,18 @@ async fn v3_6_1_4_quic_wins_where_udp_works() {
 async fn udp_refused_gives_tcp_at_the_floor() {
     let id = identity();
     let tcp = tls_server(&id).await;
-    let won = connector(&id.cert).connect("127.0.0.1", tcp.port()).await.unwrap();
+    let won = connector(&id.cert)
+        .connect("127.0.0.1", tcp.port())
+        .await
+        .unwrap();
     let report = won.report();
     let attempts: Vec<_> = report.attempts().collect();
     assert_eq!(attempts.len(), 2, "{report}");
     assert_eq!(attempts[0].endpoint.protocol, Protocol::Quic);
-    assert!(matches!(attempts[0].end, Some(AttemptEnd::Failed(_))), "{report}");
+    assert!(
+        matches!(attempts[0].end, Some(AttemptEnd::Failed(_))),
+        "{report}"
+    );
     assert_eq!(
         attempts[0].error.map(|e| e.kind()),
         Some(std::io::ErrorKind::ConnectionRefused),
@@ -65,7 +74,10 @@ async fn udp_black_hole_gives_tcp_at_the_attempt_delay() {
     let id = identity();
     let tcp = tls_server(&id).await;
     let _hole = UdpSocket::bind(tcp).unwrap();
-    let won = connector(&id.cert).connect("127.0.0.1", tcp.port()).await.unwrap();
+    let won = connector(&id.cert)
+        .connect("127.0.0.1", tcp.port())
+        .await
+        .unwrap();
     let report = won.report();
     let attempts: Vec<_> = report.attempts().collect();
     assert_eq!(attempts.len(), 2, "{report}");

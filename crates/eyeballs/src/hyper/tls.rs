@@ -135,7 +135,8 @@ impl HttpsConnector {
                 let plain = super::HttpConnector::new(connector).connect(uri);
                 return Ok(HttpsStream::plain(plain.await?));
             }
-            let server_name = crate::secure::server_name_of(&host).ok_or(ConnectError::InvalidServerName { uri })?;
+            let server_name = crate::secure::server_name_of(&host)
+                .ok_or(ConnectError::InvalidServerName { uri })?;
             let tcp = connector.clone();
             let won = connector
                 .race(&host, port, move |addr| {

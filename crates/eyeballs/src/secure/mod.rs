@@ -105,7 +105,10 @@ impl fmt::Debug for SecureConnector {
         d.field("connector", &self.connector)
             .field("alpn", &alpn::as_text(&self.tls.alpn_protocols));
         #[cfg(feature = "quic")]
-        d.field("quic_alpn", &self.quic.as_ref().map(|q| alpn::as_text(q.alpn())));
+        d.field(
+            "quic_alpn",
+            &self.quic.as_ref().map(|q| alpn::as_text(q.alpn())),
+        );
         d.finish_non_exhaustive()
     }
 }
@@ -145,7 +148,10 @@ impl SecureConnector {
         S: Into<String>,
     {
         let ids: Vec<String> = alpn.into_iter().map(Into::into).collect();
-        let setup = quic::QuicSetup::new(&self.tls, ids.iter().map(|s| s.as_bytes().to_vec()).collect())?;
+        let setup = quic::QuicSetup::new(
+            &self.tls,
+            ids.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        )?;
         let config = self.connector.config_mut();
         config.quic_alpn = ids;
         config.https_query = true;
@@ -244,14 +250,19 @@ impl SecureConnector {
             let connect = tcp.tcp_connect(plan.endpoint.addr);
             let name = name.clone();
             Box::pin(async move {
-                let stream = TlsConnector::from(config).connect(name, connect.await?).await?;
+                let stream = TlsConnector::from(config)
+                    .connect(name, connect.await?)
+                    .await?;
                 Ok(SecureStream::Tls(Box::new(stream)))
             })
         };
         #[cfg(feature = "quic")]
         if let Some(setup) = self.quic.clone() {
             let options = Arc::clone(self.connector.socket());
-            let quic_name = server_name.trim_start_matches('[').trim_end_matches(']').to_owned();
+            let quic_name = server_name
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned();
             let mut sockets = quic::RaceSockets::default();
             let attempt = move |plan: Plan<'_>| -> Pending<io::Result<SecureStream>> {
                 if plan.endpoint.protocol != Protocol::Quic {
@@ -265,7 +276,9 @@ impl SecureConnector {
             };
             return self.connector.drive((target, label), true, attempt).await;
         }
-        self.connector.drive((target, label), false, tcp_attempt).await
+        self.connector
+            .drive((target, label), false, tcp_attempt)
+            .await
     }
 }
 

@@ -46,7 +46,10 @@ impl std::fmt::Debug for QuicSetup {
 impl QuicSetup {
     /// QUIC attempts under `tls` (TLS 1.3 with `TLS13_AES_128_GCM_SHA256`, which QUIC's
     /// Initial packets need: RFC 9001 §5.2) offering `alpn`.
-    pub(crate) fn new(tls: &ClientConfig, alpn: Vec<Vec<u8>>) -> Result<Self, NoInitialCipherSuite> {
+    pub(crate) fn new(
+        tls: &ClientConfig,
+        alpn: Vec<Vec<u8>>,
+    ) -> Result<Self, NoInitialCipherSuite> {
         let mut tls = tls.clone();
         tls.alpn_protocols = alpn;
         let tls = Arc::new(tls);

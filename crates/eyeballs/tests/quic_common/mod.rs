@@ -112,4 +112,3 @@ pub async fn settle_fds(want: usize) -> usize {
     }
     open_fds()
 }
-
