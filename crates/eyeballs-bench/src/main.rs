@@ -12,7 +12,9 @@
 //! - history: the first and the second connection to a host per scenario, the store's
 //!   memory per remembered destination and its cost per connect ([`history`]);
 //! - HEv3: HTTPS records and NAT64 against the peers, and the engine's cost with service
-//!   records ([`hev3`]).
+//!   records ([`hev3`]);
+//! - the proxy: `eyeballs proxy` against microsocks and dante-server on loopback, added
+//!   latency per request and relay throughput ([`proxy`]).
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -33,6 +35,7 @@ mod engine;
 mod hev3;
 mod history;
 mod machine;
+mod proxy;
 mod py_cost;
 mod report;
 mod scenarios;
@@ -106,6 +109,8 @@ enum Part {
     History,
     /// HEv3: HTTPS records and NAT64 scenarios, the engine with service records.
     Hev3,
+    /// The proxy against microsocks and dante-server: added latency, relay throughput.
+    Proxy,
 }
 
 /// Modes this program is re-run in, inside the lab's client namespace.
@@ -241,12 +246,30 @@ fn run(cli: &Cli) -> Result<(), String> {
     let wants = |part: Part| cli.only.is_empty() || cli.only.contains(&part);
     let root = setup::workspace_root();
 
+    // The proxy part needs neither the lab nor Python: `--only proxy` skips their setup.
+    let needs_python = [
+        Part::Scenarios,
+        Part::Cost,
+        Part::Callgrind,
+        Part::Engine,
+        Part::Swarm,
+        Part::History,
+        Part::Hev3,
+    ]
+    .into_iter()
+    .any(wants);
     if !cli.skip_setup {
-        step("setup: installing the peers");
-        setup::install_peers(&root)?;
+        if needs_python {
+            step("setup: installing the peers");
+            setup::install_peers(&root)?;
+        }
+        if wants(Part::Proxy) {
+            step("setup: installing the proxies (microsocks, dante-server)");
+            setup::install_proxies();
+        }
     }
     step("setup: building the eyeballs command (release)");
-    let tools = setup::tools(&root, setup::build_cli(&root)?)?;
+    let tools = setup::tools(&root, setup::build_cli(&root)?, needs_python)?;
 
     let machine = machine::Machine::gather(&root, &tools.python);
     println!("\nmachine:  {}", machine.summary());
@@ -399,6 +422,21 @@ fn run(cli: &Cli) -> Result<(), String> {
         skipped_part()
     };
 
+    let proxy = if wants(Part::Proxy) {
+        step("the proxy against microsocks and dante-server, on loopback");
+        let proxy = proxy::run(&tools.eyeballs_cli, proxy::Plan::new(cli.quick));
+        print_outcome(&proxy, |r| {
+            format!(
+                "{}\n{}",
+                proxy::report::rows_table(r),
+                proxy::report::goals(r)
+            )
+        });
+        proxy
+    } else {
+        skipped_part()
+    };
+
     let out = cli
         .out
         .clone()
@@ -431,8 +469,9 @@ fn run(cli: &Cli) -> Result<(), String> {
         }
     }
     results.total = started.elapsed();
-    std::fs::write(&out, report::markdown(&results))
-        .map_err(|e| format!("writing {}: {e}", out.display()))?;
+    let mut markdown = report::markdown(&results);
+    proxy::report::insert(&mut markdown, &proxy);
+    std::fs::write(&out, markdown).map_err(|e| format!("writing {}: {e}", out.display()))?;
     println!("\nwrote {}", out.display());
     if results.chart.is_some() {
         println!("wrote {}", chart_path.display());

@@ -71,10 +71,62 @@ pub fn build_cli(root: &Path) -> Result<PathBuf, String> {
     }
 }
 
-/// The paths the contenders need, once installed and built.
-pub fn tools(root: &Path, eyeballs_cli: PathBuf) -> Result<Tools, String> {
+/// Installs what the proxy part compares against, when missing: microsocks and
+/// dante-server (Debian packages), with apt-get as root. Never fails: a proxy that is still
+/// missing afterwards gets a "not measured" row saying why.
+pub fn install_proxies() {
+    let missing: Vec<&str> = [("microsocks", "microsocks"), ("danted", "dante-server")]
+        .into_iter()
+        .filter(|(bin, _)| crate::proxy::find_program(bin).is_none())
+        .map(|(_, package)| package)
+        .collect();
+    if missing.is_empty() {
+        println!("eyeballs-bench: microsocks and danted present");
+        return;
+    }
+    if !nix::unistd::geteuid().is_root() {
+        println!(
+            "eyeballs-bench: not root, not installing {}",
+            missing.join(" ")
+        );
+        return;
+    }
+    println!("eyeballs-bench: installing {}", missing.join(" "));
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .status()
+            .map_or_else(
+                |e| Err(e.to_string()),
+                |s| {
+                    if s.success() {
+                        Ok(())
+                    } else {
+                        Err(s.to_string())
+                    }
+                },
+            )
+    };
+    let installed = apt(&["update"]).and_then(|()| {
+        let mut args = vec!["install", "-y", "--no-install-recommends"];
+        args.extend(&missing);
+        apt(&args)
+    });
+    if let Err(e) = installed {
+        println!(
+            "eyeballs-bench: apt-get install {} failed: {e}",
+            missing.join(" ")
+        );
+    }
+}
+
+/// The paths the contenders need, once installed and built; `needs_python`: whether the
+/// benchmark's virtualenv must be there (every part but the proxy uses it).
+pub fn tools(root: &Path, eyeballs_cli: PathBuf, needs_python: bool) -> Result<Tools, String> {
     let python = target_dir(root).join("bench-venv/bin/python");
-    if !python.is_file() {
+    if needs_python && !python.is_file() {
         return Err(format!(
             "{} is missing: run crates/eyeballs-bench/install-deps.sh",
             python.display()

@@ -6,11 +6,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use eyeballs::secure::SecureConnector;
 use eyeballs::{Connector, ErrorKind};
 
 use crate::options::{parse_dns_server, RaceOptions};
-use crate::output::{live_line, report_of, use_color, RaceView};
+use crate::output::{live_line, report_of, use_color, RaceView, TlsFacts};
 use crate::target::HostPort;
+
+mod tls;
 use crate::{exit, show_race, usage_error};
 
 /// Race a connection to HOST PORT (or HOST:PORT, [IPv6]:PORT) and print the timeline: each
@@ -26,6 +29,13 @@ use crate::{exit, show_race, usage_error};
 ///
 /// On a terminal, each event is printed as it happens (marked `live`), then the timeline.
 ///
+/// With --tls, an attempt counts as connected once its TLS handshake is done (HEv3
+/// V3-6.1.3), and QUIC attempts race beside TCP ones (HEv3 §6) when --alpn offers h3 (tried
+/// first, with no DNS record needed) or, with --https-rr, when a record advertises it; the
+/// line under the verdict tells which ALPN was settled over which protocol and what each
+/// attempt offered. Certificates are checked against --cacert (else the system's store) and
+/// --servername (else HOST); verification cannot be turned off.
+///
 /// Exit status: 0 connected (every race, with --count), 1 could not connect, 2 usage error.
 ///
 /// With --json, one object per race on its own line of stdout (and a failure's message on
@@ -38,7 +48,8 @@ use crate::{exit, show_race, usage_error};
 /// "error": string | null, "delay_ms", "history": {"failed", "srtt_ms", "rttvar_ms", "used"}
 /// | null, "protocol": "tcp"|"quic", "service": {"priority", "target", "alpn", "port"} | null}],
 /// "error": string | null, "cause": string | null, "dropped_endpoints": number,
-/// "history_reordered": bool}; times in milliseconds since the race started; "cause" is the
+/// "history_reordered": bool, "alpn": string | null}, each attempt also with "alpn": [ids
+/// it offered] | null (null without --tls), and the race's "alpn" the one settled; times in milliseconds since the race started; "cause" is the
 /// one classification of a failure ("refused", "timed_out", "no_such_name", …). No summary
 /// object follows --count races.
 #[derive(Debug, Args)]
@@ -63,6 +74,20 @@ pub struct ConnectArgs {
     /// Print one JSON object per race instead of the timeline.
     #[arg(long)]
     pub json: bool,
+
+    /// Connected means TLS done (V3-6.1.3); with h3 offered (--alpn h3,h2) or advertised
+    /// (--https-rr), QUIC attempts race TCP+TLS ones (HEv3 §6). --alpn defaults to
+    /// h2,http/1.1 over TCP.
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Trust the certificates of this PEM file instead of the system's store (repeatable).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub cacert: Vec<std::path::PathBuf>,
+
+    /// Check the certificate against NAME and send it in SNI, instead of HOST.
+    #[arg(long, value_name = "NAME", requires = "tls")]
+    pub servername: Option<String>,
 
     #[command(flatten)]
     pub race: RaceOptions,
@@ -92,6 +117,19 @@ pub fn run(args: ConnectArgs) -> ExitCode {
             let _ = writeln!(io::stdout(), "{}", live_line(entry, color));
         });
     }
+    let racer = if args.tls {
+        let tls = tls::TlsOptions {
+            cacert: args.cacert.clone(),
+            alpn: args.race.alpn.clone(),
+            https_rr: args.race.https_rr,
+        };
+        match tls.connector(connector) {
+            Ok(secure) => Racer::Secure(secure),
+            Err(e) => return usage_error(&e),
+        }
+    } else {
+        Racer::Plain(connector)
+    };
     let mut times = Vec::new();
     let mut failed = 0;
     for i in 0..args.count {
@@ -99,7 +137,7 @@ pub fn run(args: ConnectArgs) -> ExitCode {
             // A blank line between two races' timelines.
             let _ = writeln!(io::stdout());
         }
-        match runtime.block_on(race(&connector, &args, &host, port)) {
+        match runtime.block_on(race(&racer, &args, &host, port)) {
             Ok(Some(elapsed)) => times.push(elapsed),
             Ok(None) => failed += 1,
             Err(code) => return code,
@@ -115,27 +153,57 @@ pub fn run(args: ConnectArgs) -> ExitCode {
     }
 }
 
+/// What races: plain TCP, or TLS (and QUIC) with `--tls`.
+enum Racer {
+    Plain(Connector),
+    Secure(SecureConnector),
+}
+
 /// Runs and prints one race: how long it took to connect, `None` if it failed, or the exit
 /// status to stop with (invalid input: nothing was raced).
 async fn race(
-    connector: &Connector,
+    racer: &Racer,
     args: &ConnectArgs,
     host: &str,
     port: u16,
 ) -> Result<Option<Duration>, ExitCode> {
     let origin = Instant::now();
-    let result = if args.addrs.is_empty() {
-        connector.connect(host, port).await
-    } else {
-        let addrs = args.addrs.iter().map(|&ip| SocketAddr::new(ip, port));
-        connector.connect_addrs(addrs).await
+    let addrs = args.addrs.iter().map(|&ip| SocketAddr::new(ip, port));
+    let (result, tls) = match racer {
+        Racer::Plain(connector) if args.addrs.is_empty() => {
+            (report_of(connector.connect(host, port).await), None)
+        }
+        Racer::Plain(connector) => (report_of(connector.connect_addrs(addrs).await), None),
+        Racer::Secure(secure) => {
+            let name = args.servername.as_deref().unwrap_or(host);
+            let result = if args.addrs.is_empty() {
+                secure.connect_as(host, port, name).await
+            } else {
+                secure.connect_addrs(addrs, name).await
+            };
+            let negotiated = result.as_ref().ok().and_then(|c| c.stream().alpn());
+            let negotiated = negotiated.map(|id| String::from_utf8_lossy(&id).into_owned());
+            let result = report_of(result);
+            let offered = match &result {
+                Ok((report, _)) => report.attempts().map(|a| secure.offered_alpn(&a)).collect(),
+                Err(_) => Vec::new(),
+            };
+            (
+                result,
+                Some(TlsFacts {
+                    offered,
+                    negotiated,
+                }),
+            )
+        }
     };
-    let (report, error) = match report_of(result) {
+    let (report, error) = match result {
         Ok(outcome) => outcome,
         Err(e) if e.kind() == ErrorKind::InvalidInput => return Err(usage_error(&e.to_string())),
         Err(e) => return Err(exit::failure(&e.to_string())),
     };
-    let view = RaceView::of_driver(host.to_owned(), port, &report, error, origin);
+    let mut view = RaceView::of_driver(host.to_owned(), port, &report, error, origin);
+    view.tls = tls;
     // The status is decided from `view.error`, over every race.
     let _ = show_race(&view, args.json, RaceView::timeline);
     let connected = view.error.is_none();

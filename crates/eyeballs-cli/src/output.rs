@@ -26,6 +26,17 @@ pub struct RaceView<'a> {
     pub error: Option<String>,
     /// When the command started the race: the zero of every time shown.
     pub origin: Instant,
+    /// For a TLS race (`connect --tls`): what each attempt offered and what was settled.
+    pub tls: Option<TlsFacts>,
+}
+
+/// The ALPN side of a TLS race (`connect --tls`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFacts {
+    /// Per attempt (in the report's order), the ALPN ids its handshake offered.
+    pub offered: Vec<Vec<String>>,
+    /// The ALPN id the winner's handshake settled on, if the server chose one.
+    pub negotiated: Option<String>,
 }
 
 /// The report of a driver race and, if it failed, the error's text. A failure without a
@@ -61,6 +72,7 @@ impl<'a> RaceView<'a> {
                 .collect(),
             error,
             origin,
+            tls: None,
         }
     }
 
@@ -122,6 +134,16 @@ impl RaceView<'_> {
             map.insert("host".into(), self.host.clone().into());
             map.insert("port".into(), self.port.into());
             map.insert("error".into(), self.error.clone().into());
+            let tls = self.tls.as_ref();
+            map.insert("alpn".into(), tls.and_then(|t| t.negotiated.clone()).into());
+            if let Some(Value::Array(attempts)) = map.get_mut("attempts") {
+                for (i, attempt) in attempts.iter_mut().enumerate() {
+                    if let Value::Object(attempt) = attempt {
+                        let offered = tls.and_then(|t| t.offered.get(i)).cloned();
+                        attempt.insert("alpn".into(), offered.into());
+                    }
+                }
+            }
         }
         v
     }
@@ -150,7 +172,38 @@ impl RaceView<'_> {
             (_, Some(Outcome::Connected { .. })) => paint.green(&report.verdict().to_string()),
             _ => paint.red(&report.verdict().to_string()),
         };
-        writeln!(out, "{}", paint.bold(&verdict))
+        writeln!(out, "{}", paint.bold(&verdict))?;
+        if let Some(tls) = &self.tls {
+            writeln!(out, "{}", tls_line(&report, tls))?;
+        }
+        Ok(())
+    }
+}
+
+/// The ALPN line under a TLS race's verdict: what was settled over which protocol, then what
+/// each attempt offered (`ALPN h3 over QUIC; offered: #0 h3, #1 h2,http/1.1`).
+fn tls_line(report: &eyeballs::Report, tls: &TlsFacts) -> String {
+    let settled = match (&tls.negotiated, report.race().winner()) {
+        (Some(id), Some(w)) => format!("ALPN {id} over {}", protocol_name(w.endpoint.protocol)),
+        (None, Some(w)) => format!("no ALPN over {}", protocol_name(w.endpoint.protocol)),
+        (_, None) => "no connection".to_owned(),
+    };
+    let offered: Vec<String> = tls
+        .offered
+        .iter()
+        .enumerate()
+        .map(|(i, ids)| match ids.as_slice() {
+            [] => format!("#{i} none"),
+            ids => format!("#{i} {}", ids.join(",")),
+        })
+        .collect();
+    format!("{settled}; offered: {}", offered.join(", "))
+}
+
+fn protocol_name(protocol: eyeballs_proto::Protocol) -> &'static str {
+    match protocol {
+        eyeballs_proto::Protocol::Quic => "QUIC",
+        _ => "TCP+TLS",
     }
 }
 
@@ -241,6 +294,7 @@ mod tests {
             errors: vec![Some("Connection refused (os error 111)".into()), None],
             error: None,
             origin: race.started,
+            tls: None,
         }
     }
 
@@ -265,11 +319,36 @@ mod tests {
                 "started_ms": 0.0, "ended_ms": 2.0, "outcome": "refused",
                 "error": "Connection refused (os error 111)",
                 "delay_ms": 250.0, "history": null, "protocol": "tcp", "service": null,
+                "alpn": null,
             })
         );
+        assert_eq!(v["alpn"], Value::Null, "not a TLS race");
         assert_eq!(v["attempts"][1]["outcome"], "connected");
         assert_eq!(v["attempts"][1]["started_ms"], 10.0);
         assert!(v["elapsed_ms"].is_f64() && v["attempts"][1]["ended_ms"].is_f64());
+    }
+
+    /// `connect --tls`: each attempt says what it offered, the race what was settled, and
+    /// the text says it under the verdict.
+    #[test]
+    fn a_tls_race_tells_its_alpn() {
+        let race = race();
+        let mut view = view(&race);
+        view.tls = Some(TlsFacts {
+            offered: vec![vec!["h2".into(), "http/1.1".into()], vec!["h2".into()]],
+            negotiated: Some("h2".into()),
+        });
+        let v = view.json();
+        assert_eq!(v["alpn"], "h2");
+        assert_eq!(v["attempts"][0]["alpn"], json!(["h2", "http/1.1"]));
+        assert_eq!(v["attempts"][1]["alpn"], json!(["h2"]));
+        let mut text = Vec::new();
+        view.print_text(&mut text, false).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.ends_with("ALPN h2 over TCP+TLS; offered: #0 h2,http/1.1, #1 h2\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -326,6 +405,7 @@ mod tests {
             errors: vec![None],
             error: Some("could not connect to 127.0.0.1:1: every attempt failed".into()),
             origin: race.started,
+            tls: None,
         };
         let mut out = Vec::new();
         view.print_text(&mut out, false).unwrap();

@@ -413,6 +413,7 @@ pub fn run(args: SimulateArgs) -> ExitCode {
         errors,
         error,
         origin: report.started,
+        tls: None,
     };
     let mut out = io::stdout().lock();
     let printed = if args.json {

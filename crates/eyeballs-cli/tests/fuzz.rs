@@ -15,20 +15,7 @@ use std::time::Duration;
 
 use common::*;
 
-/// xorshift64*: deterministic, so a failure names its case.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use eyeballs_cli::fuzzing::Rng;
 
 const SEEDS: &[&[u8]] = &[
     b"GET http://dual.test:8080/path?q=1 HTTP/1.1\r\nHost: dual.test\r\nProxy-Connection: keep-alive\r\nConnection: X-A\r\nX-A: 1\r\n\r\n",
@@ -45,7 +32,7 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
         match rng.below(5) {
             0 if !input.is_empty() => {
                 let i = rng.below(input.len());
-                input[i] = rng.next() as u8;
+                input[i] = rng.next_u64() as u8;
             }
             1 => {
                 let i = rng.below(input.len() + 1);

@@ -330,6 +330,9 @@ impl Conn {
         destination: &Destination,
     ) -> Result<TcpStream, Response<Body>> {
         tokio::select! {
+            // The race first: a client that half-closes right after its request still gets
+            // the race's answer when both are ready (a refusal is instant), not a 502.
+            biased;
             result = race(self.peer, destination, &self.settings) => result.map_err(|error| {
                 message(status_for(failure_reply(&error)), &failure_message(&error))
             }),

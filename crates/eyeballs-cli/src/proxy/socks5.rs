@@ -328,20 +328,7 @@ mod tests {
         }
     }
 
-    /// A small deterministic PRNG (xorshift64*), so that a failure names its seed.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::fuzzing::Rng;
 
     /// Bounded fuzzing: valid handshakes mutated (bytes flipped, inserted, removed, cut
     /// short) and pure noise; the handshake never panics, never reads past what the request
@@ -370,17 +357,17 @@ mod tests {
         for case in 0..4000 {
             let mut input = seeds[case % seeds.len()].clone();
             if case % 10 == 9 {
-                input = (0..rng.below(40)).map(|_| rng.next() as u8).collect();
+                input = (0..rng.below(40)).map(|_| rng.next_u64() as u8).collect();
             }
             for _ in 0..=rng.below(3) {
                 match rng.below(4) {
                     0 if !input.is_empty() => {
                         let i = rng.below(input.len());
-                        input[i] = rng.next() as u8;
+                        input[i] = rng.next_u64() as u8;
                     }
                     1 => {
                         let i = rng.below(input.len() + 1);
-                        input.insert(i, rng.next() as u8);
+                        input.insert(i, rng.next_u64() as u8);
                     }
                     2 if !input.is_empty() => {
                         input.remove(rng.below(input.len()));
