@@ -1,19 +1,29 @@
-//! `simulate --history IP=FACTS`: what a history store knows about an address, as written on
-//! the command line.
+//! `simulate --history [quic://]IP=FACTS`: what a history store knows about an address's TCP
+//! (or QUIC) endpoint, as written on the command line.
 
 use std::net::IpAddr;
 
-use eyeballs::proto::{FailureKind, PathFacts, PathFailure, Rtt};
+use eyeballs::proto::{FailureKind, PathFacts, PathFailure, Protocol, Rtt};
 
 use crate::duration;
 
-/// Parses `IP=FACT[,FACT...]`, each FACT one of `stalled`, `refused`, `unreachable`,
-/// `timeout` (a recent failure: the address is tried after every usable one), `rtt:SRTT` or
-/// `rtt:SRTT/RTTVAR` (an RTT estimate; RTTVAR defaults to half of SRTT, as after a first
-/// sample, RFC 6298), `used` (it won the host's latest race).
-pub fn parse_history(text: &str) -> Result<(IpAddr, PathFacts), String> {
-    let (ip, facts) = text.split_once('=').ok_or_else(|| {
-        format!("{text:?}: write IP=FACTS, like 2001:db8::1=stalled or 192.0.2.1=rtt:20ms,used")
+/// Parses `[quic://|tcp://]IP=FACT[,FACT...]`: the facts of the address's TCP endpoint, or
+/// of its QUIC endpoint with `quic://` (history keeps the two apart, V3-6.5). Each FACT is
+/// one of `stalled`, `refused`, `unreachable`, `timeout` (a recent failure: the endpoint is
+/// tried after every usable one), `rtt:SRTT` or `rtt:SRTT/RTTVAR` (an RTT estimate; RTTVAR
+/// defaults to half of SRTT, as after a first sample, RFC 6298), `used` (it won the host's
+/// latest race).
+pub fn parse_history(text: &str) -> Result<(Protocol, IpAddr, PathFacts), String> {
+    let (protocol, rest) = match (text.strip_prefix("quic://"), text.strip_prefix("tcp://")) {
+        (Some(rest), _) => (Protocol::Quic, rest),
+        (None, Some(rest)) => (Protocol::Tcp, rest),
+        (None, None) => (Protocol::Tcp, text),
+    };
+    let (ip, facts) = rest.split_once('=').ok_or_else(|| {
+        format!(
+            "{text:?}: write [quic://]IP=FACTS, like 2001:db8::1=stalled, \
+             quic://192.0.2.1=stalled or 192.0.2.1=rtt:20ms,used"
+        )
     })?;
     let literal = eyeballs::proto::parse_ip_literal(ip).map_err(|e| format!("{ip:?}: {e}"))?;
     if literal.zone.is_some() {
@@ -49,7 +59,7 @@ pub fn parse_history(text: &str) -> Result<(IpAddr, PathFacts), String> {
             },
         }
     }
-    Ok((literal.ip.to_canonical(), out))
+    Ok((protocol, literal.ip.to_canonical(), out))
 }
 
 #[cfg(test)]
@@ -61,10 +71,11 @@ mod tests {
     #[test]
     fn facts_parse() {
         let ms = Duration::from_millis;
-        let (ip, facts) = parse_history("2001:db8::1=stalled").unwrap();
+        let (protocol, ip, facts) = parse_history("2001:db8::1=stalled").unwrap();
+        assert_eq!(protocol, Protocol::Tcp);
         assert_eq!(ip, "2001:db8::1".parse::<IpAddr>().unwrap());
         assert_eq!(facts.failed, Some(PathFailure::Stalled));
-        let (_, facts) = parse_history("192.0.2.1=rtt:20ms/5ms,used").unwrap();
+        let (_, _, facts) = parse_history("192.0.2.1=rtt:20ms/5ms,used").unwrap();
         assert_eq!(
             facts.rtt,
             Some(Rtt {
@@ -73,11 +84,36 @@ mod tests {
             })
         );
         assert!(facts.used);
-        let (_, facts) = parse_history("192.0.2.1=rtt:20ms").unwrap();
+        let (_, _, facts) = parse_history("192.0.2.1=rtt:20ms").unwrap();
         assert_eq!(facts.rtt.map(|r| r.rttvar), Some(ms(10)));
         // The IPv4-mapped form is the IPv4 address, as the engine sees it.
-        let (ip, _) = parse_history("::ffff:192.0.2.1=used").unwrap();
+        let (_, ip, _) = parse_history("::ffff:192.0.2.1=used").unwrap();
         assert_eq!(ip, "192.0.2.1".parse::<IpAddr>().unwrap());
+    }
+
+    /// V3-6.5: `quic://` names the address's QUIC endpoint, `tcp://` (or nothing) its TCP one.
+    #[test]
+    fn v3_6_5_quic_endpoints_parse() {
+        let (protocol, ip, facts) = parse_history("quic://2001:db8::1=stalled").unwrap();
+        assert_eq!(protocol, Protocol::Quic);
+        assert_eq!(ip, "2001:db8::1".parse::<IpAddr>().unwrap());
+        assert_eq!(facts.failed, Some(PathFailure::Stalled));
+        let (protocol, ip, facts) = parse_history("quic://192.0.2.1=rtt:20ms/5ms").unwrap();
+        assert_eq!(
+            (protocol, ip),
+            (Protocol::Quic, "192.0.2.1".parse().unwrap())
+        );
+        assert!(facts.rtt.is_some());
+        let (protocol, _, _) = parse_history("tcp://192.0.2.1=used").unwrap();
+        assert_eq!(protocol, Protocol::Tcp);
+        for bad in [
+            "quic://",
+            "quic://192.0.2.1",
+            "udp://192.0.2.1=stalled",
+            "quic://x=used",
+        ] {
+            assert!(parse_history(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

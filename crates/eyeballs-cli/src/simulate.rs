@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use eyeballs_proto::sim::{Behavior, Scenario};
 use eyeballs_proto::{
-    Destination, DnsResult, FailureKind, Family, History, Outcome, PathFacts, RecordType, Report,
-    SourceAddr, Target,
+    Destination, DnsResult, Endpoint, FailureKind, Family, History, Outcome, PathFacts, Protocol,
+    RecordType, Report, SourceAddr, Target,
 };
 use serde_json::Value;
 
@@ -69,13 +69,14 @@ pub struct SimulateArgs {
     pub servers: Vec<(IpAddr, Server)>,
 
     /// What history knows about an address when the race starts:
-    /// `IP=FACT[,FACT...]`, FACT being `stalled|refused|unreachable|timeout` (a recent
-    /// failure: tried after every usable address), `rtt:SRTT[/RTTVAR]` (RTT estimate: sorts
-    /// lower first, HE-4.3, and sets the attempt delay to its RTO, clamped, HE-5.8) or `used`
-    /// (won the host's last race, HE-4.4). Repeatable, once per address. Example:
+    /// `[quic://]IP=FACT[,FACT...]` (its TCP endpoint, or with `quic://` its QUIC one: kept
+    /// apart, V3-6.5), FACT being `stalled|refused|unreachable|timeout` (a recent failure:
+    /// tried after every usable endpoint), `rtt:SRTT[/RTTVAR]` (RTT estimate: sorts lower
+    /// first, HE-4.3, and sets the attempt delay to its RTO, clamped, HE-5.8) or `used` (won
+    /// the host's last race, HE-4.4). Repeatable, once per endpoint. Example:
     /// --history 2001:db8::1=stalled --history 192.0.2.1=rtt:20ms/5ms
-    #[arg(long = "history", value_name = "IP=FACTS", value_parser = parse_history)]
-    pub history: Vec<(IpAddr, PathFacts)>,
+    #[arg(long = "history", value_name = "[quic://]IP=FACTS", value_parser = parse_history)]
+    pub history: Vec<(Protocol, IpAddr, PathFacts)>,
 
     /// An HTTPS record of the answer to the HTTPS query (RFC 9460; sends one, as
     /// --https-rr): `PRIORITY TARGET [alpn=ID,ID] [no-default-alpn] [port=N]
@@ -294,7 +295,7 @@ impl SimulateArgs {
             }
         }
         let ips: Vec<IpAddr> = ips.into_iter().map(|ip| ip.to_canonical()).collect();
-        check_named("--history", self.history.iter().map(|h| h.0), &ips)?;
+        check_named("--history", self.history.iter().map(|h| h.1), &ips)?;
         check_named("--server", self.servers.iter().map(|s| s.0), &ips)?;
         // --bind, as the driver applies it: the source of each destination, and no attempt
         // to a family with no local address.
@@ -328,7 +329,10 @@ impl SimulateArgs {
         let history = self
             .history
             .iter()
-            .map(|&(ip, facts)| (SocketAddr::new(ip, port), facts))
+            .map(|&(protocol, ip, facts)| {
+                let addr = SocketAddr::new(ip, port);
+                (Endpoint { addr, protocol }, facts)
+            })
             .collect::<History>();
         let mut scenario = Scenario::target(target)
             .config(self.race.config())

@@ -84,13 +84,13 @@ impl Entry {
         (self.addr(), self.protocol)
     }
 
-    /// What history knows about it: TCP endpoints only, for now (history keeps no QUIC
-    /// paths apart from TCP ones yet).
+    /// What history knows about it: about this endpoint, protocol included (a QUIC path and
+    /// the TCP path to the same address are remembered apart).
     fn facts<'h>(&self, history: &'h History) -> Option<&'h crate::history::PathFacts> {
-        match self.protocol {
-            Protocol::Tcp => history.get(self.addr()),
-            _ => None,
-        }
+        history.get_endpoint(Endpoint {
+            addr: self.addr(),
+            protocol: self.protocol,
+        })
     }
 
     /// Whether it takes part in the order: pending, or attempted already (its place still
@@ -398,29 +398,38 @@ fn arrange<A: smallvec::Array<Item = usize>>(
         // QUIC and TCP endpoints of one group (HEv3 §6): each list interleaved by family,
         // QUIC's led as RFC 8305 says and TCP's by the other family, then the two merged one
         // by one, QUIC first: the second attempt changes both protocol and family, so that
-        // blocked UDP and a broken family are each covered by one fallback.
-        let mut quic: SmallVec<[Ranked; 4]> = SmallVec::new();
-        let mut tcp: SmallVec<[Ranked; 4]> = SmallVec::new();
+        // blocked UDP and a broken family are each covered by one fallback. RFC 6724 rule 1
+        // holds across the protocols: the usable endpoints of both lists are merged first,
+        // the unusable ones (no route, or a recent failure in history) after them, so a
+        // QUIC endpoint whose UDP path recently stalled no longer leads: TCP does, led by
+        // the family RFC 8305 says.
         let (quic_part, tcp_part): (SmallVec<[Ranked; 4]>, SmallVec<[Ranked; 4]>) = group
             .iter()
             .copied()
             .partition(|r| r.protocol == Protocol::Quic);
+        let usable = |r: &Ranked| key(r).is_usable();
+        let mut quic: SmallVec<[Ranked; 4]> = SmallVec::new();
         interleave(&quic_part, |r| r.family, lead, count, |r| quic.push(r));
-        let tcp_lead = if tcp_part.iter().any(|r| r.family == lead.other()) && !quic.is_empty() {
-            lead.other()
-        } else {
-            lead
-        };
+        let tcp_lead =
+            if tcp_part.iter().any(|r| r.family == lead.other()) && quic.iter().any(usable) {
+                lead.other()
+            } else {
+                lead
+            };
+        let mut tcp: SmallVec<[Ranked; 4]> = SmallVec::new();
         interleave(&tcp_part, |r| r.family, tcp_lead, count, |r| tcp.push(r));
-        let (mut q, mut t) = (quic.into_iter(), tcp.into_iter());
-        loop {
-            let (a, b) = (q.next(), t.next());
-            if a.is_none() && b.is_none() {
-                break;
-            }
-            for r in a.into_iter().chain(b) {
-                if r.pending {
-                    order.push(r.index);
+        for wanted in [true, false] {
+            let mut q = quic.iter().filter(|r| usable(r) == wanted);
+            let mut t = tcp.iter().filter(|r| usable(r) == wanted);
+            loop {
+                let (a, b) = (q.next(), t.next());
+                if a.is_none() && b.is_none() {
+                    break;
+                }
+                for r in a.into_iter().chain(b) {
+                    if r.pending {
+                        order.push(r.index);
+                    }
                 }
             }
         }

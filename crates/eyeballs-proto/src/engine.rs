@@ -15,7 +15,7 @@ use crate::candidates::Candidates;
 use crate::config::{Config, FamilyPreference, ATTEMPT_DELAY_FLOOR};
 use crate::distinct::Distinct;
 use crate::dns::{Destination, DnsOutcome, DnsResult, QueryId, RecordType};
-use crate::endpoint::{Endpoint, Family, Protocol};
+use crate::endpoint::{Endpoint, Family};
 use crate::error::{InputError, SetupError};
 use crate::report::{AttemptRecord, QueryRecord, Report};
 use crate::screen::{screen, Screen, Screened};
@@ -478,6 +478,30 @@ impl Engine {
                 self.s.failed_since_start = true;
                 self.step(now);
             }
+        }
+        Ok(())
+    }
+
+    /// Attempt `id`'s transport handshake is done at `now`, and its success needs more (TCP
+    /// connected, TLS still going; V3-6.1.1, V3-6.1.3): the attempt counts as progressing
+    /// (V3-6.1.5). While it is the latest attempt, the next one waits until its security
+    /// handshake has had about one more round trip (its transport handshake time again: TLS
+    /// 1.3's server flight) if that ends after its Connection Attempt Delay, up to
+    /// [`Config::max_connection_attempt_delay`](crate::Config::max_connection_attempt_delay)
+    /// from its start (HE-5.12): an attempt about to succeed is not joined by a new one.
+    /// Reported once per attempt (the first report counts); ignored for an attempt that
+    /// ended and after the race.
+    pub fn handle_progress(&mut self, now: Instant, id: AttemptId) -> Result<(), InputError> {
+        let now = self.advance(now);
+        let done = self.s.phase == Phase::Done;
+        let attempt = self
+            .s
+            .report
+            .attempts
+            .get_mut(id.index())
+            .ok_or(InputError::UnknownAttempt(id))?;
+        if !done && attempt.in_flight() && attempt.transport_done.is_none() {
+            attempt.transport_done = Some(now);
         }
         Ok(())
     }
@@ -1018,7 +1042,25 @@ impl Engine {
             Some(last) if self.s.failed_since_start => {
                 last.started.checked_add(ATTEMPT_DELAY_FLOOR)
             }
-            Some(last) => last.started.checked_add(last.attempt_delay),
+            Some(last) => {
+                let planned = last.started.checked_add(last.attempt_delay)?;
+                Some(match last.transport_done {
+                    // V3-6.1.5: the transport is done, the security handshake still going:
+                    // one more round trip for it, within the maximum delay.
+                    Some(done) if last.in_flight() => {
+                        let rtt = done.saturating_duration_since(last.started);
+                        let ceiling = last
+                            .started
+                            .checked_add(self.s.config.max_connection_attempt_delay)
+                            .unwrap_or(planned)
+                            .max(planned);
+                        done.checked_add(rtt)
+                            .unwrap_or(ceiling)
+                            .clamp(planned, ceiling)
+                    }
+                    _ => planned,
+                })
+            }
         }
     }
 
@@ -1028,14 +1070,12 @@ impl Engine {
         };
         let id = AttemptId(self.s.report.attempts.len() as u32);
         let config = &self.s.config;
-        // History keeps TCP paths only, for now.
-        let known = match endpoint.protocol {
-            Protocol::Tcp => self.s.history.get(endpoint.addr).copied(),
-            _ => None,
-        };
+        // What history knows about this endpoint, protocol included.
+        let known = self.s.history.get_endpoint(endpoint).copied();
         let mut record = AttemptRecord::new(endpoint, now);
         record.via_nat64 = via;
-        // HE-5.8: the retransmission timeout of the path, where history has its RTT.
+        // HE-5.8, V3-6.5: the retransmission timeout of the path where history has its RTT
+        // (TCP's RTO, or QUIC's handshake PTO: the same formula, `Rtt::rto`).
         record.attempt_delay = match known.and_then(|facts| facts.rtt) {
             Some(rtt) => config.clamp_derived_attempt_delay(rtt.rto()),
             None => config.attempt_delay(),

@@ -13,6 +13,7 @@ use smallvec::SmallVec;
 
 use crate::action::Outcome;
 use crate::attempt::{AttemptEnd, FailureKind};
+use crate::endpoint::Endpoint;
 use crate::report::Report;
 
 /// RFC 6298's clock granularity G in `RTO = SRTT + max(G, K·RTTVAR)`: the drivers' clocks
@@ -62,6 +63,13 @@ impl Rtt {
     /// SRTT + max(G, 4·RTTVAR), G being [`RTO_GRANULARITY`]; saturating, never overflowing.
     /// RFC 6298's 1 s minimum is for TCP's own retransmissions; a Connection Attempt Delay
     /// is bounded by the race's own limits instead (HE-5.8 to HE-5.12).
+    ///
+    /// It is also a QUIC path's probe timeout during the handshake (V3-6.5: the next
+    /// attempt starts when "the second QUIC Initial" would be sent): RFC 9002 §6.2.1 gives
+    /// PTO = smoothed_rtt + max(4·rttvar, kGranularity) + max_ack_delay, with max_ack_delay
+    /// 0 in the Initial and Handshake packet number spaces, and the same SRTT/RTTVAR
+    /// smoothing (RFC 9002 §5.3 is RFC 6298's, α = 1/8, β = 1/4), so one rule serves both
+    /// protocols (kGranularity, 1 ms, is [`RTO_GRANULARITY`]).
     ///
     /// ```
     /// use std::time::Duration;
@@ -113,7 +121,8 @@ impl fmt::Display for PathFailure {
     }
 }
 
-/// What history knows about one endpoint.
+/// What history knows about one endpoint (an address, a port and a protocol: a QUIC path
+/// and a TCP path to the same address are remembered apart).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct PathFacts {
@@ -123,7 +132,7 @@ pub struct PathFacts {
     /// A recent failure the store still holds against it: the endpoint counts as unusable
     /// (RFC 6724 rule 1) and is tried after every usable endpoint.
     pub failed: Option<PathFailure>,
-    /// It won the host's latest race (HE-4.4).
+    /// It won the host's latest race (HE-4.4): this endpoint, protocol included.
     pub used: bool,
 }
 
@@ -188,18 +197,29 @@ const INLINE_PATHS: usize = 2;
 /// - **the sort**: an endpoint that recently failed counts as unusable (RFC 6724 rule 1: "if
 ///   DB is known to be unreachable"), so it goes after every usable one and no longer leads
 ///   its family; between rules 8 and 9, a lower smoothed RTT goes first (HE-4.3, V3-5.3.2);
-///   after it, the endpoint that won the host's previous race (HE-4.4);
+///   after it, the endpoint that won the host's previous race (HE-4.4). Rule 1 holds across
+///   the protocols too: where QUIC and TCP endpoints are merged (QUIC first, HEv3 §6), the
+///   usable ones of both go before the unusable ones, so a QUIC endpoint whose UDP path
+///   recently stalled no longer leads and TCP does (V3-6.5);
 /// - **the delays**: the Connection Attempt Delay after an attempt whose endpoint has an RTT
 ///   estimate is that attempt's retransmission timeout (RFC 6298's RTO: when it would send its
-///   second SYN), bounded by [`Config::clamp_derived_attempt_delay`](crate::Config::clamp_derived_attempt_delay) (HE-5.8, V3-6.5).
+///   second SYN; for QUIC the handshake's PTO, when it would send its second Initial, the
+///   same formula: see [`Rtt::rto`]), bounded by
+///   [`Config::clamp_derived_attempt_delay`](crate::Config::clamp_derived_attempt_delay)
+///   (HE-5.8, V3-6.5).
 ///
+/// Facts are looked up by [`Endpoint`]: address, port and protocol. A QUIC endpoint and the
+/// TCP endpoint of the same address and port are separate paths (UDP blocked by a firewall
+/// says nothing about TCP, and a TCP RTT is no QUIC handshake time), so facts about one never
+/// apply to the other. [`History::insert`], [`History::with`] and [`History::get`] take a
+/// socket address for its TCP endpoint; [`History::insert_endpoint`],
+/// [`History::with_endpoint`] and [`History::get_endpoint`] take any endpoint.
 ///
-/// Facts are looked up by socket address; a store gives the facts of the endpoints the race
-/// may meet (the host's endpoints it has seen, or the caller's addresses), a few dozen at
-/// most.
+/// A store gives the facts of the endpoints the race may meet (the host's endpoints it has
+/// seen, or the caller's addresses, over both protocols), a few dozen at most.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct History {
-    paths: SmallVec<[(SocketAddr, PathFacts); INLINE_PATHS]>,
+    paths: SmallVec<[(Endpoint, PathFacts); INLINE_PATHS]>,
 }
 
 impl History {
@@ -208,25 +228,56 @@ impl History {
         History::default()
     }
 
-    /// Adds (or replaces) what is known about `addr`; facts that say nothing are not kept.
+    /// Adds (or replaces) what is known about the TCP endpoint `addr` (as
+    /// [`History::insert_endpoint`] with [`Endpoint::tcp`]).
     pub fn insert(&mut self, addr: SocketAddr, facts: PathFacts) {
-        match self.paths.iter_mut().find(|(a, _)| *a == addr) {
+        self.insert_endpoint(Endpoint::tcp(addr), facts);
+    }
+
+    /// Adds (or replaces) what is known about `endpoint`; facts that say nothing are not
+    /// kept.
+    pub fn insert_endpoint(&mut self, endpoint: Endpoint, facts: PathFacts) {
+        match self.paths.iter_mut().find(|(e, _)| *e == endpoint) {
             Some(slot) => slot.1 = facts,
-            None if !facts.is_empty() => self.paths.push((addr, facts)),
+            None if !facts.is_empty() => self.paths.push((endpoint, facts)),
             None => {}
         }
         self.paths.retain(|(_, f)| !f.is_empty());
     }
 
-    /// With `facts` about `addr` (as [`History::insert`]).
+    /// With `facts` about the TCP endpoint `addr` (as [`History::insert`]).
     pub fn with(mut self, addr: SocketAddr, facts: PathFacts) -> Self {
         self.insert(addr, facts);
         self
     }
 
-    /// What is known about `addr`.
+    /// With `facts` about `endpoint` (as [`History::insert_endpoint`]).
+    ///
+    /// ```
+    /// use eyeballs_proto::{Endpoint, History, PathFacts, PathFailure, Protocol};
+    ///
+    /// let addr = "192.0.2.1:443".parse().unwrap();
+    /// let quic = Endpoint { addr, protocol: Protocol::Quic };
+    /// let history = History::new().with_endpoint(quic, PathFacts::failed(PathFailure::Stalled));
+    /// assert!(history.get_endpoint(quic).is_some());
+    /// assert!(history.get(addr).is_none(), "the TCP endpoint is another path");
+    /// ```
+    pub fn with_endpoint(mut self, endpoint: Endpoint, facts: PathFacts) -> Self {
+        self.insert_endpoint(endpoint, facts);
+        self
+    }
+
+    /// What is known about the TCP endpoint `addr`.
     pub fn get(&self, addr: SocketAddr) -> Option<&PathFacts> {
-        self.paths.iter().find(|(a, _)| *a == addr).map(|(_, f)| f)
+        self.get_endpoint(Endpoint::tcp(addr))
+    }
+
+    /// What is known about `endpoint`.
+    pub fn get_endpoint(&self, endpoint: Endpoint) -> Option<&PathFacts> {
+        self.paths
+            .iter()
+            .find(|(e, _)| *e == endpoint)
+            .map(|(_, f)| f)
     }
 
     /// Whether nothing is known.
@@ -235,11 +286,12 @@ impl History {
     }
 
     /// Every endpoint with what is known about it.
-    pub fn iter(&self) -> impl Iterator<Item = (SocketAddr, &PathFacts)> + '_ {
-        self.paths.iter().map(|(a, f)| (*a, f))
+    pub fn iter(&self) -> impl Iterator<Item = (Endpoint, &PathFacts)> + '_ {
+        self.paths.iter().map(|(e, f)| (*e, f))
     }
 }
 
+/// TCP endpoints by socket address (as [`History::insert`]).
 impl FromIterator<(SocketAddr, PathFacts)> for History {
     fn from_iter<I: IntoIterator<Item = (SocketAddr, PathFacts)>>(iter: I) -> Self {
         let mut history = History::new();
@@ -250,25 +302,47 @@ impl FromIterator<(SocketAddr, PathFacts)> for History {
     }
 }
 
-/// One thing a finished race teaches about an endpoint ([`Report::lessons`]).
+/// Endpoints of any protocol (as [`History::insert_endpoint`]).
+impl FromIterator<(Endpoint, PathFacts)> for History {
+    fn from_iter<I: IntoIterator<Item = (Endpoint, PathFacts)>>(iter: I) -> Self {
+        let mut history = History::new();
+        for (endpoint, facts) in iter {
+            history.insert_endpoint(endpoint, facts);
+        }
+        history
+    }
+}
+
+/// One thing a finished race teaches about an endpoint ([`Report::lessons`]): TCP and QUIC
+/// endpoints alike, each about its own path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Lesson {
-    /// The attempt to `addr` won after `rtt`: its handshake time as the race saw it, from its
-    /// start to the success the driver reported (an RTT sample, RFC 6298).
+    /// The attempt to `endpoint` won after `rtt`: its handshake time as the race saw it, from
+    /// its start to the success the driver reported (an RTT sample, RFC 6298; for QUIC, the
+    /// QUIC handshake's, RFC 9002 §5).
     Connected {
-        /// The endpoint.
-        addr: SocketAddr,
+        /// The endpoint, protocol included.
+        endpoint: Endpoint,
         /// The handshake time.
         rtt: Duration,
     },
-    /// An attempt to `addr` failed, timed out, or stalled.
+    /// An attempt to `endpoint` failed, timed out, or stalled.
     Failed {
-        /// The endpoint.
-        addr: SocketAddr,
+        /// The endpoint, protocol included.
+        endpoint: Endpoint,
         /// How.
         failure: PathFailure,
     },
+}
+
+impl Lesson {
+    /// The endpoint it is about.
+    pub fn endpoint(&self) -> Endpoint {
+        match *self {
+            Lesson::Connected { endpoint, .. } | Lesson::Failed { endpoint, .. } => endpoint,
+        }
+    }
 }
 
 impl Report {
@@ -284,24 +358,21 @@ impl Report {
             _ => None,
         };
         self.attempts.iter().filter_map(move |a| {
-            // History keeps TCP paths only, for now: a QUIC attempt over blocked UDP says
-            // nothing about TCP to the same address.
-            if a.endpoint.protocol != crate::endpoint::Protocol::Tcp {
-                return None;
-            }
-            let addr = a.endpoint.addr;
+            // Each lesson names its endpoint with its protocol: a QUIC attempt over blocked
+            // UDP teaches nothing about TCP to the same address, and the other way round.
+            let endpoint = a.endpoint;
             let ended = a.ended?;
             match a.end? {
                 AttemptEnd::Connected => Some(Lesson::Connected {
-                    addr,
+                    endpoint,
                     rtt: ended.saturating_duration_since(a.started),
                 }),
                 AttemptEnd::Failed(kind) => Some(Lesson::Failed {
-                    addr,
+                    endpoint,
                     failure: PathFailure::Failed(kind),
                 }),
                 AttemptEnd::TimedOut => Some(Lesson::Failed {
-                    addr,
+                    endpoint,
                     failure: PathFailure::TimedOut,
                 }),
                 AttemptEnd::Aborted => {
@@ -309,7 +380,7 @@ impl Report {
                     let stalled = winner.started > a.started
                         && ended.saturating_duration_since(a.started) >= a.attempt_delay;
                     stalled.then_some(Lesson::Failed {
-                        addr,
+                        endpoint,
                         failure: PathFailure::Stalled,
                     })
                 }

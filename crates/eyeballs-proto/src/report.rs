@@ -116,6 +116,10 @@ pub struct AttemptRecord {
     /// [`Report::services`] (HEv3 §5.2: its group), if any: the ALPN list and ECH config
     /// the attempt's TLS handshake offers.
     pub service: Option<usize>,
+    /// When its transport handshake was done, for an attempt whose success needs more (TCP
+    /// done, TLS still going: [`Engine::handle_progress`](crate::Engine::handle_progress),
+    /// V3-6.1.5).
+    pub transport_done: Option<Instant>,
 }
 
 impl QueryRecord {
@@ -144,6 +148,7 @@ impl AttemptRecord {
             attempt_delay: std::time::Duration::ZERO,
             history: None,
             service: None,
+            transport_done: None,
         }
     }
 

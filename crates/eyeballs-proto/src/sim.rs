@@ -56,6 +56,11 @@ pub enum Behavior {
     Fails(FailureKind, Duration),
     /// Nothing ever comes back.
     BlackHole,
+    /// The transport handshake completes after the first duration and the attempt's
+    /// security handshake after the second, both from the attempt's start: the driver
+    /// reports progress ([`Engine::handle_progress`](crate::Engine::handle_progress)), then
+    /// success (V3-6.1.5). Use `Duration::MAX` as the second for a handshake that never ends.
+    Secures(Duration, Duration),
 }
 
 impl Behavior {
@@ -261,6 +266,7 @@ pub fn fmt_ms(t: Duration) -> String {
 enum Input {
     Dns(QueryId, DnsResult),
     Attempt(AttemptId, AttemptResult),
+    Progress(AttemptId),
 }
 
 struct World<'a> {
@@ -331,6 +337,7 @@ impl World<'_> {
         let _ = match input {
             Input::Dns(id, result) => self.engine.handle_dns(self.now, id, result),
             Input::Attempt(id, result) => self.engine.handle_attempt(self.now, id, result),
+            Input::Progress(id) => self.engine.handle_progress(self.now, id),
         };
         self.drain();
     }
@@ -385,11 +392,17 @@ impl World<'_> {
                             self.schedule(after, Input::Attempt(*id, AttemptResult::Failed(kind)))
                         }
                         Behavior::BlackHole => {}
+                        Behavior::Secures(transport, total) => {
+                            self.schedule(transport, Input::Progress(*id));
+                            if total != Duration::MAX {
+                                self.schedule(total, Input::Attempt(*id, AttemptResult::Connected));
+                            }
+                        }
                     }
                 }
-                Action::Abort { id } => self
-                    .events
-                    .retain(|e| !matches!(e.2, Input::Attempt(a, _) if a == *id)),
+                Action::Abort { id } => self.events.retain(
+                    |e| !matches!(e.2, Input::Attempt(a, _) | Input::Progress(a) if a == *id),
+                ),
                 Action::Close { .. } => {}
                 Action::Done(_) => self.done = true,
             }

@@ -10,7 +10,8 @@ use std::time::Duration;
 use common::*;
 use eyeballs_proto::sim::{Behavior, Scenario};
 use eyeballs_proto::{
-    DnsResult, FailureKind, History, Lesson, PathFacts, PathFailure, RecordType, Rtt, Target,
+    DnsResult, Endpoint, FailureKind, History, Lesson, PathFacts, PathFailure, RecordType, Rtt,
+    Target,
 };
 
 const V6A: &str = "2001:db8::a";
@@ -22,6 +23,10 @@ fn rtt(srtt: u64, rttvar: u64) -> PathFacts {
         srtt: ms(srtt),
         rttvar: ms(rttvar),
     })
+}
+
+fn tcp(addr: &str) -> Endpoint {
+    Endpoint::tcp(sa(addr))
 }
 
 fn stalled() -> PathFacts {
@@ -341,11 +346,11 @@ fn lessons_of_a_black_holed_family() {
         lessons,
         [
             Lesson::Failed {
-                addr: sa("[2001:db8::a]:443"),
+                endpoint: tcp("[2001:db8::a]:443"),
                 failure: PathFailure::Stalled
             },
             Lesson::Connected {
-                addr: sa("198.18.0.1:443"),
+                endpoint: tcp("198.18.0.1:443"),
                 rtt: ms(7)
             },
         ]
@@ -368,15 +373,15 @@ fn lessons_of_failures() {
         lessons,
         [
             Lesson::Failed {
-                addr: sa("[2001:db8::a]:443"),
+                endpoint: tcp("[2001:db8::a]:443"),
                 failure: PathFailure::Failed(FailureKind::Refused)
             },
             Lesson::Failed {
-                addr: sa("198.18.0.1:443"),
+                endpoint: tcp("198.18.0.1:443"),
                 failure: PathFailure::TimedOut
             },
             Lesson::Connected {
-                addr: sa("[2001:db8::b]:443"),
+                endpoint: tcp("[2001:db8::b]:443"),
                 rtt: ms(2)
             },
         ],
@@ -403,11 +408,11 @@ fn lessons_of_early_aborts_and_cancelled_races() {
         lessons,
         [
             Lesson::Failed {
-                addr: sa("[2001:db8::a]:443"),
+                endpoint: tcp("[2001:db8::a]:443"),
                 failure: PathFailure::Failed(FailureKind::Unreachable)
             },
             Lesson::Connected {
-                addr: sa("[2001:db8::b]:443"),
+                endpoint: tcp("[2001:db8::b]:443"),
                 rtt: ms(2)
             },
         ],

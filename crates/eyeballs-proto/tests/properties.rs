@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use eyeballs_proto::sim::{Behavior, Scenario, Simulation};
 use eyeballs_proto::{
-    Action, AttemptEnd, AttemptResult, Config, Destination, DnsResult, Engine, FailureKind,
-    FamilyPreference, History, Outcome, PathFacts, PathFailure, RecordType, Rtt, SetupError,
-    SourceAddr, Target, TargetError, ATTEMPT_DELAY_FLOOR,
+    Action, AttemptEnd, AttemptResult, Config, Destination, DnsResult, Endpoint, Engine,
+    FailureKind, FamilyPreference, History, Outcome, PathFacts, PathFailure, Protocol, RecordType,
+    Rtt, ServiceRecord, SetupError, SourceAddr, Target, TargetError, ATTEMPT_DELAY_FLOOR,
 };
 use proptest::prelude::*;
 
@@ -102,6 +102,9 @@ fn behavior() -> impl Strategy<Value = Behavior> {
         at(0..800).prop_map(Behavior::refuses),
         at(0..800).prop_map(Behavior::unreachable),
         Just(Behavior::BlackHole),
+        // V3-6.1.5: transport done, then the security handshake (or never).
+        (at(0..800), prop_oneof![at(0..1600), Just(Duration::MAX)])
+            .prop_map(|(transport, total)| Behavior::Secures(transport, total.max(transport))),
     ]
 }
 
@@ -126,10 +129,10 @@ fn config() -> BoxedStrategy<Config> {
         ),
         (1usize..4, family()),
         (timeout(1..1500), timeout(1..3000), timeout(1..2000)),
-        (prop::option::of(1usize..4), 1usize..12),
+        (prop::option::of(1usize..4), 1usize..12, any::<bool>()),
     )
         .prop_map(
-            |((rd, cad, min, max_extra), (count, family), (at, ot, rt), (cap, max_ep))| {
+            |((rd, cad, min, max_extra), (count, family), (at, ot, rt), (cap, max_ep, quic))| {
                 let mut c = Config::default();
                 c.resolution_delay = rd;
                 c.connection_attempt_delay = cad;
@@ -142,6 +145,13 @@ fn config() -> BoxedStrategy<Config> {
                 c.resolve_timeout = rt;
                 c.max_attempts_in_flight = cap;
                 c.max_endpoints = max_ep;
+                if quic {
+                    // A known h3 service (V3-6.5): every address gets a QUIC endpoint too,
+                    // which history knows apart from the TCP one.
+                    c.alpn = vec!["h2".into()];
+                    c.quic_alpn = vec!["h3".into()];
+                    c.services = vec![ServiceRecord::service(1).with_alpn(["h3", "h2"])];
+                }
                 c
             },
         )
@@ -224,8 +234,8 @@ fn scenario() -> BoxedStrategy<Scenario> {
         .boxed()
 }
 
-/// What history knows: facts about generated endpoints, RTTs of any size (`Duration::MAX`
-/// included), failures, the used mark.
+/// What history knows: facts about generated endpoints of both protocols, RTTs of any size
+/// (`Duration::MAX` included), failures, the used mark.
 fn history() -> impl Strategy<Value = History> {
     let rtt = prop_oneof![
         Just(None),
@@ -245,6 +255,7 @@ fn history() -> impl Strategy<Value = History> {
         (
             ip(),
             prop_oneof![Just(443u16), Just(80u16), Just(8443u16)],
+            prop_oneof![Just(Protocol::Tcp), Just(Protocol::Quic)],
             rtt,
             failed,
             any::<bool>(),
@@ -254,11 +265,12 @@ fn history() -> impl Strategy<Value = History> {
     .prop_map(|paths| {
         paths
             .into_iter()
-            .map(|(ip, port, rtt, failed, used)| {
+            .map(|(ip, port, protocol, rtt, failed, used)| {
                 let mut facts = PathFacts::default().used(used);
                 facts.rtt = rtt;
                 facts.failed = failed;
-                (SocketAddr::new(ip, port), facts)
+                let addr = SocketAddr::new(ip, port);
+                (Endpoint { addr, protocol }, facts)
             })
             .collect()
     })

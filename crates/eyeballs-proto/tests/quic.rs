@@ -7,7 +7,9 @@ mod common;
 
 use common::*;
 use eyeballs_proto::sim::{Behavior, Scenario};
-use eyeballs_proto::{Config, DnsResult, Protocol, RecordType, ServiceRecord, Target};
+use eyeballs_proto::{
+    Config, DnsResult, Endpoint, Lesson, Protocol, RecordType, ServiceRecord, Target,
+};
 
 fn h3_client() -> Config {
     config(|c| {
@@ -102,8 +104,18 @@ fn a_quic_endpoint_can_win() {
         sim.report.winner().map(|a| a.endpoint.protocol),
         Some(Protocol::Quic)
     );
-    // History keeps TCP paths only: a QUIC win teaches nothing yet.
-    assert_eq!(sim.report.lessons().count(), 0);
+    // A QUIC win teaches its QUIC endpoint's handshake time (V3-6.5), not the TCP one's.
+    let lessons: Vec<Lesson> = sim.report.lessons().collect();
+    assert_eq!(
+        lessons,
+        [Lesson::Connected {
+            endpoint: Endpoint {
+                addr: sa("[2001:db8::1]:443"),
+                protocol: Protocol::Quic
+            },
+            rtt: ms(4)
+        }]
+    );
 }
 
 /// `Config::services` (an Alt-Svc `h3=":443"`, or configuration): an IP literal gets a QUIC

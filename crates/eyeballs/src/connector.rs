@@ -14,7 +14,7 @@ use socket2::Socket;
 use tokio::net::TcpStream;
 
 use crate::driver::tokio::{self as driver, Pending};
-use crate::driver::{Core, Plan};
+use crate::driver::{AttemptKind, Core, Plan, Progress};
 use crate::error::Error;
 use crate::history::HistoryStore;
 use crate::label::Label;
@@ -453,7 +453,8 @@ impl Connector {
         let target = sources.annotate_target(target);
         let memory = self.history.as_ref().map(|store| {
             let partition = self.socket.history_partition(store);
-            let recalled = store.recall_at(&partition, &target, now);
+            let quic = !self.config.quic_alpn.is_empty();
+            let recalled = store.recall_at(&partition, &target, quic, now);
             (store.clone(), partition, recalled)
         });
         let (learner, history) = match memory {
@@ -486,34 +487,34 @@ impl Connector {
         F: FnMut(SocketAddr) -> Fut,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let attempt = move |plan: Plan<'_>| -> Pending<io::Result<T>> {
+        let attempt = move |plan: Plan<'_>, _: Progress| -> Pending<io::Result<T>> {
             let fut = attempt(plan.endpoint.addr);
             Box::pin(async move { fut.await.map_err(into_io) })
         };
-        self.drive((target, label), false, attempt).await
+        self.drive((target, label), AttemptKind::Tcp, attempt).await
     }
 
     /// A TCP race: [`Connector::run`] without the error conversion an `io::Error` needs not.
     async fn run_tcp(&self, target: (Target, Label)) -> Result<Connection, Error> {
-        let attempt = |plan: Plan<'_>| -> Pending<io::Result<TcpStream>> {
+        let attempt = |plan: Plan<'_>, _: Progress| -> Pending<io::Result<TcpStream>> {
             Box::pin(self.tcp_connect(plan.endpoint.addr))
         };
-        self.drive(target, false, attempt).await
+        self.drive(target, AttemptKind::Tcp, attempt).await
     }
 
-    /// Runs the race for `target` on the tokio driver with `attempt` making each attempt
-    /// (QUIC ones too if `quic`).
+    /// Runs the race for `target` on the tokio driver with `attempt` making each attempt,
+    /// of `kind`.
     pub(crate) async fn drive<T, A>(
         &self,
         target: (Target, Label),
-        quic: bool,
+        kind: AttemptKind,
         attempt: A,
     ) -> Result<Connection<T>, Error>
     where
-        A: FnMut(Plan<'_>) -> Pending<io::Result<T>>,
+        A: FnMut(Plan<'_>, Progress) -> Pending<io::Result<T>>,
     {
         let race = self.begin(target, tokio::time::Instant::now().into_std())?;
-        let (stream, report) = driver::run(race.core, race.resolver, quic, attempt).await?;
+        let (stream, report) = driver::run(race.core, race.resolver, kind, attempt).await?;
         Ok(Connection::new(stream, report))
     }
 }

@@ -65,6 +65,12 @@ async fn udp_refused_gives_tcp_at_the_floor() {
     );
     assert_eq!(won.stream().protocol(), Protocol::Tcp);
     assert_eq!(won.stream().alpn().as_deref(), Some(&b"h2"[..]));
+    // V3-6.1.5: the TCP attempt said when TCP was done, before TLS was; QUIC has one
+    // handshake and says nothing.
+    let race = report.race();
+    let tcp_done = race.attempts[1].transport_done.expect("TCP reported done");
+    assert!(tcp_done >= race.attempts[1].started && Some(tcp_done) <= race.attempts[1].ended);
+    assert_eq!(race.attempts[0].transport_done, None);
 }
 
 /// UDP black-holed (a socket that never reads: the Initial vanishes): TCP+TLS starts at the

@@ -168,6 +168,14 @@ impl<T> Core<T> {
         }
     }
 
+    /// Attempt `id`'s transport handshake is done at `now` and its security handshake goes
+    /// on (V3-6.1.5): the engine may hold the next attempt back.
+    pub(crate) fn attempt_progressed(&mut self, now: Instant, id: AttemptId) {
+        tracing::debug!(target: "eyeballs", attempt = %id, "transport connected; handshake goes on");
+        // The id came from the engine's own action: the only error is an unknown id.
+        let _ = self.engine.handle_progress(now, id);
+    }
+
     /// Acts on the engine's deadline if the clock says it has passed. Call after every
     /// wake-up, whatever woke the driver.
     pub(crate) fn expire(&mut self, now: Instant) {

@@ -28,6 +28,7 @@ mod outcomes;
 pub(crate) mod tokio;
 
 use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use eyeballs_proto::{AttemptId, DnsResult, Endpoint, QueryId, RecordType, ServiceRecord};
@@ -40,6 +41,45 @@ pub(crate) use self::core::Core;
 pub(crate) struct Plan<'a> {
     pub(crate) endpoint: Endpoint,
     pub(crate) service: Option<&'a ServiceRecord>,
+}
+
+/// How an attempt whose success needs more than its transport handshake (TCP, then TLS)
+/// says the transport is done (V3-6.1.5): the driver hands it to the engine, which then
+/// holds the next attempt back by about one more round trip.
+/// (A race of attempts that report nothing, plain TCP, gets handles that report nowhere:
+/// it allocates nothing for them.)
+#[derive(Debug, Clone)]
+pub(crate) struct Progress {
+    id: AttemptId,
+    reported: Option<Arc<Mutex<Vec<AttemptId>>>>,
+}
+
+impl Progress {
+    /// A handle for attempt `id`, reporting into `reported` (`None`: nowhere).
+    pub(crate) fn new(id: AttemptId, reported: Option<Arc<Mutex<Vec<AttemptId>>>>) -> Self {
+        Progress { id, reported }
+    }
+
+    /// The attempt's transport handshake is done; its security handshake goes on.
+    pub(crate) fn transport_done(&self) {
+        if let Some(reported) = &self.reported {
+            reported
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(self.id);
+        }
+    }
+}
+
+/// What a race's attempts are, as a driver needs to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AttemptKind {
+    /// Plain TCP, or anything the caller counts as connected, in one step.
+    Tcp,
+    /// TCP then TLS: each reports its TCP handshake done ([`Progress`]).
+    Tls,
+    /// TCP then TLS, and QUIC.
+    TlsAndQuic,
 }
 
 /// What a way of waiting does for the [`Core`]: starts and stops lookups and attempts.

@@ -9,7 +9,7 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use eyeballs_proto::{AttemptId, DnsResult, QueryId, RecordType};
@@ -17,7 +17,7 @@ use futures_util::FutureExt;
 use tokio::time::{Instant, Sleep};
 
 use super::few::Few;
-use super::{resolver_panicked, Core, Io, Plan};
+use super::{resolver_panicked, AttemptKind, Core, Io, Plan, Progress};
 use crate::error::Error;
 use crate::report::Report;
 use crate::resolver::Resolver;
@@ -26,20 +26,22 @@ use crate::resolver::Resolver;
 pub(crate) type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Runs the race in `core` to its end; `attempt` makes the future of each attempt (a TCP
-/// connect, or anything the caller counts as connected), QUIC ones included if `quic` says
-/// it can make them.
+/// connect, or anything the caller counts as connected), of `kind`: QUIC ones included, and
+/// progress reported, if it says so.
 pub(crate) async fn run<T, A>(
     mut core: Core<T>,
     resolver: Arc<dyn Resolver>,
-    quic: bool,
+    kind: AttemptKind,
     attempt: A,
 ) -> Result<(T, Report), Error>
 where
-    A: FnMut(Plan<'_>) -> Pending<io::Result<T>>,
+    A: FnMut(Plan<'_>, Progress) -> Pending<io::Result<T>>,
 {
     let mut io = TokioIo {
         resolver,
-        quic,
+        quic: kind == AttemptKind::TlsAndQuic,
+        progress: (kind != AttemptKind::Tcp).then(Arc::default),
+        ended: None,
         attempt,
         lookups: Few::default(),
         attempts: Few::default(),
@@ -56,6 +58,7 @@ where
         match poll_fn(|cx| io.poll_event(cx, &mut timer)).await {
             Event::Answer(id, result) => core.answer(io.now(), id, result),
             Event::Attempt(id, result) => core.attempt_ended(io.now(), id, result),
+            Event::Progress(id) => core.attempt_progressed(io.now(), id),
             Event::Timer => {}
             Event::Idle => core.stalled(io.now()),
         }
@@ -67,6 +70,8 @@ where
 enum Event<T> {
     Answer(QueryId, DnsResult),
     Attempt(AttemptId, io::Result<T>),
+    /// An attempt's transport handshake is done, its security handshake goes on.
+    Progress(AttemptId),
     /// The sleep ran out (the core checks the clock).
     Timer,
     /// Nothing in flight and no deadline.
@@ -114,6 +119,11 @@ struct TokioIo<T, A> {
     resolver: Arc<dyn Resolver>,
     /// Whether `attempt` makes QUIC attempts.
     quic: bool,
+    /// The attempts whose transport handshakes are done, as they reported while polled
+    /// (`None`: attempts of a kind that reports nothing).
+    progress: Option<Arc<Mutex<Vec<AttemptId>>>>,
+    /// An attempt that ended in the same poll as it reported progress: told after it.
+    ended: Option<(AttemptId, io::Result<T>)>,
     attempt: A,
     lookups: Few<QueryId, Pending<DnsResult>>,
     attempts: Few<AttemptId, Pending<io::Result<T>>>,
@@ -133,6 +143,9 @@ impl<T, A> TokioIo<T, A> {
             self.lookups.remove(id);
             return Poll::Ready(Event::Answer(id, result));
         }
+        if let Some((id, result)) = self.ended.take() {
+            return Poll::Ready(Event::Attempt(id, result));
+        }
         let mut ended = None;
         for (id, attempt) in self.attempts.iter_mut() {
             if let Poll::Ready(result) = attempt.as_mut().poll(cx) {
@@ -140,8 +153,20 @@ impl<T, A> TokioIo<T, A> {
                 break;
             }
         }
-        if let Some((id, result)) = ended {
+        if let Some((id, _)) = ended {
             self.attempts.remove(id);
+        }
+        // Reported by the attempts just polled (no waker is needed), and told before an end
+        // of the same poll: a TLS handshake can finish in the poll its TCP one did.
+        let progressed = self.progress.as_ref().and_then(|progress| {
+            let mut reported = progress.lock().unwrap_or_else(PoisonError::into_inner);
+            (!reported.is_empty()).then(|| reported.remove(0))
+        });
+        if let Some(id) = progressed {
+            self.ended = ended;
+            return Poll::Ready(Event::Progress(id));
+        }
+        if let Some((id, result)) = ended {
             return Poll::Ready(Event::Attempt(id, result));
         }
         if timer.poll(cx).is_ready() {
@@ -156,7 +181,7 @@ impl<T, A> TokioIo<T, A> {
 
 impl<T, A> Io<T> for TokioIo<T, A>
 where
-    A: FnMut(Plan<'_>) -> Pending<io::Result<T>>,
+    A: FnMut(Plan<'_>, Progress) -> Pending<io::Result<T>>,
 {
     fn speaks_quic(&self) -> bool {
         self.quic
@@ -190,7 +215,8 @@ where
         plan: Plan<'_>,
         _alone: impl FnOnce() -> bool,
     ) -> Option<io::Result<T>> {
-        let attempt = (self.attempt)(plan);
+        let progress = Progress::new(id, self.progress.clone());
+        let attempt = (self.attempt)(plan, progress);
         self.attempts.insert(id, attempt);
         None
     }

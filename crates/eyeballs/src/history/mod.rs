@@ -4,7 +4,10 @@
 //!
 //! A race to a host whose IPv6 path is black-holed costs the Connection Attempt Delay
 //! (250 ms) once: the stalled IPv6 attempt is remembered, the next race to the host leads with
-//! IPv4 and costs one handshake. What the store tells a race is visible in its report
+//! IPv4 and costs one handshake. QUIC paths are remembered apart from TCP ones (V3-6.5): a
+//! QUIC attempt that stalled because UDP is blocked demotes that QUIC endpoint, and the next
+//! race to the address leads with TCP; a QUIC handshake time gives the QUIC endpoint its RTT
+//! estimate. What the store tells a race is visible in its report
 //! ([`AttemptSummary::history`](crate::AttemptSummary::history),
 //! [`Report::history_reordered`](crate::Report::history_reordered)).
 //!

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use eyeballs_proto::{History, Lesson, PathFacts, PathFailure, Report, Rtt, Target};
+use eyeballs_proto::{
+    Endpoint, History, Lesson, PathFacts, PathFailure, Protocol, Report, Rtt, Target,
+};
 use lru::LruCache;
 
 use super::netwatch::NetworkWatch;
@@ -22,9 +24,17 @@ pub(crate) const RECALLED_ADDRS: usize = 32;
 
 /// What earlier races taught, shared by every race that uses it: per endpoint, an RTT
 /// estimate from handshake times (RFC 6298) and the latest failure; per host name, the
-/// endpoints it had and the one that last won. The engine is told what still applies when a
-/// race starts ([`eyeballs_proto::History`]) and the store learns from its report when it
-/// ends.
+/// addresses it had and the endpoint that last won. The engine is told what still applies
+/// when a race starts ([`eyeballs_proto::History`]) and the store learns from its report when
+/// it ends.
+///
+/// - **Per protocol** (V3-6.5): an endpoint is an address, a port and a protocol
+///   ([`Endpoint`]). A QUIC attempt that stalled (UDP blocked by a firewall) demotes that
+///   QUIC endpoint only, so the next race to the host leads with TCP; TCP's facts about the
+///   same address are its own, and a QUIC handshake time is an RTT sample of the QUIC
+///   endpoint (its PTO then gives the next attempt's delay). A race is told the facts of both
+///   protocols of every address it may meet; the host's last winner is named with its
+///   protocol (HE-4.4).
 ///
 /// - **Shared**: clones share one memory; every [`Connector`](crate::Connector) has one
 ///   (its clones, and the hyper connectors and clients built on it, share it).
@@ -56,8 +66,8 @@ pub struct HistoryStore {
 /// The store's memory: every partition's entries, in two bounded maps.
 struct Memory {
     config: HistoryConfig,
-    /// Per (partition, endpoint).
-    paths: LruCache<(Arc<str>, SocketAddr), PathState>,
+    /// Per (partition, endpoint): TCP and QUIC endpoints of one address apart.
+    paths: LruCache<(Arc<str>, Endpoint), PathState>,
     /// Per partition and host name (one string: the partition, a NUL, the name).
     hosts: LruCache<String, HostState>,
     /// Races to address targets, for [`HistoryConfig::explore_every`].
@@ -93,11 +103,12 @@ struct Strike {
 
 #[derive(Debug, Clone, Default)]
 struct HostState {
-    /// Its endpoints: those of its latest race first (attempted, then answered), then older
-    /// ones; at most [`HOST_ENDPOINTS`].
+    /// Its endpoints' socket addresses, each standing for its TCP and its QUIC endpoint:
+    /// those of its latest race first (attempted, then answered), then older ones; at most
+    /// [`HOST_ENDPOINTS`].
     endpoints: Vec<SocketAddr>,
-    /// The endpoint that won its latest successful race.
-    winner: Option<SocketAddr>,
+    /// The endpoint that won its latest successful race, protocol included.
+    winner: Option<Endpoint>,
     /// Races to it, for [`HistoryConfig::explore_every`].
     races: u64,
 }
@@ -174,12 +185,19 @@ impl HistoryStore {
         self.lock().network_flushes
     }
 
-    /// What the store would tell a race to `addr` now, in this partition (exploration
-    /// aside).
+    /// What the store would tell a race about the TCP endpoint `addr` now, in this
+    /// partition (exploration and the used mark aside): [`HistoryStore::endpoint_facts`] with
+    /// [`Endpoint::tcp`].
     pub fn facts(&self, addr: SocketAddr) -> Option<PathFacts> {
+        self.endpoint_facts(Endpoint::tcp(addr))
+    }
+
+    /// What the store would tell a race about `endpoint` (TCP or QUIC) now, in this
+    /// partition (exploration and the used mark aside).
+    pub fn endpoint_facts(&self, endpoint: Endpoint) -> Option<PathFacts> {
         let memory = self.lock();
         let now = Instant::now();
-        let key = (Arc::clone(&self.partition), addr);
+        let key = (Arc::clone(&self.partition), endpoint);
         let state = *memory.paths.peek(&key)?;
         let facts = memory.config.facts(&state, now, true);
         (!facts.is_empty()).then_some(facts)
@@ -188,7 +206,8 @@ impl HistoryStore {
     /// What applies to a race to `target` starting now: the input of
     /// [`Engine::with_history`](eyeballs_proto::Engine::with_history).
     pub fn recall(&self, target: &Target) -> History {
-        self.recall_at(&self.partition, target, Instant::now())
+        // A race of any kind: QUIC endpoints included.
+        self.recall_at(&self.partition, target, true, Instant::now())
     }
 
     /// What the race of `report` teaches (its [`Report::lessons`]), recorded now.
@@ -196,13 +215,33 @@ impl HistoryStore {
         self.learn_at(&self.partition, report, Instant::now());
     }
 
-    pub(crate) fn recall_at(&self, partition: &Arc<str>, target: &Target, now: Instant) -> History {
-        if target.single_addr().is_some() {
-            // One endpoint: nothing to order and no next attempt to delay, so history could
-            // change nothing (the race still teaches the store).
+    /// [`HistoryStore::recall`] in `partition` at `now`, for a race that makes QUIC
+    /// endpoints too if `quic`.
+    pub(crate) fn recall_at(
+        &self,
+        partition: &Arc<str>,
+        target: &Target,
+        quic: bool,
+        now: Instant,
+    ) -> History {
+        if !quic && target.single_addr().is_some() {
+            // One TCP endpoint: nothing to order, no next attempt to delay; no lock taken.
             return History::new();
         }
         let mut memory = self.lock();
+        if let Some(addr) = target.single_addr() {
+            // One address: its TCP endpoint alone has nothing to be ordered against and no
+            // next attempt to delay, so history could change nothing, unless the race also
+            // makes its QUIC endpoint (known services) and history knows that one: then the
+            // order of the two and the delay after the first follow what is known.
+            let quic = Endpoint {
+                addr,
+                protocol: Protocol::Quic,
+            };
+            if !memory.paths.contains(&(Arc::clone(partition), quic)) {
+                return History::new();
+            }
+        }
         memory.check_network();
         if memory.paths.is_empty() {
             return History::new();
@@ -232,11 +271,13 @@ impl HistoryStore {
         let mut winner = None;
         for lesson in report.lessons() {
             match lesson {
-                Lesson::Connected { addr, rtt } => {
-                    winner = Some(addr);
-                    memory.sample(partition, addr, rtt, now);
+                Lesson::Connected { endpoint, rtt } => {
+                    winner = Some(endpoint);
+                    memory.sample(partition, endpoint, rtt, now);
                 }
-                Lesson::Failed { addr, failure } => memory.strike(partition, addr, failure, now),
+                Lesson::Failed { endpoint, failure } => {
+                    memory.strike(partition, endpoint, failure, now);
+                }
                 // A lesson a later engine adds is not one this store knows how to keep.
                 _ => {}
             }
@@ -290,9 +331,10 @@ impl fmt::Debug for HistoryStore {
     }
 }
 
-/// The endpoints of a race to a host name, as its next race should be told about them: the
-/// attempted ones in order, then every answered address on the attempts' ports (facts about
-/// an address learnt in any race of the partition apply to the host's next race).
+/// The endpoints of a race to a host name, as its next race should be told about them, by
+/// socket address (each for both protocols): the attempted ones in order, then every answered
+/// address on the attempts' ports (facts about an address learnt in any race of the partition
+/// apply to the host's next race).
 fn host_endpoints(report: &Report) -> Vec<SocketAddr> {
     let mut seen: Vec<SocketAddr> = Vec::new();
     let mut ports: Vec<u16> = Vec::new();
@@ -368,42 +410,45 @@ impl Memory {
         }
     }
 
-    /// The facts of `addrs` in `partition`; `ordering`: with RTT and used-address facts (off
-    /// for an exploring race).
+    /// The facts of the TCP and QUIC endpoints of `addrs` in `partition`; `ordering`: with
+    /// RTT and used-address facts (off for an exploring race).
     fn recall(
         &mut self,
         partition: &Arc<str>,
         addrs: Vec<SocketAddr>,
-        winner: Option<SocketAddr>,
+        winner: Option<Endpoint>,
         now: Instant,
         ordering: bool,
     ) -> History {
         let mut history = History::new();
         for addr in addrs {
-            let key = (Arc::clone(partition), addr);
-            let Some(state) = self.paths.get(&key) else {
-                continue;
-            };
-            let facts = self
-                .config
-                .facts(state, now, ordering)
-                .used(ordering && winner == Some(addr));
-            history.insert(addr, facts);
+            for protocol in [Protocol::Tcp, Protocol::Quic] {
+                let endpoint = Endpoint { addr, protocol };
+                let key = (Arc::clone(partition), endpoint);
+                let Some(state) = self.paths.get(&key) else {
+                    continue;
+                };
+                let facts = self
+                    .config
+                    .facts(state, now, ordering)
+                    .used(ordering && winner == Some(endpoint));
+                history.insert_endpoint(endpoint, facts);
+            }
         }
         history
     }
 
-    fn path(&mut self, partition: &Arc<str>, addr: SocketAddr) -> &mut PathState {
-        let key = (Arc::clone(partition), addr);
+    fn path(&mut self, partition: &Arc<str>, endpoint: Endpoint) -> &mut PathState {
+        let key = (Arc::clone(partition), endpoint);
         make_room(&mut self.paths, &key, self.config.max_endpoints);
         self.paths.get_or_insert_mut(key, PathState::default)
     }
 
-    /// A handshake to `addr` took `rtt`: the estimate follows (RFC 6298) and any failure is
-    /// forgiven.
-    fn sample(&mut self, partition: &Arc<str>, addr: SocketAddr, rtt: Duration, now: Instant) {
+    /// A handshake to `endpoint` took `rtt`: the estimate follows (RFC 6298, RFC 9002 §5.3
+    /// for QUIC: the same smoothing) and any failure is forgiven.
+    fn sample(&mut self, partition: &Arc<str>, endpoint: Endpoint, rtt: Duration, now: Instant) {
         let lifetime = self.config.rtt_lifetime;
-        let path = self.path(partition, addr);
+        let path = self.path(partition, endpoint);
         let estimate = match path.rtt {
             Some((old, at)) if now.saturating_duration_since(at) < lifetime => old.update(rtt),
             _ => Rtt::first(rtt),
@@ -415,11 +460,11 @@ impl Memory {
     fn strike(
         &mut self,
         partition: &Arc<str>,
-        addr: SocketAddr,
+        endpoint: Endpoint,
         failure: PathFailure,
         now: Instant,
     ) {
-        let path = self.path(partition, addr);
+        let path = self.path(partition, endpoint);
         let count = path.strike.map_or(1, |s| s.count.saturating_add(1));
         path.strike = Some(Strike {
             failure,

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eyeballs_proto::sim::{Behavior, Scenario};
-use eyeballs_proto::{DnsResult, PathFacts, PathFailure, RecordType, Report, Rtt, Target};
+use eyeballs_proto::{
+    DnsResult, Endpoint, PathFacts, PathFailure, Protocol, RecordType, Report, Rtt, Target,
+};
 
 use super::{HistoryConfig, HistoryStore};
 
@@ -65,7 +67,7 @@ fn a_stalled_path_is_held_against_its_endpoint_then_forgiven() {
     let store = store();
     let t0 = Instant::now();
     store.learn_at(&root(), &black_holed_v6(), t0);
-    let recalled = store.recall_at(&root(), &host(), t0 + ms(1));
+    let recalled = store.recall_at(&root(), &host(), true, t0 + ms(1));
     assert_eq!(
         recalled.get(v6()).and_then(|f| f.failed),
         Some(PathFailure::Stalled)
@@ -75,7 +77,7 @@ fn a_stalled_path_is_held_against_its_endpoint_then_forgiven() {
     assert!(v4_facts.used, "the winner is the used address (HE-4.4)");
 
     // The first hold is a minute; then the endpoint takes its place again for a race.
-    let later = store.recall_at(&root(), &host(), t0 + Duration::from_secs(61));
+    let later = store.recall_at(&root(), &host(), true, t0 + Duration::from_secs(61));
     assert_eq!(later.get(v6()), None);
 }
 
@@ -94,7 +96,7 @@ fn failures_in_a_row_double_the_hold_up_to_its_maximum_and_a_success_clears_it()
     // The second stall in a row: held for two minutes from t1.
     let held = |at: Instant| {
         store
-            .recall_at(&root(), &host(), at)
+            .recall_at(&root(), &host(), true, at)
             .get(v6())
             .is_some_and(|f| f.failed.is_some())
     };
@@ -122,7 +124,7 @@ fn rtt_estimates_follow_rfc_6298_and_expire() {
     store.learn_at(&root(), &fast_v4(ms(40)), t0);
     store.learn_at(&root(), &fast_v4(ms(8)), t0 + ms(100));
     let rtt = store
-        .recall_at(&root(), &host(), t0 + ms(200))
+        .recall_at(&root(), &host(), true, t0 + ms(200))
         .get(v4())
         .and_then(|f| f.rtt);
     assert_eq!(rtt, Some(Rtt::first(ms(40)).update(ms(8))));
@@ -131,7 +133,7 @@ fn rtt_estimates_follow_rfc_6298_and_expire() {
     let expired = t0 + ms(100) + Duration::from_secs(600);
     assert_eq!(
         store
-            .recall_at(&root(), &host(), expired)
+            .recall_at(&root(), &host(), true, expired)
             .get(v4())
             .and_then(|f| f.rtt),
         None
@@ -139,7 +141,7 @@ fn rtt_estimates_follow_rfc_6298_and_expire() {
     store.learn_at(&root(), &fast_v4(ms(20)), expired);
     assert_eq!(
         store
-            .recall_at(&root(), &host(), expired)
+            .recall_at(&root(), &host(), true, expired)
             .get(v4())
             .and_then(|f| f.rtt),
         Some(Rtt::first(ms(20)))
@@ -154,9 +156,9 @@ fn v3_5_3_3_partitions_share_nothing() {
     let a: Arc<str> = Arc::from("site-a");
     let b: Arc<str> = Arc::from("site-b");
     store.learn_at(&a, &black_holed_v6(), t0);
-    assert!(!store.recall_at(&a, &host(), t0).is_empty());
-    assert!(store.recall_at(&b, &host(), t0).is_empty());
-    assert!(store.recall_at(&root(), &host(), t0).is_empty());
+    assert!(!store.recall_at(&a, &host(), true, t0).is_empty());
+    assert!(store.recall_at(&b, &host(), true, t0).is_empty());
+    assert!(store.recall_at(&root(), &host(), true, t0).is_empty());
     // The public handles do the same.
     let site_a = store.partition("site-a");
     assert_eq!(site_a.partition_key(), "site-a");
@@ -173,7 +175,7 @@ fn v3_5_3_6_every_sixteenth_race_explores() {
     store.learn_at(&root(), &black_holed_v6(), t0);
     let explored: Vec<usize> = (1..=32)
         .filter(|_| {
-            let h = store.recall_at(&root(), &host(), t0);
+            let h = store.recall_at(&root(), &host(), true, t0);
             assert!(h.get(v6()).is_some_and(|f| f.failed.is_some()));
             h.get(v4()).is_none()
         })
@@ -187,7 +189,7 @@ fn address_targets_get_their_addresses_history() {
     let t0 = Instant::now();
     store.learn_at(&root(), &black_holed_v6(), t0);
     let target = Target::addresses([v6(), v4(), sa("198.18.0.2:443")]).unwrap();
-    let h = store.recall_at(&root(), &target, t0);
+    let h = store.recall_at(&root(), &target, true, t0);
     assert!(h.get(v6()).is_some_and(|f| f.failed.is_some()));
     assert!(h.get(v4()).is_some_and(|f| f.rtt.is_some() && !f.used));
     assert_eq!(h.get(sa("198.18.0.2:443")), None);
@@ -241,7 +243,7 @@ fn a_host_keeps_its_latest_endpoints() {
     assert_eq!(report.attempts.len(), 20);
     store.learn_at(&root(), &report, t0);
     assert_eq!(store.len(), 20);
-    let h = store.recall_at(&root(), &host(), t0);
+    let h = store.recall_at(&root(), &host(), true, t0);
     assert_eq!(h.iter().count(), super::store::HOST_ENDPOINTS);
     assert!(h.get(sa("[2001:db8::1]:443")).is_some());
     assert!(h.get(sa("[2001:db8::14]:443")).is_none());
@@ -259,7 +261,10 @@ fn facts_learnt_elsewhere_apply_to_a_hosts_answered_addresses() {
         &race(Behavior::Connects(ms(3)), Behavior::Connects(ms(5))),
         t0,
     );
-    assert!(store.recall_at(&root(), &host(), t0).get(v4()).is_none());
+    assert!(store
+        .recall_at(&root(), &host(), true, t0)
+        .get(v4())
+        .is_none());
     // A race to the IPv4 address alone refuses.
     let refused = Scenario::target(Target::addresses([v4()]).unwrap())
         .default_behavior(Behavior::refuses(ms(1)))
@@ -267,7 +272,7 @@ fn facts_learnt_elsewhere_apply_to_a_hosts_answered_addresses() {
         .unwrap()
         .report;
     store.learn_at(&root(), &refused, t0);
-    let h = store.recall_at(&root(), &host(), t0);
+    let h = store.recall_at(&root(), &host(), true, t0);
     assert!(h.get(v4()).is_some_and(|f| f.failed.is_some()));
 }
 
@@ -296,4 +301,146 @@ fn nothing_learnt_nothing_recalled() {
     assert!(store.is_empty());
     assert!(store.recall(&host()).is_empty());
     assert_eq!(store.facts(v6()), None::<PathFacts>);
+}
+
+/// A caller that speaks h3 over QUIC and h2 over TCP, and knows the destination speaks both
+/// (an Alt-Svc, configuration): every address gets a QUIC endpoint, tried first.
+fn h3_config() -> eyeballs_proto::Config {
+    let mut c = eyeballs_proto::Config::default();
+    c.alpn = vec!["h2".into()];
+    c.quic_alpn = vec!["h3".into()];
+    c.services = vec![eyeballs_proto::ServiceRecord::service(1).with_alpn(["h3", "h2"])];
+    c
+}
+
+fn quic(addr: SocketAddr) -> Endpoint {
+    Endpoint {
+        addr,
+        protocol: Protocol::Quic,
+    }
+}
+
+/// A race to `h.test` over QUIC and TCP, one address per family, each behaving as given.
+fn h3_race(v6: Behavior, v4: Behavior) -> Report {
+    Scenario::host("h.test", 443)
+        .config(h3_config())
+        .answer(RecordType::Aaaa, ms(1), [V6])
+        .answer(RecordType::A, ms(1), [V4])
+        .behavior(V6, v6)
+        .behavior(V4, v4)
+        .run()
+        .unwrap()
+        .report
+}
+
+/// V3-6.5: the QUIC attempt over IPv6 stalls, TCP over IPv4 wins. The stall is held against
+/// the QUIC endpoint only (TCP over IPv6 is untouched), the RTT and the used mark belong to
+/// the TCP endpoint over IPv4 (HE-4.4: the winner, protocol included), not to QUIC over it.
+#[test]
+fn v3_6_5_a_stalled_quic_path_is_held_against_quic_only() {
+    let store = store();
+    let t0 = Instant::now();
+    let report = h3_race(Behavior::BlackHole, Behavior::Connects(ms(5)));
+    assert_eq!(report.attempts[0].endpoint, quic(v6()));
+    store.learn_at(&root(), &report, t0);
+    assert_eq!(store.len(), 2);
+    let h = store.recall_at(&root(), &host(), true, t0 + ms(1));
+    assert_eq!(
+        h.get_endpoint(quic(v6())).and_then(|f| f.failed),
+        Some(PathFailure::Stalled)
+    );
+    assert_eq!(
+        h.get(v6()),
+        None,
+        "a blocked UDP path says nothing about TCP"
+    );
+    let tcp_v4 = h.get(v4()).copied().unwrap();
+    assert_eq!(tcp_v4.rtt, Some(Rtt::first(ms(5))));
+    assert!(tcp_v4.used);
+    assert_eq!(h.get_endpoint(quic(v4())), None);
+    // The public handles say the same.
+    assert!(store.endpoint_facts(quic(v6())).is_some());
+    assert!(store.facts(v6()).is_none());
+}
+
+/// V3-6.5: a QUIC winner's handshake time is an RTT sample of its QUIC endpoint, which is
+/// the host's used endpoint; the TCP endpoint of the same address learns nothing.
+#[test]
+fn v3_6_5_a_quic_handshake_is_an_rtt_sample_of_the_quic_endpoint() {
+    let store = store();
+    let t0 = Instant::now();
+    let fast = h3_race(Behavior::Connects(ms(4)), Behavior::Connects(ms(4)));
+    store.learn_at(&root(), &fast, t0);
+    store.learn_at(&root(), &fast, t0 + ms(10));
+    let h = store.recall_at(&root(), &host(), true, t0 + ms(20));
+    let facts = h.get_endpoint(quic(v6())).copied().unwrap();
+    assert_eq!(facts.rtt, Some(Rtt::first(ms(4)).update(ms(4))));
+    assert!(facts.used);
+    assert_eq!(h.get(v6()), None);
+    assert_eq!(h.iter().count(), 1);
+}
+
+/// A single address has nothing to order for TCP alone, so it is told nothing, unless its
+/// QUIC endpoint is known: then a race that makes it (known services) is told both
+/// protocols' facts, and leads with TCP when QUIC recently stalled.
+#[test]
+fn v3_6_5_a_single_address_is_told_its_quic_and_tcp_facts() {
+    let store = store();
+    let t0 = Instant::now();
+    store.learn_at(
+        &root(),
+        &h3_race(Behavior::BlackHole, Behavior::Connects(ms(5))),
+        t0,
+    );
+    // TCP over IPv4 has facts, QUIC over it none: nothing to tell.
+    let only_v4 = Target::addresses([v4()]).unwrap();
+    assert!(store.recall_at(&root(), &only_v4, true, t0).is_empty());
+    // QUIC over IPv6 stalled: the next race to that address leads with TCP.
+    let only_v6 = Target::addresses([v6()]).unwrap();
+    // A race that makes no QUIC endpoint is told nothing (no lock taken).
+    assert!(store.recall_at(&root(), &only_v6, false, t0).is_empty());
+    let h = store.recall_at(&root(), &only_v6, true, t0);
+    assert!(h
+        .get_endpoint(quic(v6()))
+        .is_some_and(|f| f.failed.is_some()));
+    let next = Scenario::target(only_v6)
+        .config(h3_config())
+        .history(h)
+        .default_behavior(Behavior::Connects(ms(3)))
+        .run()
+        .unwrap();
+    assert_eq!(
+        next.lines(),
+        ["0 connect #0 [2001:db8::a]:443", "3 done connected #0"]
+    );
+}
+
+/// QUIC and TCP lessons about one address land in separate entries: a later TCP success to
+/// the address neither clears the QUIC endpoint's failure nor gives it the used mark.
+#[test]
+fn tcp_and_quic_entries_of_one_address_are_independent() {
+    let store = store();
+    let t0 = Instant::now();
+    store.learn_at(
+        &root(),
+        &h3_race(Behavior::BlackHole, Behavior::Connects(ms(5))),
+        t0,
+    );
+    // TCP over IPv6 works in a later race (TCP only): QUIC over IPv6 stays held.
+    store.learn_at(
+        &root(),
+        &race(Behavior::Connects(ms(3)), Behavior::Connects(ms(5))),
+        t0 + ms(10),
+    );
+    let h = store.recall_at(&root(), &host(), true, t0 + ms(20));
+    assert!(h
+        .get(v6())
+        .is_some_and(|f| f.rtt.is_some() && f.failed.is_none() && f.used));
+    assert!(h
+        .get_endpoint(quic(v6()))
+        .is_some_and(|f| f.failed.is_some() && !f.used));
+    assert!(
+        h.get(v4()).is_some_and(|f| !f.used),
+        "the newer winner is TCP over IPv6"
+    );
 }

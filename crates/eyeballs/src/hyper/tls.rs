@@ -14,11 +14,11 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::{ClientConfig, ClientConnection};
-use tokio_rustls::TlsConnector;
 use tower_service::Service;
 
 use super::{destination, ConnectError, Connecting, HttpStream, RaceInfo};
 use crate::connector::Connector;
+use crate::secure::SecureConnector;
 
 /// The rustls version this connector takes its [`ClientConfig`] from (re-exported from
 /// tokio-rustls), to build one without depending on rustls yourself.
@@ -66,16 +66,15 @@ pub use tokio_rustls::rustls;
 pub struct HttpsConnector {
     connector: Connector,
     /// `connector` as `https` races use it: with the HTTPS query (V3-4.1.2) and the ALPN ids
-    /// the TLS configuration offers (V3-6.2.2).
-    https: Connector,
-    tls: Arc<ClientConfig>,
+    /// the TLS configuration offers (V3-6.2.2), TLS inside each attempt.
+    https: SecureConnector,
 }
 
 impl fmt::Debug for HttpsConnector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpsConnector")
             .field("connector", &self.connector)
-            .field("alpn_protocols", &self.tls.alpn_protocols)
+            .field("alpn_protocols", &self.https.tls_config().alpn_protocols)
             .finish_non_exhaustive()
     }
 }
@@ -86,21 +85,19 @@ impl HttpsConnector {
     /// `https` races also ask for the host's HTTPS records (HEv3 §4.1, V3-4.1.2: what an
     /// HTTP client should do; waited for at most the Resolution Delay), and use only the
     /// records whose protocols the TLS configuration offers in `alpn_protocols`
-    /// (`http/1.1` when it offers none; V3-6.2.2).
+    /// (`http/1.1` when it offers none; V3-6.2.2). Each attempt is a
+    /// [`SecureConnector`](crate::secure::SecureConnector) one: it offers the ids its record
+    /// speaks, and its TCP handshake done holds the next attempt back while TLS goes on
+    /// (V3-6.1.5).
     pub fn new(connector: Connector, tls: impl Into<Arc<ClientConfig>>) -> Self {
         let tls = tls.into();
         let mut https = connector.clone().https_query(true);
-        https.config_mut().alpn = match tls.alpn_protocols.as_slice() {
-            [] => vec!["http/1.1".to_owned()],
-            offered => offered
-                .iter()
-                .map(|id| String::from_utf8_lossy(id).into_owned())
-                .collect(),
-        };
+        if tls.alpn_protocols.is_empty() {
+            https.config_mut().alpn = vec!["http/1.1".to_owned()];
+        }
         HttpsConnector {
             connector,
-            https,
-            tls,
+            https: SecureConnector::new(https, tls),
         }
     }
 
@@ -111,19 +108,14 @@ impl HttpsConnector {
 
     /// The TLS configuration.
     pub fn tls_config(&self) -> &Arc<ClientConfig> {
-        &self.tls
+        self.https.tls_config()
     }
 
     /// Connects to `uri`'s host and port: the same as the `Service` call.
     pub fn connect(&self, uri: Uri) -> Connecting<HttpsStream> {
         let is_https = uri.scheme() == Some(&Scheme::HTTPS);
-        let connector = if is_https {
-            &self.https
-        } else {
-            &self.connector
-        }
-        .clone();
-        let tls = TlsConnector::from(Arc::clone(&self.tls));
+        let plain = self.connector.clone();
+        let secure = self.https.clone();
         let destination = destination(
             &uri,
             |s| s == &Scheme::HTTP || s == &Scheme::HTTPS,
@@ -132,26 +124,19 @@ impl HttpsConnector {
         Connecting::new(async move {
             let (host, port) = destination?;
             if !is_https {
-                let plain = super::HttpConnector::new(connector).connect(uri);
+                let plain = super::HttpConnector::new(plain).connect(uri);
                 return Ok(HttpsStream::plain(plain.await?));
             }
-            let server_name = crate::secure::server_name_of(&host)
-                .ok_or(ConnectError::InvalidServerName { uri })?;
-            let tcp = connector.clone();
-            let won = connector
-                .race(&host, port, move |addr| {
-                    let attempt = tcp.tcp_connect(addr);
-                    let (tls, server_name) = (tls.clone(), server_name.clone());
-                    async move {
-                        let stream = tls.connect(server_name, attempt.await?).await?;
-                        Ok::<_, io::Error>((addr, stream))
-                    }
-                })
+            if crate::secure::server_name_of(&host).is_none() {
+                return Err(ConnectError::InvalidServerName { uri });
+            }
+            let won = secure
+                .connect_tls(&host, port)
                 .await
                 .map_err(ConnectError::Connect)?;
-            let ((winner, stream), report) = won.into_parts();
+            let ((winner, tls), report) = won.into_parts();
             Ok(HttpsStream {
-                inner: Inner::Tls(TokioIo::new(Box::new(stream))),
+                inner: Inner::Tls(TokioIo::new(tls)),
                 info: RaceInfo::new(winner, report),
             })
         })

@@ -58,6 +58,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use eyeballs_proto::{Protocol, SetupError, TargetError};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::TlsConnector;
@@ -65,7 +67,7 @@ use tokio_rustls::TlsConnector;
 pub use self::stream::SecureStream;
 use crate::connector::{host_target, Connection, Connector};
 use crate::driver::tokio::Pending;
-use crate::driver::Plan;
+use crate::driver::{AttemptKind, Plan, Progress};
 use crate::error::Error;
 use crate::label::Label;
 use crate::report::AttemptSummary;
@@ -224,21 +226,48 @@ impl SecureConnector {
         self.run(target, server_name).await
     }
 
-    async fn run(
+    /// A TLS race over TCP only (the hyper `HttpsConnector`'s): the address and TLS stream
+    /// that won.
+    #[cfg(feature = "rustls")]
+    pub(crate) async fn connect_tls(
         &self,
-        (target, label): (eyeballs_proto::Target, Label),
-        server_name: &str,
-    ) -> Result<Connection<SecureStream>, Error> {
-        let Some(name) = server_name_of(server_name) else {
+        host: &str,
+        port: u16,
+    ) -> Result<Connection<(SocketAddr, Box<TlsStream<TcpStream>>)>, Error> {
+        let (target, label) = host_target(host, &[port])?;
+        let name = self.server_name(host, &label)?;
+        let mut tls_attempt = self.tls_attempts(name);
+        let attempt = move |plan: Plan<'_>, progress: Progress| -> Pending<io::Result<_>> {
+            let addr = plan.endpoint.addr;
+            let attempt = tls_attempt(plan, progress);
+            Box::pin(async move { Ok((addr, attempt.await?)) })
+        };
+        self.connector
+            .drive((target, label), AttemptKind::Tls, attempt)
+            .await
+    }
+
+    /// `server_name` checked, or the caller's error for the race to `label`.
+    fn server_name(&self, server_name: &str, label: &Label) -> Result<ServerName<'static>, Error> {
+        server_name_of(server_name).ok_or_else(|| {
             let e = TargetError::InvalidHost {
                 name: server_name.chars().take(80).collect(),
                 reason: "not a valid TLS server name",
             };
-            return Err(Error::invalid(label.to_string(), SetupError::Target(e)));
-        };
+            Error::invalid(label.to_string(), SetupError::Target(e))
+        })
+    }
+
+    /// What makes each TCP+TLS attempt: TCP with the connector's socket set-up, then TLS
+    /// offering the ids the attempt's record speaks; the attempt reports its TCP handshake
+    /// done (V3-6.1.5) and succeeds when TLS is (V3-6.1.3).
+    fn tls_attempts(
+        &self,
+        name: ServerName<'static>,
+    ) -> impl FnMut(Plan<'_>, Progress) -> Pending<io::Result<Box<TlsStream<TcpStream>>>> {
         let tcp = self.connector.clone();
         let tls = Arc::clone(&self.tls);
-        let tcp_attempt = move |plan: Plan<'_>| -> Pending<io::Result<SecureStream>> {
+        move |plan: Plan<'_>, progress: Progress| {
             let config = match alpn::offered(&tls.alpn_protocols, plan.service) {
                 None => Arc::clone(&tls),
                 Some(ids) => {
@@ -250,12 +279,27 @@ impl SecureConnector {
             let connect = tcp.tcp_connect(plan.endpoint.addr);
             let name = name.clone();
             Box::pin(async move {
-                let stream = TlsConnector::from(config)
-                    .connect(name, connect.await?)
-                    .await?;
-                Ok(SecureStream::Tls(Box::new(stream)))
+                let tcp = connect.await?;
+                // V3-6.1.5: TCP is done; the engine gives TLS about one more round trip.
+                progress.transport_done();
+                let stream = TlsConnector::from(config).connect(name, tcp).await?;
+                Ok(Box::new(stream))
             })
-        };
+        }
+    }
+
+    async fn run(
+        &self,
+        (target, label): (eyeballs_proto::Target, Label),
+        server_name: &str,
+    ) -> Result<Connection<SecureStream>, Error> {
+        let name = self.server_name(server_name, &label)?;
+        let mut tls_attempt = self.tls_attempts(name);
+        let mut tcp_attempt =
+            move |plan: Plan<'_>, progress: Progress| -> Pending<io::Result<SecureStream>> {
+                let attempt = tls_attempt(plan, progress);
+                Box::pin(async move { Ok(SecureStream::Tls(attempt.await?)) })
+            };
         #[cfg(feature = "quic")]
         if let Some(setup) = self.quic.clone() {
             let options = Arc::clone(self.connector.socket());
@@ -264,20 +308,26 @@ impl SecureConnector {
                 .trim_end_matches(']')
                 .to_owned();
             let mut sockets = quic::RaceSockets::default();
-            let attempt = move |plan: Plan<'_>| -> Pending<io::Result<SecureStream>> {
-                if plan.endpoint.protocol != Protocol::Quic {
-                    return tcp_attempt(plan);
-                }
-                let peer = plan.endpoint.addr;
-                match sockets.attempt(&options, &setup, peer, plan.service, &quic_name) {
-                    Ok(attempt) => Box::pin(attempt),
-                    Err(e) => Box::pin(std::future::ready(Err(e))),
-                }
-            };
-            return self.connector.drive((target, label), true, attempt).await;
+            let attempt =
+                move |plan: Plan<'_>, progress: Progress| -> Pending<io::Result<SecureStream>> {
+                    if plan.endpoint.protocol != Protocol::Quic {
+                        return tcp_attempt(plan, progress);
+                    }
+                    let peer = plan.endpoint.addr;
+                    match sockets.attempt(&options, &setup, peer, plan.service, &quic_name) {
+                        Ok(attempt) => Box::pin(attempt),
+                        Err(e) => Box::pin(std::future::ready(Err(e))),
+                    }
+                };
+            return self
+                .connector
+                .drive((target, label), AttemptKind::TlsAndQuic, attempt)
+                .await;
         }
         self.connector
-            .drive((target, label), false, tcp_attempt)
+            .drive((target, label), AttemptKind::Tls, move |p, g| {
+                tcp_attempt(p, g)
+            })
             .await
     }
 }

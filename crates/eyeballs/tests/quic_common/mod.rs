@@ -83,6 +83,11 @@ pub fn quic_server(identity: &Identity, addr: SocketAddr) -> quinn::Endpoint {
 
 /// A connector that knows 127.0.0.1 speaks h3 (as an Alt-Svc would say) and trusts `cert`.
 pub fn connector(cert: &CertificateDer<'static>) -> SecureConnector {
+    connector_over(Connector::new(), cert)
+}
+
+/// [`connector`] over `base`.
+pub fn connector_over(base: Connector, cert: &CertificateDer<'static>) -> SecureConnector {
     let mut roots = RootCertStore::empty();
     roots.add(cert.clone()).unwrap();
     let mut tls = ClientConfig::builder_with_provider(provider())
@@ -92,7 +97,7 @@ pub fn connector(cert: &CertificateDer<'static>) -> SecureConnector {
         .with_no_client_auth();
     tls.alpn_protocols = vec![b"h2".to_vec()];
     let h3 = ServiceRecord::service(1).with_alpn(["h3", "h2"]);
-    SecureConnector::new(Connector::new().known_service(h3), tls)
+    SecureConnector::new(base.known_service(h3), tls)
         .quic(["h3"])
         .unwrap()
 }
