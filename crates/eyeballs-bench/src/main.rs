@@ -14,7 +14,9 @@
 //! - HEv3: HTTPS records and NAT64 against the peers, and the engine's cost with service
 //!   records ([`hev3`]);
 //! - the proxy: `eyeballs proxy` against microsocks and dante-server on loopback, added
-//!   latency per request and relay throughput ([`proxy`]).
+//!   latency per request and relay throughput ([`proxy`]);
+//! - QUIC against TCP+TLS: time to a usable connection per lab scenario against the ideal,
+//!   the handshake's cost on loopback, memory per race with QUIC attempts ([`quic`]).
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -37,6 +39,7 @@ mod history;
 mod machine;
 mod proxy;
 mod py_cost;
+mod quic;
 mod report;
 mod scenarios;
 mod setup;
@@ -111,6 +114,8 @@ enum Part {
     Hev3,
     /// The proxy against microsocks and dante-server: added latency, relay throughput.
     Proxy,
+    /// QUIC against TCP+TLS: lab scenarios, handshake cost on loopback, memory per race.
+    Quic,
 }
 
 /// Modes this program is re-run in, inside the lab's client namespace.
@@ -150,6 +155,14 @@ enum ChildMode {
         addr: String,
         races: usize,
     },
+    /// Times N loopback connections of one QUIC-section way.
+    QuicCost {
+        way: String,
+        n: usize,
+        delay_ms: u64,
+    },
+    /// Holds RACES races with their attempts pending, and measures them.
+    QuicMemory { kind: String, races: usize },
 }
 
 fn main() -> ExitCode {
@@ -176,6 +189,12 @@ fn main() -> ExitCode {
             addr,
             races,
         })) => swarm::child_main(&library, &addr, races),
+        Some(Child::Child(ChildMode::QuicCost { way, n, delay_ms })) => {
+            quic::cost::child_main(&way, n, delay_ms)
+        }
+        Some(Child::Child(ChildMode::QuicMemory { kind, races })) => {
+            quic::memory::child_main(&kind, races)
+        }
         None => match run(&cli) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -437,6 +456,13 @@ fn run(cli: &Cli) -> Result<(), String> {
         skipped_part()
     };
 
+    let quic = if wants(Part::Quic) {
+        let plan = quic::Plan::new(cli.quick, cli.runs.map(|r| r as usize));
+        Ok(quic::run(&tools.self_exe, plan))
+    } else {
+        skipped_part()
+    };
+
     let out = cli
         .out
         .clone()
@@ -471,6 +497,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     results.total = started.elapsed();
     let mut markdown = report::markdown(&results);
     proxy::report::insert(&mut markdown, &proxy);
+    quic::report::insert(&mut markdown, &quic);
     std::fs::write(&out, markdown).map_err(|e| format!("writing {}: {e}", out.display()))?;
     println!("\nwrote {}", out.display());
     if results.chart.is_some() {
