@@ -361,7 +361,9 @@ fn host_endpoints(report: &Report) -> Vec<SocketAddr> {
 /// Forgets the least recently used entries of `map` until a new `key` fits in `cap` (0
 /// counts as 1).
 fn make_room<K: std::hash::Hash + Eq, V>(map: &mut LruCache<K, V>, key: &K, cap: usize) {
-    if map.contains(key) {
+    // Below the cap there is room whatever the key: no lookup (the caller's insert or get is
+    // the one hash of the key).
+    if map.len() < cap.max(1) || map.contains(key) {
         return;
     }
     while map.len() >= cap.max(1) {
