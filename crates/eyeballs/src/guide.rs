@@ -5,12 +5,31 @@
 //!
 //! - [`hyper_clients`]: hyper-util's client and tonic (through the connectors of the `hyper`
 //!   feature), and why reqwest has no adapter.
+//! - [`http3_clients`]: HTTP/3 where UDP works and HTTP/2 where it does not (feature `quic`).
 //! - [`blocking_clients`]: ureq 3 (a recipe pinned to ureq 3.5.2, built and run by the
 //!   tests), and any client that takes a connected `std::net::TcpStream`.
 //!
 //! Every client below gets the same race: AAAA and A asked at once, each answer used as it
 //! arrives, the families interleaved, staggered attempts, the first to connect wins (see the
 //! [crate docs](crate)).
+
+pub mod http3_clients {
+    //! HTTP/3 and HTTP/2 from one race (feature `quic`).
+    //!
+    //! hyper has no HTTP/3, so the hyper connectors race TCP (and TLS) only. For HTTP/3, race
+    //! with `eyeballs::secure::SecureConnector` and `.quic(["h3"])`: QUIC and TCP+TLS attempts
+    //! alternate on one schedule (HEv3 §6), and the winner is either a `quinn::Connection`
+    //! (hand it to `h3_quinn::Connection::new` and `h3::client::new`) or a TLS stream (hand it
+    //! to hyper's HTTP/2 or HTTP/1.1 client by its ALPN). `examples/h3_get.rs` is the whole
+    //! recipe, tested against the lab's servers over both.
+    //!
+    //! QUIC endpoints come from the host's HTTPS records that advertise `h3` and from what the
+    //! client already knows: give an `Alt-Svc: h3=":443"` (or configuration) to
+    //! [`Connector::known_service`](crate::Connector::known_service). A path that stalled
+    //! over QUIC (UDP blocked) is remembered apart from TCP: the next race to that host leads
+    //! with TCP. The h3 crates are 0.0.x: their API moves between minor versions, and a
+    //! connection needs a task of its own to drive it.
+}
 
 pub mod hyper_clients {
     //! hyper-util's client, tonic and reqwest (feature `hyper`; HTTPS with `rustls`).
