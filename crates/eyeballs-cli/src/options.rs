@@ -158,6 +158,12 @@ pub fn parse_dns_server(text: &str) -> Result<SocketAddr, String> {
     }
 }
 
+/// Whether an ALPN id of `--alpn` is spoken over QUIC rather than TCP: HTTP/3 (`h3`) and its
+/// drafts (`h3-29`). `connect --tls` and `simulate` race QUIC for these.
+pub fn is_quic_alpn(id: &str) -> bool {
+    id == "h3" || id.starts_with("h3-")
+}
+
 impl RaceOptions {
     /// The engine configuration these options describe: [`Config::default`] with each
     /// option given on the command line set. The attempt delay goes into

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::duration::{self, Dur};
 use crate::facts::parse_history;
-use crate::options::RaceOptions;
+use crate::options::{is_quic_alpn, RaceOptions};
 use crate::output::{use_color, RaceView};
 use crate::svcb::{self, parse_https, HttpsArg};
 use crate::target::HostPort;
@@ -30,8 +30,12 @@ use crate::{exit, usage_error};
 /// once. Example: --aaaa 2001:db8::1@20ms --a 192.0.2.1,192.0.2.2@5ms
 ///
 /// Address behaviour (--server IP=BEHAVIOR): `accept[:DUR]` (handshake completes after DUR,
-/// default --handshake), `blackhole`, `refuse[:DUR]`, `unreachable[:DUR]`. Addresses not
-/// named accept after --handshake. Example: --server 2001:db8::1=blackhole
+/// default --handshake), `blackhole`, `refuse[:DUR]`, `unreachable[:DUR]`; `quic://IP=` or
+/// `tcp://IP=` for one protocol (UDP blocked: --server quic://2001:db8::1=blackhole).
+/// Addresses not named accept after --handshake. Example: --server 2001:db8::1=blackhole
+///
+/// QUIC: ids h3 and h3-* of --alpn are spoken over QUIC, so the --https records that offer
+/// them give QUIC endpoints too, raced against TCP as `connect --tls` races them.
 ///
 /// Text that does not parse, an address of the wrong family for its record type, and a
 /// --server address that no answer or --addr gives are usage errors.
@@ -65,8 +69,8 @@ pub struct SimulateArgs {
 
     /// How an address behaves: `IP=accept[:DUR]|blackhole|refuse[:DUR]|unreachable[:DUR]`
     /// (repeatable, once per address).
-    #[arg(long = "server", value_name = "IP=BEHAVIOR", value_parser = parse_server)]
-    pub servers: Vec<(IpAddr, Server)>,
+    #[arg(long = "server", value_name = "[quic://|tcp://]IP=BEHAVIOR", value_parser = parse_server)]
+    pub servers: Vec<(Option<Protocol>, IpAddr, Server)>,
 
     /// What history knows about an address when the race starts:
     /// `[quic://]IP=FACT[,FACT...]` (its TCP endpoint, or with `quic://` its QUIC one: kept
@@ -177,7 +181,13 @@ pub enum Server {
     Fixed(Behavior),
 }
 
-fn parse_server(text: &str) -> Result<(IpAddr, Server), String> {
+fn parse_server(text: &str) -> Result<(Option<Protocol>, IpAddr, Server), String> {
+    let (protocol, text) = match text.split_once("://") {
+        Some(("quic", rest)) => (Some(Protocol::Quic), rest),
+        Some(("tcp", rest)) => (Some(Protocol::Tcp), rest),
+        Some((other, _)) => return Err(format!("{other:?}: the protocol is quic:// or tcp://")),
+        None => (None, text),
+    };
     let (ip, behavior) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?}: write IP=BEHAVIOR, like 2001:db8::1=blackhole"))?;
@@ -205,7 +215,7 @@ fn parse_server(text: &str) -> Result<(IpAddr, Server), String> {
             ))
         }
     };
-    Ok((ip, server))
+    Ok((protocol, ip, server))
 }
 
 /// A scenario ready to run, with what the view needs to know about it.
@@ -296,7 +306,7 @@ impl SimulateArgs {
         }
         let ips: Vec<IpAddr> = ips.into_iter().map(|ip| ip.to_canonical()).collect();
         check_named("--history", self.history.iter().map(|h| h.1), &ips)?;
-        check_named("--server", self.servers.iter().map(|s| s.0), &ips)?;
+        check_named("--server", self.servers.iter().map(|s| s.1), &ips)?;
         // --bind, as the driver applies it: the source of each destination, and no attempt
         // to a family with no local address.
         let bound = |ip: IpAddr| -> Option<Option<IpAddr>> {
@@ -334,8 +344,13 @@ impl SimulateArgs {
                 (Endpoint { addr, protocol }, facts)
             })
             .collect::<History>();
+        // QUIC ids of --alpn make QUIC endpoints of the --https records that offer them.
+        let mut config = self.race.config();
+        let (quic, tcp): (Vec<String>, Vec<String>) =
+            config.alpn.drain(..).partition(|id| is_quic_alpn(id));
+        (config.alpn, config.quic_alpn) = (tcp, quic);
         let mut scenario = Scenario::target(target)
-            .config(self.race.config())
+            .config(config)
             .history(history)
             .default_behavior(Behavior::Connects(handshake));
         if let Some((result, at)) = https {
@@ -363,12 +378,17 @@ impl SimulateArgs {
             let fails = Behavior::Fails(FailureKind::Other, Duration::ZERO);
             scenario = scenario.behavior(&ip.to_string(), fails);
         }
-        for (ip, server) in &self.servers {
+        for (protocol, ip, server) in &self.servers {
             let behavior = match *server {
                 Server::Accept(after) => Behavior::Connects(after.unwrap_or(handshake)),
                 Server::Fixed(behavior) => behavior,
             };
-            scenario = scenario.behavior(&ip.to_string(), behavior);
+            let scheme = match protocol {
+                Some(Protocol::Quic) => "quic://",
+                Some(_) => "tcp://",
+                None => "",
+            };
+            scenario = scenario.behavior(&format!("{scheme}{ip}"), behavior);
         }
         Ok(Plan { scenario, unbound })
     }
@@ -544,30 +564,34 @@ mod tests {
         assert_eq!(
             parse_server("2001:db8::1=blackhole"),
             Ok((
+                None,
                 "2001:db8::1".parse().unwrap(),
                 Server::Fixed(Behavior::BlackHole)
             ))
         );
         assert_eq!(
-            parse_server("[2001:db8::1]=blackhole"),
+            parse_server("quic://[2001:db8::1]=blackhole"),
             Ok((
+                Some(Protocol::Quic),
                 "2001:db8::1".parse().unwrap(),
                 Server::Fixed(Behavior::BlackHole)
             ))
         );
         assert_eq!(
-            parse_server("192.0.2.1=refuse:3ms"),
+            parse_server("tcp://192.0.2.1=refuse:3ms"),
             Ok((
+                Some(Protocol::Tcp),
                 "192.0.2.1".parse().unwrap(),
                 Server::Fixed(Behavior::refuses(Duration::from_millis(3)))
             ))
         );
         assert_eq!(
             parse_server("::ffff:192.0.2.1=accept"),
-            Ok(("192.0.2.1".parse().unwrap(), Server::Accept(None)))
+            Ok((None, "192.0.2.1".parse().unwrap(), Server::Accept(None)))
         );
         for bad in [
             "192.0.2.1",
+            "udp://192.0.2.1=blackhole",
             "192.0.2.1=explode",
             "nonsense=accept",
             "192.0.2.1=blackhole:5ms",

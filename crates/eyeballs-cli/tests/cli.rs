@@ -1146,3 +1146,52 @@ fn connect_failure_is_printed_once() {
     assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
     assert_eq!(json_of(stdout.as_bytes())["outcome"], "failed");
 }
+
+/// HEv3 §6 on virtual time: h3 in --alpn makes the --https record's addresses QUIC endpoints
+/// too; UDP blocked (`quic://` behaviours) while TCP works: QUIC over IPv6 first, TCP over
+/// IPv4 at 250 ms wins; with a stalled QUIC path in history, TCP leads at once (V3-6.5).
+#[test]
+fn simulate_races_quic_against_tcp() {
+    let run = |history: &[&str]| {
+        let mut cmd = eyeballs();
+        cmd.args([
+            "simulate",
+            "h3.test",
+            "443",
+            "--https-rr",
+            "--alpn",
+            "h3,h2",
+        ])
+        .args(["--https", "1 . alpn=h3,h2"])
+        .args(["--aaaa", "2001:db8::1", "--a", "192.0.2.1", "--json"])
+        .args(["--server", "quic://2001:db8::1=blackhole"])
+        .args(["--server", "quic://192.0.2.1=blackhole"]);
+        for h in history {
+            cmd.args(["--history", h]);
+        }
+        let out = cmd.assert().success();
+        let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        v["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {} {} {}",
+                    a["started_ms"], a["protocol"], a["address"], a["outcome"]
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        run(&[]),
+        [
+            r#"0.0 "quic" "2001:db8::1" "aborted""#,
+            r#"250.0 "tcp" "192.0.2.1" "connected""#,
+        ]
+    );
+    assert_eq!(
+        run(&["quic://2001:db8::1=stalled"]),
+        [r#"0.0 "tcp" "2001:db8::1" "connected""#]
+    );
+}

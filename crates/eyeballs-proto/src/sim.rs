@@ -40,6 +40,7 @@ use crate::action::Action;
 use crate::attempt::{AttemptId, AttemptResult, FailureKind};
 use crate::config::Config;
 use crate::dns::{DnsResult, QueryId, RecordType};
+use crate::endpoint::{Endpoint, Protocol};
 use crate::engine::Engine;
 use crate::error::SetupError;
 use crate::history::History;
@@ -90,7 +91,14 @@ pub struct Scenario {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Selector {
+struct Selector {
+    /// `None`: both protocols.
+    protocol: Option<Protocol>,
+    place: Place,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
     Ip(IpAddr),
     Addr(SocketAddr),
 }
@@ -158,15 +166,27 @@ impl Scenario {
         self.dns(record, after, DnsResult::addresses(ips))
     }
 
-    /// How attempts to `addr` behave: an IP address (any port) or a socket address (exact).
-    /// Text that parses as neither is skipped.
+    /// How attempts to `addr` behave: an IP address (any port) or a socket address (exact),
+    /// for both protocols, or for one with a `quic://` or `tcp://` prefix (UDP blocked:
+    /// `quic://192.0.2.1` black-holed, TCP to it fine). The most specific selector wins: a
+    /// protocol's before both's, a socket address before an IP. Text that parses as none of
+    /// these is skipped.
     pub fn behavior(mut self, addr: &str, behavior: Behavior) -> Self {
-        let selector = addr
-            .parse::<SocketAddr>()
-            .map(Selector::Addr)
-            .or_else(|_| addr.parse::<IpAddr>().map(Selector::Ip));
-        if let Ok(selector) = selector {
-            self.behaviors.push((selector, behavior));
+        let (protocol, rest) = match addr.split_once("://") {
+            Some(("quic", rest)) => (Some(Protocol::Quic), rest),
+            Some(("tcp", rest)) => (Some(Protocol::Tcp), rest),
+            Some(_) => return self,
+            None => (None, addr),
+        };
+        let place = rest.parse::<SocketAddr>().map(Place::Addr).or_else(|_| {
+            rest.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+                .map(Place::Ip)
+        });
+        if let Ok(place) = place {
+            self.behaviors
+                .push((Selector { protocol, place }, behavior));
         }
         self
     }
@@ -189,18 +209,18 @@ impl Scenario {
         self
     }
 
-    fn behavior_of(&self, addr: SocketAddr) -> Behavior {
-        let exact = self
-            .behaviors
-            .iter()
-            .find(|(s, _)| *s == Selector::Addr(addr));
-        let by_ip = || {
+    fn behavior_of(&self, endpoint: Endpoint) -> Behavior {
+        let addr = endpoint.addr;
+        let find = |protocol: Option<Protocol>, place: Place| {
             self.behaviors
                 .iter()
-                .find(|(s, _)| *s == Selector::Ip(addr.ip()))
+                .find(|(s, _)| s.protocol == protocol && s.place == place)
         };
-        exact
-            .or_else(by_ip)
+        let own = Some(endpoint.protocol);
+        find(own, Place::Addr(addr))
+            .or_else(|| find(own, Place::Ip(addr.ip())))
+            .or_else(|| find(None, Place::Addr(addr)))
+            .or_else(|| find(None, Place::Ip(addr.ip())))
             .map_or(self.default_behavior, |(_, b)| *b)
     }
 
@@ -383,23 +403,21 @@ impl World<'_> {
                 Action::CancelResolve { id } => self
                     .events
                     .retain(|e| !matches!(e.2, Input::Dns(q, _) if q == *id)),
-                Action::Connect { id, endpoint } => {
-                    match self.scenario.behavior_of(endpoint.addr) {
-                        Behavior::Connects(after) => {
-                            self.schedule(after, Input::Attempt(*id, AttemptResult::Connected))
-                        }
-                        Behavior::Fails(kind, after) => {
-                            self.schedule(after, Input::Attempt(*id, AttemptResult::Failed(kind)))
-                        }
-                        Behavior::BlackHole => {}
-                        Behavior::Secures(transport, total) => {
-                            self.schedule(transport, Input::Progress(*id));
-                            if total != Duration::MAX {
-                                self.schedule(total, Input::Attempt(*id, AttemptResult::Connected));
-                            }
+                Action::Connect { id, endpoint } => match self.scenario.behavior_of(*endpoint) {
+                    Behavior::Connects(after) => {
+                        self.schedule(after, Input::Attempt(*id, AttemptResult::Connected))
+                    }
+                    Behavior::Fails(kind, after) => {
+                        self.schedule(after, Input::Attempt(*id, AttemptResult::Failed(kind)))
+                    }
+                    Behavior::BlackHole => {}
+                    Behavior::Secures(transport, total) => {
+                        self.schedule(transport, Input::Progress(*id));
+                        if total != Duration::MAX {
+                            self.schedule(total, Input::Attempt(*id, AttemptResult::Connected));
                         }
                     }
-                }
+                },
                 Action::Abort { id } => self.events.retain(
                     |e| !matches!(e.2, Input::Attempt(a, _) | Input::Progress(a) if a == *id),
                 ),

@@ -187,3 +187,60 @@ fn known_services_that_do_not_apply_are_ignored() {
     let sim = expect(scenario, &["0 connect #0 192.0.2.1:443"]);
     assert!(sim.report.services.is_empty());
 }
+
+/// UDP blocked, TCP fine, on the same addresses (`quic://` behaviours): QUIC over IPv6
+/// first, TCP over IPv4 at the Connection Attempt Delay wins; the race teaches that the QUIC
+/// endpoint stalled and nothing against TCP to the same address (V3-6.5: history keyed by
+/// protocol).
+#[test]
+fn udp_blocked_on_addresses_whose_tcp_works() {
+    let sim = expect(
+        dual(ServiceRecord::service(1).with_alpn(["h3", "h2"]))
+            .behavior("quic://2001:db8::1", Behavior::BlackHole)
+            .behavior("quic://192.0.2.1", Behavior::BlackHole)
+            .default_behavior(Behavior::Connects(ms(10))),
+        &[
+            "0 resolve q0 HTTPS",
+            "0 resolve q1 AAAA",
+            "0 resolve q2 A",
+            "1 connect #0 quic://[2001:db8::1]:443",
+            "251 connect #1 192.0.2.1:443",
+            "261 abort #0",
+            "261 done connected #1",
+        ],
+    );
+    let lessons: Vec<String> = sim.report.lessons().map(|l| format!("{:?}", l)).collect();
+    assert_eq!(lessons.len(), 2, "{lessons:?}");
+    assert!(
+        lessons[0].contains("Quic") && lessons[0].contains("Stalled"),
+        "{lessons:?}"
+    );
+    assert!(
+        lessons[1].contains("Connected") && lessons[1].contains("Tcp"),
+        "{lessons:?}"
+    );
+}
+
+/// The most specific behaviour wins: a protocol's before both protocols', an exact socket
+/// address before an IP.
+#[test]
+fn behaviours_by_protocol_and_address() {
+    let scenario = Scenario::target(Target::host("192.0.2.1", 443).unwrap())
+        .config(config(|c| {
+            c.alpn = vec!["h2".into()];
+            c.quic_alpn = vec!["h3".into()];
+            c.services = vec![ServiceRecord::service(1).with_alpn(["h3", "h2"])];
+        }))
+        .behavior("192.0.2.1", Behavior::Connects(ms(50)))
+        .behavior("quic://192.0.2.1:443", Behavior::refuses(ms(2)))
+        .behavior("tcp://192.0.2.1", Behavior::Connects(ms(20)))
+        .behavior("udp://192.0.2.1", Behavior::BlackHole);
+    expect(
+        scenario,
+        &[
+            "0 connect #0 quic://192.0.2.1:443",
+            "10 connect #1 192.0.2.1:443",
+            "30 done connected #1",
+        ],
+    );
+}

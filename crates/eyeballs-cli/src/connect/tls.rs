@@ -21,10 +21,7 @@ pub struct TlsOptions {
     pub https_rr: bool,
 }
 
-/// The ALPN ids spoken over QUIC rather than TCP: HTTP/3 (`h3`) and its drafts (`h3-29`).
-fn is_quic(id: &str) -> bool {
-    id == "h3" || id.starts_with("h3-")
-}
+use crate::options::is_quic_alpn as is_quic;
 
 impl TlsOptions {
     /// The ids offered over TCP: `--alpn` without the QUIC ones; `h2,http/1.1` when `--alpn`
