@@ -606,11 +606,9 @@ impl<S> Connection<S> {
 }
 
 /// Connects to `host` (a name or an IP literal) on `port` with RFC 8305's defaults and the
-/// system resolver: the common case. Every call (and [`blocking::connect`]) shares one
-/// connector for the process, so they share its [history](crate::history): a path that
-/// stalled one call does not lead the next.
-///
-/// [`blocking::connect`]: crate::blocking::connect
+/// system resolver: the common case. Every call (and `blocking::connect`, feature
+/// `blocking`) shares one connector for the process, so they share its
+/// [history](crate::history): a path that stalled one call does not lead the next.
 ///
 /// ```no_run
 /// # async fn example() -> std::io::Result<()> {
