@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::*;
 
-use eyeballs_cli::fuzzing::Rng;
+use eyeballs_cli::fuzzing::{mutate, Rng};
 
 const SEEDS: &[&[u8]] = &[
     b"GET http://dual.test:8080/path?q=1 HTTP/1.1\r\nHost: dual.test\r\nProxy-Connection: keep-alive\r\nConnection: X-A\r\nX-A: 1\r\n\r\n",
@@ -26,36 +26,6 @@ const SEEDS: &[&[u8]] = &[
     b"\x05\x01\x00\x05\x01\x00\x03\x09dual.test\x1f\x90",
     b"\x05\x02\x00\x02\x05\x01\x00\x04\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x01\xbb",
 ];
-
-fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
-    for _ in 0..=rng.below(4) {
-        match rng.below(5) {
-            0 if !input.is_empty() => {
-                let i = rng.below(input.len());
-                input[i] = rng.next_u64() as u8;
-            }
-            1 => {
-                let i = rng.below(input.len() + 1);
-                let byte = *b"\r\n: /%[]?#\x00\xff0aZ"
-                    .get(rng.below(15))
-                    .unwrap_or(&b'x');
-                input.insert(i, byte);
-            }
-            2 if !input.is_empty() => {
-                input.remove(rng.below(input.len()));
-            }
-            3 if !input.is_empty() => {
-                // Duplicate a slice (repeated headers, chunks, requests).
-                let a = rng.below(input.len());
-                let b = (a + rng.below(32)).min(input.len());
-                let copy = input[a..b].to_vec();
-                let at = rng.below(input.len() + 1);
-                input.splice(at..at, copy);
-            }
-            _ => input.truncate(rng.below(input.len() + 1)),
-        }
-    }
-}
 
 #[test]
 fn bounded_fuzz_of_http_and_socks5_requests_through_the_proxy() {

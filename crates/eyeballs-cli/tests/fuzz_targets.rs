@@ -14,42 +14,7 @@ use eyeballs_cli::fuzzing;
 /// Mutations per target (after the seeds).
 const MUTATIONS: usize = 4000;
 
-use fuzzing::Rng;
-
-/// Bytes that matter to the parsers: delimiters, lengths, versions, address types.
-const INTERESTING: &[u8] = b"\r\n: /%[]?#@,;\x00\xff\x01\x02\x03\x04\x050aZ\t-";
-
-fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
-    for _ in 0..=rng.below(4) {
-        match rng.below(6) {
-            0 if !input.is_empty() => {
-                let i = rng.below(input.len());
-                input[i] = rng.next_u64() as u8;
-            }
-            1 => {
-                let i = rng.below(input.len() + 1);
-                input.insert(i, INTERESTING[rng.below(INTERESTING.len())]);
-            }
-            2 if !input.is_empty() => {
-                input.remove(rng.below(input.len()));
-            }
-            3 if !input.is_empty() => {
-                // Duplicate a slice (repeated headers, chunks, requests, methods).
-                let a = rng.below(input.len());
-                let b = (a + rng.below(32)).min(input.len());
-                let copy = input[a..b].to_vec();
-                let at = rng.below(input.len() + 1);
-                input.splice(at..at, copy);
-            }
-            4 if !input.is_empty() => {
-                // A length or count byte pushed to an edge.
-                let i = rng.below(input.len());
-                input[i] = [0, 1, 0x7f, 0x80, 0xfe, 0xff][rng.below(6)];
-            }
-            _ => input.truncate(rng.below(input.len() + 1)),
-        }
-    }
-}
+use fuzzing::{mutate, Rng};
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -99,13 +99,7 @@ impl<T> Core<T> {
                         continue;
                     }
                     let engine = &self.engine;
-                    let race = engine.report();
-                    let service = race
-                        .attempts
-                        .get(id.index())
-                        .and_then(|a| a.service)
-                        .and_then(|i| race.services.get(i));
-                    let plan = Plan { endpoint, service };
+                    let plan = Plan::new(endpoint, id, engine.report());
                     let alone = || is_alone(engine);
                     if let Some(result) = io.start_attempt(id, plan, alone) {
                         self.attempt_ended(io.now(), id, result);

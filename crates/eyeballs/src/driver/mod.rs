@@ -35,12 +35,28 @@ use eyeballs_proto::{AttemptId, DnsResult, Endpoint, QueryId, RecordType, Servic
 
 pub(crate) use self::core::Core;
 
-/// What an attempt is to: its endpoint (address, port, TCP or QUIC) and the service record
-/// it belongs to, if any (HEv3 §5.2: the protocols to offer in its TLS handshake).
+/// What an attempt is to: its endpoint (address, port, TCP or QUIC) and, looked up only by
+/// the attempts that use it, the service record it belongs to (HEv3 §5.2: the protocols to
+/// offer in its TLS handshake).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Plan<'a> {
     pub(crate) endpoint: Endpoint,
-    pub(crate) service: Option<&'a ServiceRecord>,
+    id: AttemptId,
+    race: &'a eyeballs_proto::Report,
+}
+
+impl<'a> Plan<'a> {
+    /// Attempt `id` of `race`, to `endpoint`.
+    pub(crate) fn new(endpoint: Endpoint, id: AttemptId, race: &'a eyeballs_proto::Report) -> Self {
+        Plan { endpoint, id, race }
+    }
+
+    /// The ServiceMode record the attempt's endpoint came from, if any.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))] // Only TLS and QUIC attempts ask.
+    pub(crate) fn service(&self) -> Option<&'a ServiceRecord> {
+        let record = self.race.attempts.get(self.id.index())?;
+        self.race.services.get(record.service?)
+    }
 }
 
 /// How an attempt whose success needs more than its transport handshake (TCP, then TLS)
@@ -49,6 +65,7 @@ pub(crate) struct Plan<'a> {
 /// (A race of attempts that report nothing, plain TCP, gets handles that report nowhere:
 /// it allocates nothing for them.)
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "tls"), allow(dead_code))] // Only TLS attempts report.
 pub(crate) struct Progress {
     id: AttemptId,
     reported: Option<Arc<Mutex<Vec<AttemptId>>>>,
@@ -61,6 +78,7 @@ impl Progress {
     }
 
     /// The attempt's transport handshake is done; its security handshake goes on.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) fn transport_done(&self) {
         if let Some(reported) = &self.reported {
             reported
@@ -77,6 +95,7 @@ pub(crate) enum AttemptKind {
     /// Plain TCP, or anything the caller counts as connected, in one step.
     Tcp,
     /// TCP then TLS: each reports its TCP handshake done ([`Progress`]).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     Tls,
     /// TCP then TLS, and QUIC.
     TlsAndQuic,

@@ -127,11 +127,11 @@ impl HttpsConnector {
                 let plain = super::HttpConnector::new(plain).connect(uri);
                 return Ok(HttpsStream::plain(plain.await?));
             }
-            if crate::secure::server_name_of(&host).is_none() {
+            let Some(name) = crate::secure::server_name_of(&host) else {
                 return Err(ConnectError::InvalidServerName { uri });
-            }
+            };
             let won = secure
-                .connect_tls(&host, port)
+                .connect_tls(&host, port, name)
                 .await
                 .map_err(ConnectError::Connect)?;
             let ((winner, tls), report) = won.into_parts();

@@ -226,17 +226,17 @@ impl SecureConnector {
         self.run(target, server_name).await
     }
 
-    /// A TLS race over TCP only (the hyper `HttpsConnector`'s): the address and TLS stream
-    /// that won.
+    /// A TLS race over TCP only (the hyper `HttpsConnector`'s, which has checked `name`
+    /// already): the address and TLS stream that won.
     #[cfg(feature = "rustls")]
     pub(crate) async fn connect_tls(
         &self,
         host: &str,
         port: u16,
+        name: ServerName<'static>,
     ) -> Result<Connection<(SocketAddr, Box<TlsStream<TcpStream>>)>, Error> {
         let (target, label) = host_target(host, &[port])?;
-        let name = self.server_name(host, &label)?;
-        let mut tls_attempt = self.tls_attempts(name);
+        let tls_attempt = self.tls_attempts(name);
         let attempt = move |plan: Plan<'_>, progress: Progress| -> Pending<io::Result<_>> {
             let addr = plan.endpoint.addr;
             let attempt = tls_attempt(plan, progress);
@@ -264,11 +264,11 @@ impl SecureConnector {
     fn tls_attempts(
         &self,
         name: ServerName<'static>,
-    ) -> impl FnMut(Plan<'_>, Progress) -> Pending<io::Result<Box<TlsStream<TcpStream>>>> {
+    ) -> impl Fn(Plan<'_>, Progress) -> Pending<io::Result<Box<TlsStream<TcpStream>>>> {
         let tcp = self.connector.clone();
         let tls = Arc::clone(&self.tls);
         move |plan: Plan<'_>, progress: Progress| {
-            let config = match alpn::offered(&tls.alpn_protocols, plan.service) {
+            let config = match alpn::offered(&tls.alpn_protocols, plan.service()) {
                 None => Arc::clone(&tls),
                 Some(ids) => {
                     let mut config = (*tls).clone();
@@ -294,8 +294,8 @@ impl SecureConnector {
         server_name: &str,
     ) -> Result<Connection<SecureStream>, Error> {
         let name = self.server_name(server_name, &label)?;
-        let mut tls_attempt = self.tls_attempts(name);
-        let mut tcp_attempt =
+        let tls_attempt = self.tls_attempts(name);
+        let tcp_attempt =
             move |plan: Plan<'_>, progress: Progress| -> Pending<io::Result<SecureStream>> {
                 let attempt = tls_attempt(plan, progress);
                 Box::pin(async move { Ok(SecureStream::Tls(attempt.await?)) })
@@ -314,7 +314,7 @@ impl SecureConnector {
                         return tcp_attempt(plan, progress);
                     }
                     let peer = plan.endpoint.addr;
-                    match sockets.attempt(&options, &setup, peer, plan.service, &quic_name) {
+                    match sockets.attempt(&options, &setup, peer, plan.service(), &quic_name) {
                         Ok(attempt) => Box::pin(attempt),
                         Err(e) => Box::pin(std::future::ready(Err(e))),
                     }
@@ -325,9 +325,7 @@ impl SecureConnector {
                 .await;
         }
         self.connector
-            .drive((target, label), AttemptKind::Tls, move |p, g| {
-                tcp_attempt(p, g)
-            })
+            .drive((target, label), AttemptKind::Tls, tcp_attempt)
             .await
     }
 }
