@@ -12,30 +12,40 @@
 //!
 //! # Completion
 //!
-//! When the race ends, the runtime thread takes the GIL and calls the caller's `done` with
-//! one argument, the outcome:
+//! The runtime thread never runs Python and never takes the GIL: a thread that holds or
+//! waits for the GIL when the interpreter finalizes aborts the process ("Fatal Python
+//! error: PyGILState_Release … finalizing", seen when a race delivered its outcome through
+//! a Python callback as the program exited). Instead, when a race ends, its task stores
+//! the outcome (plain Rust values: the winner's socket, already out of the reactor, or the
+//! error) in the [`Pending`] and closes its end of a socket pair, which makes
+//! [`Pending::fileno`] readable (end of file). The event loop watches that descriptor
+//! (`loop.add_reader`) and takes the outcome with [`Pending::outcome`], on its own thread
+//! with its own GIL:
 //! - `("ok", fd, family, report)`: the winner's descriptor, connected and **non-blocking**,
-//!   owned by the callee from then on (it must close it, even if the awaiting task is gone);
-//!   `family` is `AF_INET6` or `AF_INET`;
+//!   owned by the caller from then on; `family` is `AF_INET6` or `AF_INET`;
 //! - `("error", exception)`: the exception [`errors::race_error`] maps the failure to,
 //!   with the race's report as `.report`;
 //! - `("cancelled",)`: [`Pending::cancel`] stopped the race first.
 //!
-//! The Python package's `done` hands the outcome to the event loop with
-//! `loop.call_soon_threadsafe`. An exception raised by `done` is reported with
-//! `sys.unraisablehook` (the descriptor, handed over, is then the callee's to have closed).
+//! An outcome nobody takes (the loop closed, the awaiting task gone) is dropped with its
+//! `Pending`: a winner's socket is closed then, by Rust, never leaked. A race in flight
+//! holds two descriptors besides its sockets (a Unix socket pair: the task's end, closed
+//! when the race ends, and the event loop's, closed by [`Pending::close`] or the drop).
 //!
 //! # Cancellation
 //!
 //! [`Pending::cancel`] tells the race's task to stop and waits (GIL released, at most
 //! [`CANCEL_WAIT`]) until the task has dropped the race future, which aborts every attempt
-//! and closes every socket before it returns: when `cancel` returns, no descriptor of the
-//! race is open. Dropping a `Pending` without cancelling lets the race run to completion.
+//! and closes every socket before it returns; an outcome stored but not taken (a winner
+//! that beat the cancellation) is dropped too: when `cancel` returns, no socket of the race
+//! is open. Dropping a `Pending` without cancelling lets the race run to completion, its
+//! outcome then dropped.
 
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::IntoRawFd;
+use std::os::fd::{AsRawFd, IntoRawFd};
+use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use eyeballs::{Connection, Connector, FamilyPreference};
@@ -105,21 +115,81 @@ fn runtime() -> PyResult<Handle> {
     Ok(handle)
 }
 
+/// What a race ended with, as its task stores it: Rust values only, so that the runtime
+/// thread never needs the GIL (module docs).
+enum Outcome {
+    /// The winner, out of the reactor and non-blocking, and the report.
+    Won(std::net::TcpStream, eyeballs::Report),
+    /// Every attempt failed, or the race could not start.
+    Failed(eyeballs::Error),
+    /// [`Pending::cancel`] stopped the race first.
+    Cancelled,
+    /// The race was won, but its socket could not be taken out of the reactor (closed).
+    Lost(std::io::Error),
+}
+
+impl Outcome {
+    /// The outcome's Python tuple (module docs); the winner's descriptor is the caller's
+    /// from then on.
+    fn into_py(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        match self {
+            Outcome::Won(stream, report) => {
+                use eyeballs::socket2::Domain;
+                let domain = match report.winner() {
+                    Some(addr) if addr.is_ipv6() => Domain::IPV6,
+                    _ => Domain::IPV4,
+                };
+                let fd = stream.into_raw_fd();
+                ("ok", fd, i32::from(domain), Report::new(report))
+                    .into_pyobject(py)
+                    .map(Bound::into_any)
+            }
+            Outcome::Failed(error) => {
+                let exception = errors::race_error(py, &error, false);
+                ("error", exception.into_value(py))
+                    .into_pyobject(py)
+                    .map(Bound::into_any)
+            }
+            Outcome::Cancelled => PyTuple::new(py, ["cancelled"]).map(Bound::into_any),
+            Outcome::Lost(e) => ("error", PyErr::from(e).into_value(py))
+                .into_pyobject(py)
+                .map(Bound::into_any),
+        }
+    }
+}
+
+/// Where a race's task leaves its outcome for the event loop to take.
+type Slot = Arc<Mutex<Option<Outcome>>>;
+
 /// A race in flight, returned by [`start`].
 #[pyclass(frozen, module = "eyeballs._eyeballs", name = "Pending")]
-#[derive(Debug)]
 pub(crate) struct Pending {
     /// Tells the task to stop (taken by the first `cancel`).
     stop: Mutex<Option<oneshot::Sender<()>>>,
     /// Disconnected when the task has ended, the race dropped.
     ended: Mutex<Option<mpsc::Receiver<()>>>,
+    /// The outcome, once the race has ended and until it is taken.
+    outcome: Slot,
+    /// Readable (end of file) once the outcome is stored: the task holds the other end and
+    /// drops it then. `None` once [`close`](Self::close)d.
+    signal: Mutex<Option<UnixStream>>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let signal = self.signal.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("Pending")
+            .field("signal", &signal.as_ref().map(AsRawFd::as_raw_fd))
+            .finish_non_exhaustive()
+    }
 }
 
 #[pymethods]
 impl Pending {
     /// Cancels the race and returns once every socket of it is closed (module docs);
-    /// `True` if it was still running, `False` if it had ended already. Calling it again
-    /// returns `False`.
+    /// `True` if it was still running, `False` if it had ended already. An outcome not
+    /// taken yet is dropped (a winner's socket closed); [`outcome`](Self::outcome) then
+    /// gives `("cancelled",)`. Calling it again returns `False`.
     ///
     /// # Errors
     /// `RuntimeError` if the race's task did not end within `CANCEL_WAIT`.
@@ -140,7 +210,8 @@ impl Pending {
             None => false,
         };
         if let Some(ended) = ended {
-            // The task's callback takes the GIL: wait with it released.
+            // The task never takes the GIL; released here so that other Python threads
+            // run while the race's sockets close.
             let waited = py.detach(move || ended.recv_timeout(CANCEL_WAIT));
             if let Err(mpsc::RecvTimeoutError::Timeout) = waited {
                 return Err(PyRuntimeError::new_err(
@@ -148,15 +219,62 @@ impl Pending {
                 ));
             }
         }
+        let dropped = self
+            .outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(Outcome::Cancelled);
+        // Outside the lock: closes a winner nobody will take.
+        drop(dropped);
         Ok(running)
     }
 
-    /// Whether the race's task has ended (it has called `done`, or was cancelled).
+    /// Whether the race's task has ended (its outcome is stored, or it was cancelled).
     fn done(&self) -> bool {
         match &*self.ended.lock().unwrap_or_else(PoisonError::into_inner) {
             Some(ended) => matches!(ended.try_recv(), Err(mpsc::TryRecvError::Disconnected)),
             None => true,
         }
+    }
+
+    /// The descriptor that becomes readable when the race has ended (module docs): watch it
+    /// with `loop.add_reader`, and remove it before [`close`](Self::close) or dropping this
+    /// `Pending`, which close it.
+    ///
+    /// # Errors
+    /// `ValueError` once closed.
+    fn fileno(&self) -> PyResult<i32> {
+        match &*self.signal.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(signal) => Ok(signal.as_raw_fd()),
+            None => Err(PyValueError::new_err("the race's descriptor is closed")),
+        }
+    }
+
+    /// Closes the descriptor of [`fileno`](Self::fileno) (once the event loop no longer
+    /// watches it), so that it does not wait for this object to be dropped (an exception's
+    /// traceback can keep it for long). The race and its outcome are not affected. Calling
+    /// it again does nothing.
+    fn close(&self) {
+        let signal = self
+            .signal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(signal);
+    }
+
+    /// Takes the race's outcome (module docs): `None` while the race runs, and after the
+    /// outcome has been taken.
+    ///
+    /// # Errors
+    /// A Python error only if the outcome's objects cannot be made (out of memory).
+    fn outcome<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let outcome = self
+            .outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        outcome.map(|outcome| outcome.into_py(py)).transpose()
     }
 }
 
@@ -168,8 +286,8 @@ enum Destination {
     Addrs(Vec<SocketAddr>),
 }
 
-/// Starts a race on the runtime thread and returns at once; `done` is called with its
-/// outcome (module docs).
+/// Starts a race on the runtime thread and returns at once: the [`Pending`] tells when it
+/// has ended and gives its outcome (module docs).
 ///
 /// - `host`, `port`: a name or IP literal to resolve with the connector's resolver
 ///   (`hosts`, else the system's `getaddrinfo`, AAAA and A apart, HE-3); or
@@ -191,14 +309,13 @@ enum Destination {
 /// `ValueError` for an invalid value; `RuntimeError` if the runtime cannot be started.
 #[pyfunction]
 #[pyo3(signature = (
-    host, port, done, *, addrs=None, timeout=None, attempt_delay=None, resolution_delay=None,
+    host, port, *, addrs=None, timeout=None, attempt_delay=None, resolution_delay=None,
     interleave=None, family=0, prefer_ipv4=false, local_addrs=None, hosts=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn start(
     host: Option<String>,
     port: u16,
-    done: Py<PyAny>,
     addrs: Option<Vec<(String, u16, u32)>>,
     timeout: Option<f64>,
     attempt_delay: Option<f64>,
@@ -252,8 +369,12 @@ pub(crate) fn start(
         (None, None) => return Err(PyValueError::new_err("a host or addresses are needed")),
     };
     let handle = runtime()?;
+    let (signal, signal_tx) = UnixStream::pair()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot make the race's pipe: {e}")))?;
     let (stop_tx, stop_rx) = oneshot::channel();
     let (ended_tx, ended_rx) = mpsc::channel::<()>();
+    let slot = Slot::default();
+    let task_slot = Arc::clone(&slot);
     handle.spawn(async move {
         let race = Box::pin(async move {
             match destination {
@@ -262,28 +383,21 @@ pub(crate) fn start(
             }
         });
         // `None`: cancelled, the race future dropped (every socket of it closed).
-        let outcome = until_stopped(race, stop_rx).await;
-        Python::attach(|py| {
-            let argument = match outcome {
-                None => PyTuple::new(py, ["cancelled"]).map(Bound::into_any),
-                Some(Ok(connection)) => won(py, connection),
-                Some(Err(error)) => {
-                    let exception = errors::race_error(py, &error, false);
-                    ("error", exception.into_value(py))
-                        .into_pyobject(py)
-                        .map(Bound::into_any)
-                }
-            };
-            let called = argument.and_then(|argument| done.call1(py, (argument,)));
-            if let Err(e) = called {
-                e.write_unraisable(py, Some(done.bind(py)));
-            }
-        });
+        let outcome = match until_stopped(race, stop_rx).await {
+            None => Outcome::Cancelled,
+            Some(Ok(connection)) => won(connection),
+            Some(Err(error)) => Outcome::Failed(error),
+        };
+        *task_slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
+        // The event loop's descriptor becomes readable (end of file).
+        drop(signal_tx);
         drop(ended_tx);
     });
     Ok(Pending {
         stop: Mutex::new(Some(stop_tx)),
         ended: Mutex::new(Some(ended_rx)),
+        outcome: slot,
+        signal: Mutex::new(Some(signal)),
     })
 }
 
@@ -303,21 +417,15 @@ async fn until_stopped<F: std::future::Future + Unpin>(
     }
 }
 
-/// The outcome `("ok", fd, family, report)` for a won race: the descriptor non-blocking,
-/// released from Rust ownership.
-fn won(py: Python<'_>, connection: Connection<TcpStream>) -> PyResult<Bound<'_, PyAny>> {
-    use eyeballs::socket2::Domain;
+/// The outcome of a won race: the winner out of the reactor (still non-blocking, as
+/// tokio's sockets are), so that it no longer needs the runtime.
+fn won(connection: Connection<TcpStream>) -> Outcome {
     let (stream, report) = connection.into_parts();
-    let domain = match report.winner() {
-        Some(addr) if addr.is_ipv6() => Domain::IPV6,
-        _ => Domain::IPV4,
-    };
-    // Out of the reactor, still non-blocking (tokio's sockets are).
-    let stream = stream.into_std().map_err(PyErr::from)?;
-    let fd = stream.into_raw_fd();
-    ("ok", fd, i32::from(domain), Report::new(report))
-        .into_pyobject(py)
-        .map(Bound::into_any)
+    match stream.into_std() {
+        Ok(stream) => Outcome::Won(stream, report),
+        // Taking it out of the reactor failed (epoll_ctl): the winner is closed, say why.
+        Err(e) => Outcome::Lost(e),
+    }
 }
 
 /// Socket addresses from `(ip, port, scope_id)`; a zone after `%` in the IP is dropped

@@ -90,12 +90,15 @@ fn run(lab: &Lab, env: &common::Env, mode: &str, host: &str, timeout_s: u32) -> 
         .args([mode, &url, &timeout_s.to_string()])
         .env("VIRTUAL_ENV", &env.venv)
         .env("PATH", &env.path)
+        // A fatal signal (a crash at exit) prints every thread's Python traceback.
+        .env("PYTHONFAULTHANDLER", "1")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "{mode} {url}: {}\n{stdout}",
+        "{mode} {url}: {}\n{}\n{stdout}",
+        out.status,
         String::from_utf8_lossy(&out.stderr)
     );
     let line = stdout.lines().last().unwrap_or_default();

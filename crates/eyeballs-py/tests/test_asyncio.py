@@ -15,6 +15,7 @@ import os
 import select
 import signal
 import socket
+import sys
 import time
 
 import aiohappyeyeballs
@@ -24,6 +25,11 @@ import eyeballs
 from conftest import HOSTS, Pair, open_fds
 
 V6, V4 = socket.AF_INET6, socket.AF_INET
+
+#: The descriptors an eyeballs race in flight holds besides its sockets: the two ends of the
+#: socket pair that tells the event loop it has ended (the runtime thread never runs
+#: Python, src/aio.rs).
+RACE_SIGNAL_FDS = 2
 
 
 def info(family: int, port: int, host: str = ""):
@@ -183,7 +189,8 @@ def test_delay_none_is_one_attempt_after_another_as_aiohappyeyeballs(pair_factor
 
     seen, theirs, ours = run(main())
     assert seen == [("::1", pair.port)]
-    assert ours == theirs == 1
+    assert theirs == 1
+    assert ours == theirs + RACE_SIGNAL_FDS
 
 
 @pytest.mark.parametrize("delay", [0.25, None])
@@ -309,7 +316,7 @@ def test_cancelling_the_task_cancels_the_race_and_closes_every_socket(pair_facto
 
     before, during, after = asyncio.run(main())
     if during is not None:
-        assert during == before + 2  # both attempts' sockets were open
+        assert during == before + 2 + RACE_SIGNAL_FDS  # both attempts' sockets were open
     assert after == before
 
 
@@ -328,28 +335,110 @@ def test_open_connection_cancelled_closes_every_socket(pair_factory):
         return before, during, open_fds()
 
     before, during, after = asyncio.run(main())
-    assert during == before + 2
+    assert during == before + 2 + RACE_SIGNAL_FDS
     assert after == before
 
 
-def test_a_closed_loop_gets_no_descriptor(pair_factory):
-    # The race wins after its loop is gone: the runtime thread closes the winner.
-    warm_up()
-    pair = pair_factory("hole", "listen")
-    infos = [info(V6, pair.port), info(V4, pair.port)]
-    before = open_fds()
-    loop = asyncio.new_event_loop()
-    fut = loop.create_future()
-    from eyeballs import _aio, _eyeballs
-
-    pending = _eyeballs.start(None, 0, lambda o: _aio._deliver(loop, fut, o), addrs=[("::1", pair.port, 0), ("127.0.0.1", pair.port, 0)], attempt_delay=0.1)
-    loop.close()
-    deadline = time.monotonic() + 3
+def wait_done(pending, within=3.0):
+    deadline = time.monotonic() + within
     while not pending.done() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert pending.done()
+
+
+def test_an_outcome_nobody_takes_is_closed_with_its_pending(pair_factory):
+    # The race wins with no loop to take the winner: dropping the Pending closes it.
+    warm_up()
+    pair = pair_factory("hole", "listen")
+    before = open_fds()
+    from eyeballs import _eyeballs
+
+    pending = _eyeballs.start(None, 0, addrs=[("::1", pair.port, 0), ("127.0.0.1", pair.port, 0)], attempt_delay=0.1)
+    wait_done(pending)
+    # The winner, kept for whoever takes it, and the signal's read end.
+    assert open_fds() == before + 2
+    del pending
     assert open_fds() == before
+
+
+def test_the_outcome_is_taken_once_and_cancel_after_the_end_closes_nothing_taken(listener):
+    warm_up()
+    from eyeballs import _eyeballs
+
+    pending = _eyeballs.start(None, 0, addrs=[("127.0.0.1", listener[1], 0)])
+    wait_done(pending)
+    kind, fd, family, report = pending.outcome()
+    sock = socket.socket(family, socket.SOCK_STREAM, 0, fd)
+    try:
+        assert (kind, sock.getpeername(), report.outcome) == ("ok", listener, "connected")
+        assert pending.outcome() is None
+        assert pending.cancel() is False
+        sock.getpeername()  # still open: a taken winner is the caller's
+        assert pending.outcome() == ("cancelled",)
+    finally:
+        sock.close()
+
+
+def test_cancel_after_the_end_closes_a_winner_not_taken(listener):
+    warm_up()
+    from eyeballs import _eyeballs
+
+    before = open_fds()
+    pending = _eyeballs.start(None, 0, addrs=[("127.0.0.1", listener[1], 0)])
+    wait_done(pending)
     assert pending.cancel() is False
+    assert pending.outcome() == ("cancelled",)
+    assert open_fds() == before + 1  # the signal's read end, until the Pending goes
+    del pending
+    assert open_fds() == before
+
+
+def test_a_race_ends_while_python_keeps_the_gil(listener):
+    # The runtime thread never takes the GIL (src/aio.rs): a race ends while this thread
+    # keeps it (a switch interval of 60 s: no other thread gets the GIL unless this one
+    # blocks, and it does not). A runtime thread that needed the GIL to deliver its outcome
+    # would wait, and `done()` would stay false; at interpreter exit it aborted the process.
+    warm_up()
+    from eyeballs import _eyeballs
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(60)
+    try:
+        pending = _eyeballs.start(None, 0, addrs=[("127.0.0.1", listener[1], 0)])
+        deadline = time.monotonic() + 3
+        while not pending.done() and time.monotonic() < deadline:
+            pass
+        ended = pending.done()
+    finally:
+        sys.setswitchinterval(previous)
+    assert ended
+    os.close(pending.outcome()[1])
+
+
+EXIT_SCRIPT = """
+import socket, sys
+sys.path.insert(0, sys.argv[1])
+from conftest import _fill, _listener
+from eyeballs import _eyeballs
+
+hole = _listener(socket.AF_INET, "127.0.0.1", backlog=0)
+fillers = _fill(hole)
+port = hole.getsockname()[1]
+# Races that end (their 50 ms timeout) while the interpreter finalizes: freeing this
+# takes longer than that.
+pendings = [_eyeballs.start(None, 0, addrs=[("127.0.0.1", port, 0)], timeout=0.05) for _ in range(8)]
+big = [[i] for i in range(3_000_000)]
+print("exiting", flush=True)
+"""
+
+
+def test_the_interpreter_exits_cleanly_while_races_end():
+    import subprocess
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, here], capture_output=True, timeout=60)
+        assert (done.returncode, done.stdout, done.stderr) == (0, b"exiting\n", b"")
 
 
 def test_races_work_in_a_forked_child(listener):

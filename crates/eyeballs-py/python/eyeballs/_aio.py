@@ -30,7 +30,6 @@ winner and the same attempts in the same order; tests/test_asyncio.py checks it 
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
 import os
 import socket
@@ -181,16 +180,27 @@ async def open_connection(
 
 async def _race(loop: asyncio.AbstractEventLoop, host: Optional[str], port: int, **kw: Any):
     """Runs one race on the runtime thread; returns ``(fd, family, report)``. Cancelling
-    the caller cancels the race, every socket closed before ``CancelledError`` goes on."""
+    the caller cancels the race, every socket closed before ``CancelledError`` goes on.
+
+    The runtime thread never runs Python: it stores the outcome and makes
+    ``pending.fileno()`` readable; the loop takes the outcome on its own thread
+    (:func:`_settle`)."""
     from . import _log
 
+    pending = _eyeballs.start(host, port, **kw)
     fut: asyncio.Future = loop.create_future()
-    pending = _eyeballs.start(host, port, functools.partial(_deliver, loop, fut), **kw)
+    signal = pending.fileno()
+    loop.add_reader(signal, _settle, fut, pending)
     try:
-        fd, family, report = await fut
+        try:
+            fd, family, report = await fut
+        finally:
+            loop.remove_reader(signal)
+            pending.close()
     except BaseException as e:
-        # Cancelled (or interrupted): stop the race, which closes its sockets, before the
-        # exception goes on; a winner delivered in the meantime is closed too.
+        # Cancelled (or interrupted): stop the race, which closes its sockets (an outcome
+        # not taken yet, too), before the exception goes on; a winner taken in the
+        # meantime is closed here.
         pending.cancel()
         if fut.done() and not fut.cancelled() and fut.exception() is None:
             os.close(fut.result()[0])
@@ -202,32 +212,21 @@ async def _race(loop: asyncio.AbstractEventLoop, host: Optional[str], port: int,
     return fd, family, report
 
 
-def _deliver(loop: asyncio.AbstractEventLoop, fut: asyncio.Future, outcome: tuple) -> None:
-    """Runs on the runtime thread: hands the race's outcome to the event loop (a closed
-    loop: the winner's descriptor is closed here)."""
-    try:
-        loop.call_soon_threadsafe(_settle, fut, outcome)
-    except RuntimeError:
-        _discard(outcome)
-
-
-def _settle(fut: asyncio.Future, outcome: tuple) -> None:
-    """Runs on the event loop: completes the future (a winner no one awaits any more is
-    closed)."""
+def _settle(fut: asyncio.Future, pending: Any) -> None:
+    """Runs on the event loop when the race's descriptor is readable: takes the outcome
+    and completes the future. A cancelled future leaves the outcome to ``pending.cancel()``,
+    which closes a winner."""
     if fut.done():
-        _discard(outcome)
-    elif outcome[0] == "ok":
+        return
+    outcome = pending.outcome()
+    if outcome is None:
+        return
+    if outcome[0] == "ok":
         fut.set_result(outcome[1:])
     elif outcome[0] == "error":
         fut.set_exception(outcome[1])
     else:
         fut.cancel()
-
-
-def _discard(outcome: tuple) -> None:
-    """Closes the winner's descriptor of an outcome no one will take."""
-    if outcome[0] == "ok":
-        os.close(outcome[1])
 
 
 def _socket(fd: int, family: int, proto: int) -> socket.socket:

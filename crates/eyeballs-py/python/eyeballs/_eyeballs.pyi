@@ -1,6 +1,6 @@
 """The native module of :mod:`eyeballs` (Rust, PyO3). Use the functions of :mod:`eyeballs`."""
 
-from typing import Any, Callable, List, Optional, Sequence, Tuple, final
+from typing import Any, List, Optional, Sequence, Tuple, final
 
 #: The Connection Attempt Delay of ``Config::default()`` in seconds (0.25, HE-5.7).
 DEFAULT_ATTEMPT_DELAY: float
@@ -36,7 +36,6 @@ def race(
 def start(
     host: Optional[str],
     port: int,
-    done: Callable[[Tuple[Any, ...]], None],
     *,
     addrs: Optional[Sequence[Tuple[str, int, int]]] = None,
     timeout: Optional[float] = None,
@@ -48,20 +47,33 @@ def start(
     local_addrs: Optional[Sequence[Tuple[str, int, int]]] = None,
     hosts: Optional[Sequence[Tuple[str, Sequence[str]]]] = None,
 ) -> Pending:
-    """Starts a race on the runtime thread (tokio driver) and returns at once; ``done`` is
-    called on that thread, with the GIL, with ``("ok", fd, family, report)`` (a connected
-    non-blocking descriptor the callee owns), ``("error", exception)`` or
-    ``("cancelled",)``. ``addrs`` (``(ip, port, scope_id)``) instead of ``host``."""
+    """Starts a race on the runtime thread (tokio driver) and returns at once. That thread
+    never runs Python: when the race ends, ``Pending.fileno()`` becomes readable and
+    ``Pending.outcome()`` gives the outcome. ``addrs`` (``(ip, port, scope_id)``) instead
+    of ``host``."""
 
 @final
 class Pending:
     """A race in flight."""
 
     def cancel(self) -> bool:
-        """Cancels the race; returns once every socket of it is closed. ``True`` if it was
-        still running."""
+        """Cancels the race; returns once every socket of it is closed (an outcome not taken
+        yet, too: ``outcome()`` then gives ``("cancelled",)``). ``True`` if it was still
+        running."""
     def done(self) -> bool:
         """Whether the race's task has ended."""
+    def fileno(self) -> int:
+        """A descriptor that becomes readable when the race has ended (for
+        ``loop.add_reader``; remove it before ``close()`` or dropping this object, which
+        close it). ``ValueError`` once closed."""
+    def close(self) -> None:
+        """Closes the descriptor of ``fileno()``; the race and its outcome are not
+        affected."""
+    def outcome(self) -> Optional[Tuple[Any, ...]]:
+        """Takes the outcome: ``("ok", fd, family, report)`` (a connected non-blocking
+        descriptor the caller owns from then on), ``("error", exception)`` or
+        ``("cancelled",)``; ``None`` while the race runs and once taken. An outcome never
+        taken is dropped with this object (a winner closed)."""
 
 def flush_history() -> None:
     """Forgets what the process's history store remembers: the next connection to each
