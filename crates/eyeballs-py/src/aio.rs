@@ -117,6 +117,7 @@ fn runtime() -> PyResult<Handle> {
 
 /// What a race ended with, as its task stores it: Rust values only, so that the runtime
 /// thread never needs the GIL (module docs).
+#[derive(Debug)]
 enum Outcome {
     /// The winner, out of the reactor and non-blocking, and the report.
     Won(std::net::TcpStream, eyeballs::Report),
@@ -163,6 +164,7 @@ type Slot = Arc<Mutex<Option<Outcome>>>;
 
 /// A race in flight, returned by [`start`].
 #[pyclass(frozen, module = "eyeballs._eyeballs", name = "Pending")]
+#[derive(Debug)]
 pub(crate) struct Pending {
     /// Tells the task to stop (taken by the first `cancel`).
     stop: Mutex<Option<oneshot::Sender<()>>>,
@@ -173,15 +175,6 @@ pub(crate) struct Pending {
     /// Readable (end of file) once the outcome is stored: the task holds the other end and
     /// drops it then. `None` once [`close`](Self::close)d.
     signal: Mutex<Option<UnixStream>>,
-}
-
-impl std::fmt::Debug for Pending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let signal = self.signal.lock().unwrap_or_else(PoisonError::into_inner);
-        f.debug_struct("Pending")
-            .field("signal", &signal.as_ref().map(AsRawFd::as_raw_fd))
-            .finish_non_exhaustive()
-    }
 }
 
 #[pymethods]
@@ -370,7 +363,7 @@ pub(crate) fn start(
     };
     let handle = runtime()?;
     let (signal, signal_tx) = UnixStream::pair()
-        .map_err(|e| PyRuntimeError::new_err(format!("cannot make the race's pipe: {e}")))?;
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot make the race's socket pair: {e}")))?;
     let (stop_tx, stop_rx) = oneshot::channel();
     let (ended_tx, ended_rx) = mpsc::channel::<()>();
     let slot = Slot::default();
