@@ -69,6 +69,7 @@ mod error;
 mod holder;
 pub mod nat64;
 mod netns;
+mod ports;
 mod rules;
 mod secure;
 mod svcb;

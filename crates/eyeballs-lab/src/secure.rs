@@ -27,7 +27,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::ca::TestCa;
 use crate::netns::Ready;
-use crate::{tcp, LabError, Secure};
+use crate::{ports, tcp, LabError, Secure};
 
 /// The counters of one address's secure servers.
 #[derive(Debug, Default, Clone, Copy)]
@@ -197,6 +197,9 @@ struct Shared {
 struct Served {
     tasks: Vec<JoinHandle<()>>,
     endpoints: Vec<quinn::Endpoint>,
+    /// A second descriptor of each TCP listener (the accept loops own the first), so that
+    /// stopping can take the listeners out of LISTEN ([`ports::stop_listening`]).
+    listeners: Vec<TcpListener>,
 }
 
 impl Served {
@@ -206,17 +209,19 @@ impl Served {
         let mut served = Served {
             tasks: Vec::new(),
             endpoints: Vec::new(),
+            listeners: Vec::new(),
         };
         for port in &shared.ports {
             let sa = SocketAddr::new(addr, *port);
-            let listener = TcpListener::bind(sa)
+            let listener = ports::bind_retrying(|| TcpListener::bind(sa))
                 .and_then(|l| {
                     l.set_nonblocking(true)?;
+                    served.listeners.push(l.try_clone()?);
                     tokio::net::TcpListener::from_std(l)
                 })
                 .map_err(|e| LabError::io(format!("listening on TCP {sa}"), e))?;
-            let socket =
-                UdpSocket::bind(sa).map_err(|e| LabError::io(format!("binding UDP {sa}"), e))?;
+            let socket = ports::bind_retrying(|| UdpSocket::bind(sa))
+                .map_err(|e| LabError::io(format!("binding UDP {sa}"), e))?;
             let endpoint = quinn::Endpoint::new(
                 quinn::EndpointConfig::default(),
                 Some(shared.config.quic.clone()),
@@ -244,8 +249,12 @@ impl Served {
             task.abort();
         }
         for task in self.tasks {
-            // Cancelled: the task and its listener are gone once this returns.
+            // Cancelled: the task and its descriptor of the listener are gone once this
+            // returns.
             let _ = task.await;
+        }
+        for listener in &self.listeners {
+            ports::stop_listening(listener);
         }
         for endpoint in &self.endpoints {
             endpoint.close(0u32.into(), b"lab server stopped");

@@ -240,7 +240,7 @@ fn bind_all(addr: IpAddr, ports: &[u16]) -> Result<Vec<(TcpListener, IpAddr)>, L
         .iter()
         .map(|port| {
             let sa = SocketAddr::new(addr, *port);
-            TcpListener::bind(sa)
+            crate::ports::bind_retrying(|| TcpListener::bind(sa))
                 .and_then(|l| {
                     l.set_nonblocking(true)?;
                     Ok((l, addr))
@@ -272,7 +272,13 @@ fn apply_commands(
             Command::Listen(addr) if listeners.iter().any(|(_, a)| *a == addr) => Ok(()),
             Command::Listen(addr) => bind_all(addr, ports).map(|new| listeners.extend(new)),
             Command::Unlisten(addr) => {
-                listeners.retain(|(_, a)| *a != addr);
+                listeners.retain(|(listener, a)| {
+                    let stays = *a != addr;
+                    if !stays {
+                        crate::ports::stop_listening(listener);
+                    }
+                    stays
+                });
                 Ok(())
             }
         };

@@ -38,8 +38,11 @@ fn black_hole_and_server() -> (BlackHole, SocketAddr) {
 fn refusing_on_both() -> u16 {
     for _ in 0..20 {
         let v6 = TcpListener::bind((V6, 0)).unwrap();
-        if listener_at(V4, v6.local_addr().unwrap().port()).is_some() {
-            return v6.local_addr().unwrap().port();
+        let port = v6.local_addr().unwrap().port();
+        if let Some(v4) = listener_at(V4, port) {
+            close(v4);
+            close(v6);
+            return port;
         }
     }
     panic!("no port free on both ::1 and 127.0.0.1");

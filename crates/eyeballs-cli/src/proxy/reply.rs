@@ -148,7 +148,8 @@ mod tests {
     fn closed_port() -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        drop(listener);
+        // Out of LISTEN at once, even if a child forked meanwhile holds the descriptor.
+        let _ = socket2::SockRef::from(&listener).shutdown(std::net::Shutdown::Read);
         addr
     }
 

@@ -171,11 +171,17 @@ impl Drop for Proxy {
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    close(listener);
+    port
+}
+
+/// Closes `listener` for good: out of LISTEN at once, even while a child forked by another
+/// test still holds a copy of its descriptor (dropping alone leaves the port listening
+/// until that child execs: a connect meant to be refused is accepted, a bind fails).
+pub fn close(listener: TcpListener) {
+    let _ = socket2::SockRef::from(&listener).shutdown(std::net::Shutdown::Read);
 }
 
 /// A loopback port with nothing listening (connections are refused).

@@ -117,8 +117,15 @@ impl BlackHole {
 pub fn refusing(ip: IpAddr) -> SocketAddr {
     let listener = TcpListener::bind(SocketAddr::new(ip, 0)).unwrap();
     let addr = listener.local_addr().unwrap();
-    drop(listener);
+    close(listener);
     addr
+}
+
+/// Closes `listener` for good: out of LISTEN at once, even while a child forked by another
+/// thread still holds a copy of its descriptor (dropping alone leaves the port listening
+/// until that child execs: a connect meant to be refused would be accepted).
+pub fn close(listener: TcpListener) {
+    let _ = socket2::SockRef::from(&listener).shutdown(std::net::Shutdown::Read);
 }
 
 /// A loopback listener that accepts (the kernel completes handshakes; nobody calls accept).
