@@ -107,7 +107,8 @@ pub fn run(args: ConnectArgs) -> ExitCode {
     };
     let mut connector = args.race.connector(args.dns);
     if args.race.detect_network {
-        connector = runtime.block_on(connector.detect_network());
+        // Detected before the first race; with --count, kept for its TTL (R7050-7).
+        connector = connector.auto_network();
     }
     if !args.json && io::stdout().is_terminal() {
         // On a terminal, each event as it happens (a race to black holes with no timeout

@@ -96,7 +96,8 @@ pub struct RaceOptions {
 
     /// Detect the network before racing: the families with a route (V3-4.1.1) and, on an
     /// IPv6-only network, the NAT64 prefix from the resolver's answer for ipv4only.arpa
-    /// (RFC 7050). Replaces --nat64, --no-ipv4-route and --no-ipv6-route.
+    /// (RFC 7050), kept for its DNS TTL and detected again 10 s before it runs out or when
+    /// the network changes (R7050-7). Replaces --nat64, --no-ipv4-route and --no-ipv6-route.
     #[arg(long, visible_alias = "discover-nat64",
           conflicts_with_all = ["nat64", "no_ipv4_route", "no_ipv6_route"])]
     pub detect_network: bool,

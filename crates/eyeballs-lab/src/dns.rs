@@ -41,8 +41,9 @@ const RCODE_SERVFAIL: u16 = 2;
 const RCODE_NXDOMAIN: u16 = 3;
 /// Classic DNS-over-UDP limit; larger answers are truncated (TC set).
 const MAX_UDP: usize = 512;
-/// TTL of every answer.
-const TTL: u32 = 60;
+/// TTL of every answer, in seconds: 300, apart from the 60 s that clients assume when
+/// they are told no TTL (eyeballs' network cache), so that a test sees which it got.
+pub const TTL: u32 = 300;
 
 impl RecordType {
     /// The record type's number on the wire.

@@ -18,6 +18,7 @@ use crate::driver::{AttemptKind, Core, Plan, Progress};
 use crate::error::Error;
 use crate::history::HistoryStore;
 use crate::label::Label;
+use crate::network::NetworkCache;
 use crate::report::{EventHook, Report, TimelineEntry};
 use crate::resolver::{Resolver, SystemResolver};
 use crate::socket::SocketOptions;
@@ -57,6 +58,9 @@ pub struct Connector {
     observer: Option<EventHook>,
     /// What earlier races taught, shared by every clone; `None` without history.
     history: Option<HistoryStore>,
+    /// The network detected and kept fresh, shared by every clone
+    /// ([`Connector::auto_network`]); `None`: `config.network` as given.
+    network_cache: Option<NetworkCache>,
 }
 
 /// A race ready to run, whichever driver runs it: its core, and its resolver.
@@ -73,6 +77,7 @@ impl fmt::Debug for Connector {
             .field("socket", &self.socket)
             .field("on_event", &self.observer.as_ref().map(|_| "Fn"))
             .field("history", &self.history)
+            .field("network_cache", &self.network_cache)
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +103,7 @@ impl Connector {
             sources: Arc::default(),
             observer: None,
             history: Some(HistoryStore::new()),
+            network_cache: None,
         }
     }
 
@@ -105,10 +111,28 @@ impl Connector {
     /// ([`network::detect_network`](crate::network::detect_network)): the families with
     /// connectivity (V3-4.1.1) and, on an IPv6-only network, the NAT64 prefixes its resolver
     /// reveals (RFC 7050); the engine then reaches IPv4 addresses through NAT64 (RFC 8305
-    /// §7, HEv3 §8). Detect again after the network changes.
+    /// §7, HEv3 §8). Detected once: a connector that lives longer than the prefix's TTL or
+    /// the network wants [`auto_network`](Self::auto_network).
     pub async fn detect_network(self) -> Self {
         let network = crate::network::detect_network(&*self.resolver_arc()).await;
         self.network(network)
+    }
+
+    /// This connector on the network it runs on, detected before the first race and kept
+    /// fresh: what [`detect_network`](Self::detect_network) finds, cached for the DNS TTL
+    /// of the NAT64 prefix's answer and discovered again 10 s before it runs out (RFC 7050
+    /// §3, R7050-7), forgotten when the network changes. Shared by every clone. See
+    /// [`NetworkCache`] for the rules; [`network_cache`](Self::network_cache) shows what
+    /// it holds. Replaces a [`network`](Self::network) given before; a later one replaces
+    /// this.
+    pub fn auto_network(mut self) -> Self {
+        self.network_cache = Some(NetworkCache::new());
+        self
+    }
+
+    /// The cache of [`auto_network`](Self::auto_network), if on.
+    pub fn network_cache(&self) -> Option<&NetworkCache> {
+        self.network_cache.as_ref()
     }
 
     /// Uses `store` for history instead of this connector's own (to share one store between
@@ -201,9 +225,10 @@ impl Connector {
     /// The network the races run on (`Config::network`; default: both families, no NAT64):
     /// which address queries are sent, which family leads, and, on an IPv6-only network with
     /// a NAT64 prefix, IPv4 addresses reached through their synthesized IPv6 addresses
-    /// (RFC 6052). The connector does not detect the network itself yet.
+    /// (RFC 6052). Turns [`auto_network`](Self::auto_network) off.
     pub fn network(mut self, network: eyeballs_proto::Network) -> Self {
         self.config.network = network;
+        self.network_cache = None;
         self
     }
 
@@ -444,9 +469,13 @@ impl Connector {
 
     /// Starts a race for `target` at `now` on the driver's clock: the engine, with the
     /// source of each pre-resolved address, and what the driver's I/O needs.
+    ///
+    /// `network`: what [`auto_network`](Self::auto_network)'s cache gave
+    /// ([`current_network`](Self::current_network)); `None` races on `config.network`.
     pub(crate) fn begin<T>(
         &self,
         (target, label): (Target, Label),
+        network: Option<eyeballs_proto::Network>,
         now: std::time::Instant,
     ) -> Result<Race<T>, Error> {
         let sources = Sources::new(Arc::clone(&self.socket), Arc::clone(&self.sources));
@@ -462,6 +491,9 @@ impl Connector {
             None => (None, History::new()),
         };
         let mut config = self.config.clone();
+        if let Some(network) = network {
+            config.network = network;
+        }
         // V3-5.2.3: service records of equal priority in a new random order every race (only
         // a host name can have service records).
         if target.host_name().is_some() {
@@ -513,9 +545,29 @@ impl Connector {
     where
         A: FnMut(Plan<'_>, Progress) -> Pending<io::Result<T>>,
     {
-        let race = self.begin(target, tokio::time::Instant::now().into_std())?;
+        let network = self.current_network().await;
+        let race = self.begin(target, network, tokio::time::Instant::now().into_std())?;
         let (stream, report) = driver::run(race.core, race.resolver, kind, attempt).await?;
         Ok(Connection::new(stream, report))
+    }
+}
+
+impl Connector {
+    /// The network of [`auto_network`](Self::auto_network)'s cache, detected if needed;
+    /// `None` without it.
+    pub(crate) async fn current_network(&self) -> Option<eyeballs_proto::Network> {
+        match &self.network_cache {
+            Some(cache) => Some(cache.network(&self.resolver).await),
+            None => None,
+        }
+    }
+
+    /// [`current_network`](Self::current_network) for the blocking driver.
+    #[cfg(feature = "blocking")]
+    pub(crate) fn current_network_blocking(&self) -> Option<eyeballs_proto::Network> {
+        self.network_cache
+            .as_ref()
+            .map(|cache| cache.network_blocking(&self.resolver))
     }
 }
 

@@ -69,6 +69,14 @@ fn lab_resolver(lab: &Lab) -> HickoryResolver {
         .attempts(1)
 }
 
+/// A current-thread runtime for the client namespace's thread.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// What a race in the client namespace gave: the winner, and each attempt's address,
 /// start and NAT64 origin.
 #[derive(Debug)]
@@ -83,10 +91,7 @@ struct Raced {
 fn race(lab: &Lab, host: &'static str) -> (Network, Raced) {
     let resolver = lab_resolver(lab);
     lab.run_in_client(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = runtime();
         rt.block_on(async move {
             let network = detect_network(&resolver).await;
             let connector = Connector::new()
@@ -151,10 +156,7 @@ fn r7050_2_discovery_in_an_ipv6_only_namespace() {
     let resolver = lab_resolver(&lab);
     let (connectivity, found, network, v4_connect) = lab
         .run_in_client(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = runtime();
             let v4_connect = std::net::TcpStream::connect_timeout(
                 &SocketAddr::new(v4(V4A).into(), PORT),
                 Duration::from_secs(1),
@@ -202,10 +204,7 @@ fn he_7_2_dual_stack_sends_no_ipv4only_arpa_query() {
     let resolver = lab_resolver(&lab);
     let (connectivity, network) = lab
         .run_in_client(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = runtime();
             rt.block_on(async {
                 (
                     detect_connectivity().unwrap(),
@@ -249,10 +248,7 @@ fn r7050_6_a_failed_or_empty_discovery_gives_no_prefix() {
     let resolver = lab_resolver(&lab);
     let (found, network) = lab
         .run_in_client(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = runtime();
             rt.block_on(async {
                 (
                     discover_pref64(&resolver).await,
@@ -284,10 +280,7 @@ fn r7050_6_a_failed_or_empty_discovery_gives_no_prefix() {
     let resolver = lab_resolver(&lab);
     let found = lab
         .run_in_client(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = runtime();
             rt.block_on(async { discover_pref64(&resolver).await })
         })
         .unwrap();
@@ -404,5 +397,95 @@ fn v3_8_2_2_black_holed_native_ipv6_falls_back_to_nat64() {
     );
     assert_eq!(raced.winner, Some(synthesized), "{raced:?}");
     assert_eq!(raced.winner_via, Some(v4(V4A)));
+    teardown(lab);
+}
+
+/// What an `auto_network` connector held after its races: the network, and its refresh
+/// and expiry measured from its detection.
+type Kept = (Network, Duration, Duration);
+
+fn kept(cache: Option<&eyeballs::network::NetworkCache>) -> Kept {
+    let cached = cache
+        .and_then(|c| c.cached())
+        .expect("a detection is cached");
+    (
+        cached.network,
+        cached.refresh_at - cached.detected_at,
+        cached.expires_at - cached.detected_at,
+    )
+}
+
+/// R7050-7: a connector with `auto_network` detects the IPv6-only network before its first
+/// race and keeps the prefix for the TTL of the lab's answer (300 s: rediscovered at
+/// 290 s, not the 60 s kept without a TTL), for the tokio and the blocking connector.
+#[test]
+fn r7050_7_auto_network_keeps_the_prefix_for_its_ttl() {
+    let Some(lab) = nat64_lab(
+        "r7050_7_auto_network_keeps_the_prefix_for_its_ttl",
+        Nat64::default(),
+        |b| b,
+    ) else {
+        return;
+    };
+    let resolver = lab_resolver(&lab);
+    let blocking_resolver = lab_resolver(&lab);
+    let (winners, tokio_kept, blocking_kept) = lab
+        .run_in_client(move || {
+            let rt = runtime();
+            let connector = Connector::new()
+                .resolver(resolver)
+                .auto_network()
+                .timeout(Duration::from_secs(5));
+            let mut winners = Vec::new();
+            for _ in 0..2 {
+                let connection = rt.block_on(connector.connect(V4ONLY, PORT)).unwrap();
+                winners.push(
+                    connection
+                        .report()
+                        .race()
+                        .winner()
+                        .and_then(|w| w.via_nat64),
+                );
+            }
+            let tokio_kept = kept(connector.network_cache());
+            let blocking = eyeballs::blocking::Connector::new()
+                .resolver(blocking_resolver)
+                .auto_network()
+                .timeout(Duration::from_secs(5));
+            let connection = blocking.connect(V4ONLY, PORT).unwrap();
+            winners.push(
+                connection
+                    .report()
+                    .race()
+                    .winner()
+                    .and_then(|w| w.via_nat64),
+            );
+            (winners, tokio_kept, kept(blocking.network_cache()))
+        })
+        .unwrap();
+    let prefix = Pref64::new(v6("2001:db8:64::"), 96).unwrap();
+    let ttl = u64::from(eyeballs_lab::dns::TTL);
+    assert_eq!(
+        winners,
+        vec![Some(v4(V4A)); 3],
+        "every race went through NAT64"
+    );
+    for (driver, (network, refresh, expires)) in
+        [("tokio", tokio_kept), ("blocking", blocking_kept)]
+    {
+        assert_eq!(network, Network::ipv6_only([prefix]), "{driver}");
+        // The resolver's clock may have run a little since the answer came.
+        let near = |d: Duration, want: u64| {
+            d <= Duration::from_secs(want)
+                && d + Duration::from_secs(2) >= Duration::from_secs(want)
+        };
+        assert!(
+            near(refresh, ttl - 10) && near(expires, ttl),
+            "{driver}: refresh {refresh:?}, expiry {expires:?}"
+        );
+    }
+    // One discovery per connector (hickory's own cache would hide a second one of the
+    // tokio connector; the schedule above is the cache's own evidence).
+    assert_eq!(lab.dns_query_count("ipv4only.arpa", RecordType::Aaaa), 2);
     teardown(lab);
 }

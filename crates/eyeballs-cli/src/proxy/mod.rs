@@ -332,7 +332,9 @@ pub async fn listen(
     let destinations = policy::build(&own, &options.ordered_rules(), options.allow_loopback);
     settings.connector = settings.connector.clone().destination_policy(destinations);
     if options.race.detect_network {
-        settings.connector = settings.connector.clone().detect_network().await;
+        // Detected before the first request, kept for the prefix's TTL and re-detected
+        // before it runs out, forgotten when the network changes (R7050-7).
+        settings.connector = settings.connector.clone().auto_network();
     }
     options.announce(local, limits);
     Ok(listener)

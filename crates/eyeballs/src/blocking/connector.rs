@@ -180,6 +180,17 @@ impl Connector {
         self.map(|c| c.network(network))
     }
 
+    /// As [`Connector::auto_network`](crate::Connector::auto_network): the first race
+    /// detects on its own thread before it starts; a refresh runs on a thread of its own.
+    pub fn auto_network(self) -> Self {
+        self.map(|c| c.auto_network())
+    }
+
+    /// As [`Connector::network_cache`](crate::Connector::network_cache).
+    pub fn network_cache(&self) -> Option<&crate::network::NetworkCache> {
+        self.inner.network_cache()
+    }
+
     /// As [`Connector::history`](crate::Connector::history).
     pub fn history(self, store: crate::history::HistoryStore) -> Self {
         self.map(|c| c.history(store))
@@ -373,7 +384,8 @@ impl Connector {
     }
 
     fn run(&self, target: Target, label: Label) -> Result<Connection<TcpStream>, Error> {
-        let race = self.inner.begin((target, label), Instant::now())?;
+        let network = self.inner.current_network_blocking();
+        let race = self.inner.begin((target, label), network, Instant::now())?;
         let (stream, report) = driver::run(
             race,
             Arc::clone(self.inner.socket()),
@@ -394,7 +406,8 @@ impl Connector {
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
         F: Fn(SocketAddr) -> Result<T, E> + Send + Sync + 'static,
     {
-        let race = self.inner.begin((target, label), Instant::now())?;
+        let network = self.inner.current_network_blocking();
+        let race = self.inner.begin((target, label), network, Instant::now())?;
         let attempts = Threads::new(move |addr| attempt(addr).map_err(into_io));
         let (value, report) = driver::run(
             race,

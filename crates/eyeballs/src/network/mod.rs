@@ -1,7 +1,7 @@
 //! What the connector needs to know of the network it runs on ([`Network`]): which
 //! families have connectivity ([`detect_connectivity`], V3-4.1.1) and, on an IPv6-only
 //! network, the NAT64 prefixes ([`discover_pref64`], RFC 7050), combined by
-//! [`detect_network`].
+//! [`detect_network`] and kept fresh by a [`NetworkCache`] (R7050-7).
 //!
 //! The engine does the rest (RFC 8305 §7, HEv3 §8): given a network with IPv6, no IPv4 and
 //! a prefix, it sends the A query too (V3-8.2.2) and reaches every IPv4 address (a literal,
@@ -9,21 +9,27 @@
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), eyeballs::Error> {
-//! use eyeballs::resolver::SystemResolver;
-//!
-//! let network = eyeballs::network::detect_network(&SystemResolver::new()).await;
-//! let connection = eyeballs::Connector::new()
-//!     .network(network)
+//! // Detected before the first race, kept for the prefix's DNS TTL and re-detected
+//! // 10 s before it runs out, forgotten when the network changes.
+//! let connector = eyeballs::Connector::new().auto_network();
+//! let connection = connector
 //!     .connect("198.51.100.7", 443) // through NAT64 on an IPv6-only network
 //!     .await?;
 //! # drop(connection);
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Or once, by hand: `Connector::new().network(detect_network(&resolver).await)`.
 
+mod cache;
 mod pref64;
 mod routes;
 
+pub use cache::{
+    CachedNetwork, NetworkCache, DEFAULT_LIFETIME, MAX_LIFETIME, MIN_LIFETIME, REFRESH_AHEAD,
+    RETRY_AFTER_FAILURE,
+};
 pub use eyeballs_proto::{Network, Pref64};
 pub use pref64::{
     discover_pref64, discover_pref64_blocking, discover_pref64_within, pref64_from_answer,
@@ -32,6 +38,7 @@ pub use pref64::{
 pub use routes::{detect_connectivity, Connectivity};
 
 use crate::resolver::Resolver;
+use cache::{Detected, Freshness};
 
 /// The network the calling thread is on: its connectivity ([`detect_connectivity`]) and,
 /// when it has IPv6 and no IPv4 (the HE-7.2 / V3-8.0.1 heuristic), the NAT64 prefixes
@@ -51,29 +58,68 @@ use crate::resolver::Resolver;
 /// router advertisements (RFC 8781), where the OS provides one, is better than discovery
 /// (R7050-10, V3-8.2.1): set it in the [`Network`] instead.
 ///
-/// The answer holds for as long as the network does not change (the
-/// [`history`](crate::history) store's network watch notices changes) and the prefix's
-/// DNS TTL (R7050-7: repeat the discovery before it expires).
+/// The answer holds for as long as the network does not change and the prefix's DNS TTL
+/// (R7050-7: repeat the discovery before it expires): a connector built with
+/// [`Connector::auto_network`](crate::Connector::auto_network) keeps it that long
+/// ([`NetworkCache`]).
 pub async fn detect_network(resolver: &dyn Resolver) -> Network {
-    let Some(mut network) = connectivity_network() else {
-        return Network::default();
-    };
-    if network.ipv6 && !network.ipv4 {
-        network.pref64 = or_none(discover_pref64(resolver).await);
-    }
-    network
+    detect(resolver).await.network
 }
 
 /// [`detect_network`] for callers without a runtime: the discovery is
 /// [`discover_pref64_blocking`], bounded by the resolver's own timeout only.
 pub fn detect_network_blocking(resolver: &dyn Resolver) -> Network {
-    let Some(mut network) = connectivity_network() else {
-        return Network::default();
-    };
-    if network.ipv6 && !network.ipv4 {
-        network.pref64 = or_none(discover_pref64_blocking(resolver));
+    detect_blocking(resolver).network
+}
+
+/// [`detect_network`], and how long its answer may be kept.
+pub(crate) async fn detect(resolver: &dyn Resolver) -> Detected {
+    match connectivity_network() {
+        Some(network) if needs_discovery(&network) => {
+            let (found, ttl) = pref64::discover_with_ttl(resolver, DEFAULT_DISCOVERY_TIMEOUT).await;
+            discovered(network, found, ttl)
+        }
+        other => undiscovered(other),
     }
-    network
+}
+
+/// [`detect_network_blocking`], and how long its answer may be kept.
+pub(crate) fn detect_blocking(resolver: &dyn Resolver) -> Detected {
+    match connectivity_network() {
+        Some(network) if needs_discovery(&network) => {
+            let (found, ttl) = pref64::discover_with_ttl_blocking(resolver);
+            discovered(network, found, ttl)
+        }
+        other => undiscovered(other),
+    }
+}
+
+/// IPv6 without IPv4: where NAT64 is looked for (HE-7.2, V3-8.0.1).
+fn needs_discovery(network: &Network) -> bool {
+    network.ipv6 && !network.ipv4
+}
+
+/// A network that needs no discovery (or whose connectivity cannot be read: the default).
+fn undiscovered(network: Option<Network>) -> Detected {
+    Detected {
+        network: network.unwrap_or_default(),
+        freshness: Freshness::Unknown,
+    }
+}
+
+/// An IPv6-only network with what its discovery found.
+fn discovered(
+    mut network: Network,
+    found: Result<Vec<Pref64>, DiscoveryError>,
+    ttl: Option<std::time::Duration>,
+) -> Detected {
+    let freshness = match (&found, ttl) {
+        (Err(_), _) => Freshness::Failed,
+        (Ok(_), Some(ttl)) => Freshness::Ttl(ttl),
+        (Ok(_), None) => Freshness::Unknown,
+    };
+    network.pref64 = or_none(found);
+    Detected { network, freshness }
 }
 
 /// The detected connectivity as a network without prefixes; `None` (logged) if it cannot
@@ -106,5 +152,30 @@ fn or_none(found: Result<Vec<Pref64>, DiscoveryError>) -> Vec<Pref64> {
             tracing::debug!(error = %e, "network detection: IPv6-only, no NAT64 prefix (DNS64 assumed)");
             Vec::new()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// R7050-7: how long a discovery is kept follows what it found: its TTL, none told,
+    /// or a failure (retried sooner).
+    #[test]
+    fn r7050_7_what_a_discovery_found_sets_its_freshness() {
+        let v6_only = Network::ipv6_only([]);
+        let ttl = Some(Duration::from_secs(42));
+        let found = discovered(v6_only.clone(), Ok(vec![Pref64::WELL_KNOWN]), ttl);
+        assert_eq!(found.network, Network::ipv6_only([Pref64::WELL_KNOWN]));
+        assert_eq!(found.freshness, Freshness::Ttl(Duration::from_secs(42)));
+        let untold = discovered(v6_only.clone(), Ok(vec![]), None);
+        assert_eq!(untold.freshness, Freshness::Unknown);
+        let failed = discovered(v6_only.clone(), Err(DiscoveryError::ServFail), ttl);
+        assert_eq!(
+            (failed.network, failed.freshness),
+            (v6_only, Freshness::Failed)
+        );
+        assert_eq!(undiscovered(None).network, Network::default());
     }
 }

@@ -89,8 +89,9 @@ impl std::error::Error for DiscoveryError {}
 /// local DNS64. A learnt prefix is untrusted input (R7050-8): anyone who can spoof the
 /// answer can choose where IPv4 connections go. Prefer a PREF64 from the router
 /// advertisements (RFC 8781) when the OS provides one (R7050-10, V3-8.2.1): this is the
-/// fallback. The answer's TTL is not known here (the [`Resolver`] trait returns none), so
-/// caching it (R7050-7) is the caller's.
+/// fallback. Each call asks again: a connector built with
+/// [`Connector::auto_network`](crate::Connector::auto_network) keeps the answer for its TTL
+/// and repeats the discovery before it runs out (R7050-7).
 ///
 /// # Errors
 /// [`DiscoveryError`]: the resolver could not tell.
@@ -107,10 +108,19 @@ pub async fn discover_pref64_within(
     resolver: &dyn Resolver,
     timeout: Duration,
 ) -> Result<Vec<Pref64>, DiscoveryError> {
-    let lookup = resolver.lookup(WELL_KNOWN_NAME, RecordType::Aaaa);
+    discover_with_ttl(resolver, timeout).await.0
+}
+
+/// [`discover_pref64_within`] and the TTL of the answer, if the resolver tells it
+/// ([`Resolver::lookup_with_ttl`]); for the network cache (R7050-7).
+pub(crate) async fn discover_with_ttl(
+    resolver: &dyn Resolver,
+    timeout: Duration,
+) -> (Result<Vec<Pref64>, DiscoveryError>, Option<Duration>) {
+    let lookup = resolver.lookup_with_ttl(WELL_KNOWN_NAME, RecordType::Aaaa);
     match tokio::time::timeout(timeout, lookup).await {
-        Ok(answer) => prefixes_of(&answer),
-        Err(_elapsed) => Err(DiscoveryError::TimedOut),
+        Ok((answer, ttl)) => (prefixes_of(&answer), ttl),
+        Err(_elapsed) => (Err(DiscoveryError::TimedOut), None),
     }
 }
 
@@ -121,7 +131,15 @@ pub async fn discover_pref64_within(
 /// # Errors
 /// As [`discover_pref64`].
 pub fn discover_pref64_blocking(resolver: &dyn Resolver) -> Result<Vec<Pref64>, DiscoveryError> {
-    prefixes_of(&resolver.lookup_blocking(WELL_KNOWN_NAME, RecordType::Aaaa))
+    discover_with_ttl_blocking(resolver).0
+}
+
+/// [`discover_pref64_blocking`] and the TTL of the answer, as [`discover_with_ttl`].
+pub(crate) fn discover_with_ttl_blocking(
+    resolver: &dyn Resolver,
+) -> (Result<Vec<Pref64>, DiscoveryError>, Option<Duration>) {
+    let (answer, ttl) = resolver.lookup_with_ttl_blocking(WELL_KNOWN_NAME, RecordType::Aaaa);
+    (prefixes_of(&answer), ttl)
 }
 
 /// The prefixes of one answer to the AAAA query for `ipv4only.arpa`.
@@ -255,6 +273,53 @@ mod tests {
                 }
             })
         }
+    }
+
+    /// A resolver that tells a TTL: 42 s.
+    #[derive(Debug)]
+    struct WithTtl(StaticResolver);
+
+    impl Resolver for WithTtl {
+        fn lookup(&self, name: &str, record: RecordType) -> Lookup {
+            self.0.lookup(name, record)
+        }
+        fn lookup_with_ttl(&self, name: &str, record: RecordType) -> crate::resolver::TtlLookup {
+            let lookup = self.0.lookup(name, record);
+            Box::pin(async move { (lookup.await, Some(Duration::from_secs(42))) })
+        }
+        fn lookup_with_ttl_blocking(
+            &self,
+            name: &str,
+            record: RecordType,
+        ) -> (DnsResult, Option<Duration>) {
+            (
+                self.0.lookup_blocking(name, record),
+                Some(Duration::from_secs(42)),
+            )
+        }
+    }
+
+    /// R7050-7: the discovery passes on the TTL the resolver tells (both drivers); a
+    /// resolver that tells none gives none, and a timeout gives none.
+    #[tokio::test]
+    async fn r7050_7_the_discovery_carries_the_answer_ttl() {
+        let told = WithTtl(answering(&["64:ff9b::c000:aa"]));
+        let want = (Ok(vec![Pref64::WELL_KNOWN]), Some(Duration::from_secs(42)));
+        assert_eq!(
+            discover_with_ttl(&told, DEFAULT_DISCOVERY_TIMEOUT).await,
+            want
+        );
+        assert_eq!(discover_with_ttl_blocking(&told), want);
+        let untold = answering(&["64:ff9b::c000:aa"]);
+        assert_eq!(
+            discover_with_ttl(&untold, DEFAULT_DISCOVERY_TIMEOUT).await,
+            (Ok(vec![Pref64::WELL_KNOWN]), None)
+        );
+        let silent = Scripted::new(None);
+        assert_eq!(
+            discover_with_ttl(&silent, Duration::from_millis(10)).await,
+            (Err(DiscoveryError::TimedOut), None)
+        );
     }
 
     fn answering(ips: &[&str]) -> StaticResolver {

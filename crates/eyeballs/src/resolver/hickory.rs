@@ -18,7 +18,7 @@ use hickory_resolver::proto::ProtoErrorKind;
 use hickory_resolver::{ResolveError, TokioResolver};
 
 use super::system::literal;
-use super::{DnsResult, Lookup, RecordType, Resolver};
+use super::{DnsResult, Lookup, RecordType, Resolver, TtlLookup};
 
 /// A DNS client ([hickory-resolver]) that asks HTTPS, AAAA and A as independent queries.
 ///
@@ -241,40 +241,55 @@ impl fmt::Debug for HickoryResolver {
 
 impl Resolver for HickoryResolver {
     fn lookup(&self, name: &str, record: RecordType) -> Lookup {
+        let lookup = self.lookup_with_ttl(name, record);
+        Box::pin(async move { lookup.await.0 })
+    }
+
+    fn lookup_blocking(&self, name: &str, record: RecordType) -> DnsResult {
+        self.lookup_with_ttl_blocking(name, record).0
+    }
+
+    /// The TTL is what hickory's cache has left of the answer (`Lookup::valid_until`); for
+    /// a negative answer, the SOA's negative TTL when the server sent one (RFC 2308); none
+    /// for failures and for IP literals.
+    fn lookup_with_ttl(&self, name: &str, record: RecordType) -> TtlLookup {
         if let Ok(ip) = name.parse::<IpAddr>() {
-            return Box::pin(std::future::ready(match record.family() {
-                Some(family) => literal(ip, family),
-                // An address has no HTTPS records.
-                None => DnsResult::NoData,
-            }));
+            return Box::pin(std::future::ready((of_literal(ip, record), None)));
         }
         let Some(rtype) = hickory_type(record) else {
             // A record type this adapter does not ask: a negative answer, nothing waits.
-            return Box::pin(std::future::ready(DnsResult::NoData));
+            return Box::pin(std::future::ready((DnsResult::NoData, None)));
         };
         let query = absolute(name);
         let resolver = self.resolver.clone();
         Box::pin(async move {
             match resolver.lookup(query.as_str(), rtype).await {
-                Ok(lookup) => match record.family() {
-                    Some(family) => addresses(lookup.iter(), family),
-                    None => services(lookup.iter()),
-                },
+                Ok(lookup) => {
+                    let ttl = lookup
+                        .valid_until()
+                        .saturating_duration_since(std::time::Instant::now());
+                    let result = match record.family() {
+                        Some(family) => addresses(lookup.iter(), family),
+                        None => services(lookup.iter()),
+                    };
+                    (result, Some(ttl))
+                }
                 Err(e) => {
                     let result = map_error(&e);
                     tracing::debug!(name = %query, %rtype, error = %e, ?result, "lookup failed");
-                    result
+                    (result, negative_ttl(&e))
                 }
             }
         })
     }
 
-    fn lookup_blocking(&self, name: &str, record: RecordType) -> DnsResult {
+    fn lookup_with_ttl_blocking(
+        &self,
+        name: &str,
+        record: RecordType,
+    ) -> (DnsResult, Option<Duration>) {
         if let Ok(ip) = name.parse::<IpAddr>() {
-            return match record.family() {
-                Some(family) => literal(ip, family),
-                None => DnsResult::NoData,
-            };
+            return (of_literal(ip, record), None);
         }
         // hickory's connections are tasks on the runtime that opened them, and this runtime
         // ends with the call: a resolver of its own, so that no later lookup finds a
@@ -286,7 +301,7 @@ impl Resolver for HickoryResolver {
             Ok(runtime) => runtime,
             Err(e) => {
                 tracing::warn!(error = %e, "no runtime for a blocking hickory lookup");
-                return DnsResult::Error;
+                return (DnsResult::Error, None);
             }
         };
         let own = Self::build(
@@ -295,7 +310,26 @@ impl Resolver for HickoryResolver {
             self.timeout,
             self.attempts,
         );
-        runtime.block_on(own.lookup(name, record))
+        runtime.block_on(own.lookup_with_ttl(name, record))
+    }
+}
+
+/// The answer for an IP literal: itself for its family's query, nothing else (an address
+/// has no HTTPS records).
+fn of_literal(ip: IpAddr, record: RecordType) -> DnsResult {
+    match record.family() {
+        Some(family) => literal(ip, family),
+        None => DnsResult::NoData,
+    }
+}
+
+/// The negative TTL of a negative answer (from its SOA), if the server sent one.
+fn negative_ttl(e: &ResolveError) -> Option<Duration> {
+    match e.proto()?.kind() {
+        ProtoErrorKind::NoRecordsFound { negative_ttl, .. } => {
+            negative_ttl.map(|secs| Duration::from_secs(u64::from(secs)))
+        }
+        _ => None,
     }
 }
 

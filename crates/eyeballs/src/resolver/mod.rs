@@ -10,6 +10,7 @@ use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
+use std::time::Duration;
 
 pub use eyeballs_proto::{DnsResult, RecordType};
 
@@ -25,6 +26,10 @@ pub use system::SystemResolver;
 
 /// The future of one lookup.
 pub type Lookup = Pin<Box<dyn Future<Output = DnsResult> + Send + 'static>>;
+
+/// The future of one lookup that also tells how long its answer may be cached: see
+/// [`Resolver::lookup_with_ttl`].
+pub type TtlLookup = Pin<Box<dyn Future<Output = (DnsResult, Option<Duration>)> + Send + 'static>>;
 
 /// Looks up one record type for a name.
 ///
@@ -54,6 +59,31 @@ pub trait Resolver: Send + Sync + fmt::Debug {
     /// ```
     fn lookup_blocking(&self, name: &str, record: RecordType) -> DnsResult {
         block_on(self.lookup(name, record))
+    }
+
+    /// [`lookup`](Resolver::lookup), and how long the answer may be cached: the records'
+    /// TTL (the smallest, counting down in a resolver that caches), or `None` when the
+    /// resolver cannot tell.
+    ///
+    /// What the connector calls where it keeps an answer itself: the NAT64 prefix learnt
+    /// from `ipv4only.arpa`, re-discovered before its TTL runs out (RFC 7050 §3, R7050-7;
+    /// see [`Connector::auto_network`](crate::Connector::auto_network)). The default
+    /// answers `None` (the [`SystemResolver`]: `getaddrinfo` tells no TTL; the
+    /// [`StaticResolver`]); `HickoryResolver` tells the TTL of its answer.
+    fn lookup_with_ttl(&self, name: &str, record: RecordType) -> TtlLookup {
+        let lookup = self.lookup(name, record);
+        Box::pin(async move { (lookup.await, None) })
+    }
+
+    /// [`lookup_with_ttl`](Resolver::lookup_with_ttl), blocking the calling thread as
+    /// [`lookup_blocking`](Resolver::lookup_blocking) does. The default answers
+    /// [`lookup_blocking`](Resolver::lookup_blocking)'s result and `None`.
+    fn lookup_with_ttl_blocking(
+        &self,
+        name: &str,
+        record: RecordType,
+    ) -> (DnsResult, Option<Duration>) {
+        (self.lookup_blocking(name, record), None)
     }
 }
 
