@@ -135,6 +135,7 @@ struct Inner {
     /// Held by the one caller that detects inline (tokio driver); the others wait on it.
     detecting: tokio::sync::Mutex<()>,
     /// The same, for the blocking driver.
+    #[cfg(feature = "blocking")]
     detecting_blocking: Mutex<()>,
 }
 
@@ -281,6 +282,7 @@ impl NetworkCache {
 
     /// [`network`](Self::network) for the blocking driver: a refresh runs on a thread of
     /// its own.
+    #[cfg(feature = "blocking")]
     pub(crate) fn network_blocking(&self, resolver: &Arc<dyn Resolver>) -> Network {
         let resolver = Arc::clone(resolver);
         self.network_with_blocking(move || super::detect_blocking(&*resolver))
@@ -321,6 +323,7 @@ impl NetworkCache {
     }
 
     /// [`network_blocking`](Self::network_blocking) with the detection `detect` makes.
+    #[cfg(feature = "blocking")]
     fn network_with_blocking<D>(&self, detect: D) -> Network
     where
         D: Fn() -> Detected + Clone + Send + 'static,

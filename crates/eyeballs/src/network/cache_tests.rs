@@ -204,6 +204,7 @@ async fn r7050_7_the_refresh_runs_in_the_background() {
     assert!(!cache.inner.lock().refreshing);
 }
 
+#[cfg(feature = "blocking")]
 /// The blocking front: threads that start together share one detection; a due refresh
 /// runs on a thread of its own.
 #[test]
