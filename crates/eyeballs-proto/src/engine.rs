@@ -1,6 +1,7 @@
 //! The engine: one Happy Eyeballs race as a deterministic state machine.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
 use smallvec::SmallVec;
@@ -83,7 +84,7 @@ pub struct Engine {
 /// An engine's state.
 #[derive(Debug, Clone)]
 struct State {
-    config: Config,
+    config: Arc<Config>,
     /// The ports of the address queries of service targets (their record's `port`, or the
     /// target's), by query.
     target_ports: Vec<(QueryId, SmallVec<[u16; 2]>)>,
@@ -159,7 +160,14 @@ impl Timer {
 impl Engine {
     /// Starts a race at `now`: queues the DNS queries for a host name, or the first attempt
     /// for addresses.
-    pub fn new(target: Target, config: Config, now: Instant) -> Result<Self, SetupError> {
+    ///
+    /// `config` is a [`Config`] or an `Arc<Config>`: races that share one configuration
+    /// (a connector's) take a reference to it instead of a copy each.
+    pub fn new(
+        target: Target,
+        config: impl Into<Arc<Config>>,
+        now: Instant,
+    ) -> Result<Self, SetupError> {
         Self::with_history(target, config, History::new(), now)
     }
 
@@ -172,10 +180,11 @@ impl Engine {
     /// at once: the other family's answer is awaited up to the Resolution Delay.
     pub fn with_history(
         target: Target,
-        config: Config,
+        config: impl Into<Arc<Config>>,
         history: History,
         now: Instant,
     ) -> Result<Self, SetupError> {
+        let config = config.into();
         config.validate()?;
         let family = config.network.preference(config.family);
         // The one refusal that depends on the target, made before anything is built: by the

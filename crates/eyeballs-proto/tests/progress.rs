@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use eyeballs_proto::sim::{Behavior, Scenario};
-use eyeballs_proto::{Action, Engine, Target};
+use eyeballs_proto::{Action, Config, Engine, Target};
 use std::time::{Duration, Instant};
 
 fn two() -> Scenario {
@@ -120,7 +120,7 @@ fn v3_6_1_5_only_the_latest_attempt_holds_the_timer() {
 fn progress_is_recorded_once_and_not_after_the_race() {
     let t0 = Instant::now();
     let target = Target::addresses([sa("192.0.2.1:443")]).unwrap();
-    let mut engine = Engine::new(target, Default::default(), t0).unwrap();
+    let mut engine = Engine::new(target, Config::default(), t0).unwrap();
     let id = std::iter::from_fn(|| engine.poll_action())
         .find_map(|action| match action {
             Action::Connect { id, .. } => Some(id),

@@ -49,7 +49,9 @@ use crate::source::{SourceCache, Sources};
 /// ```
 #[derive(Clone)]
 pub struct Connector {
-    config: Config,
+    /// Shared by clones and races (a race takes a reference, not a copy); changed by the
+    /// builder methods copy-on-write.
+    config: Arc<Config>,
     resolver: Arc<dyn Resolver>,
     socket: Arc<SocketOptions>,
     /// Probed source addresses, shared by every clone (RFC 6724 sorting).
@@ -97,7 +99,7 @@ impl Connector {
     /// A connector with this configuration and the system resolver.
     pub fn with_config(config: Config) -> Self {
         Connector {
-            config,
+            config: Arc::new(config),
             resolver: Arc::new(SystemResolver::new()),
             socket: Arc::new(SocketOptions::default()),
             sources: Arc::default(),
@@ -168,7 +170,7 @@ impl Connector {
 
     /// The configuration, to change any field. Checked when a race starts.
     pub fn config_mut(&mut self) -> &mut Config {
-        &mut self.config
+        Arc::make_mut(&mut self.config)
     }
 
     /// Uses `resolver` for host names (default: [`SystemResolver`]).
@@ -179,7 +181,7 @@ impl Connector {
 
     /// The Resolution Delay (default 50 ms, HE-3.6).
     pub fn resolution_delay(mut self, delay: Duration) -> Self {
-        self.config.resolution_delay = delay;
+        self.config_mut().resolution_delay = delay;
         self
     }
 
@@ -187,19 +189,19 @@ impl Connector {
     /// [`Config::connection_attempt_delay`]'s): `attempt_delay(50 ms)` staggers attempts 50 ms
     /// apart. Below the 10 ms floor it is rejected when the race starts (HE-5.10).
     pub fn attempt_delay(mut self, delay: Duration) -> Self {
-        self.config.connection_attempt_delay = delay;
+        self.config_mut().connection_attempt_delay = delay;
         self
     }
 
     /// How many addresses of the leading family go first (default 1, HE-4.8).
     pub fn first_address_family_count(mut self, count: usize) -> Self {
-        self.config.first_address_family_count = count;
+        self.config_mut().first_address_family_count = count;
         self
     }
 
     /// Which families to use and which one leads (default: prefer IPv6, HE-2.2).
     pub fn family(mut self, family: FamilyPreference) -> Self {
-        self.config.family = family;
+        self.config_mut().family = family;
         self
     }
 
@@ -218,7 +220,7 @@ impl Connector {
     /// # drop(connector);
     /// ```
     pub fn destination_policy(mut self, policy: eyeballs_proto::DestinationPolicy) -> Self {
-        self.config.destinations = policy;
+        self.config_mut().destinations = policy;
         self
     }
 
@@ -227,7 +229,7 @@ impl Connector {
     /// a NAT64 prefix, IPv4 addresses reached through their synthesized IPv6 addresses
     /// (RFC 6052). Turns [`auto_network`](Self::auto_network) off.
     pub fn network(mut self, network: eyeballs_proto::Network) -> Self {
-        self.config.network = network;
+        self.config_mut().network = network;
         self.network_cache = None;
         self
     }
@@ -238,7 +240,7 @@ impl Connector {
     /// it ([`Resolver`](crate::resolver::Resolver) with [`RecordType::Https`](eyeballs_proto::RecordType::Https));
     /// the system and static resolvers have no HTTPS records and answer negatively at once.
     pub fn https_query(mut self, on: bool) -> Self {
-        self.config.https_query = on;
+        self.config_mut().https_query = on;
         self
     }
 
@@ -249,25 +251,25 @@ impl Connector {
     /// protocols it offers); an IP literal or a list of addresses gets QUIC endpoints this
     /// way. Repeat for several records.
     pub fn known_service(mut self, record: eyeballs_proto::ServiceRecord) -> Self {
-        self.config.services.push(record);
+        self.config_mut().services.push(record);
         self
     }
 
     /// The longest one attempt may take before the next starts at once (default: none).
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.config.attempt_timeout = Some(timeout);
+        self.config_mut().attempt_timeout = Some(timeout);
         self
     }
 
     /// The longest a whole race may take, resolution included (default: none).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.config.overall_timeout = Some(timeout);
+        self.config_mut().overall_timeout = Some(timeout);
         self
     }
 
     /// The longest the race waits for each DNS query (default 10 s).
     pub fn resolve_timeout(mut self, timeout: Duration) -> Self {
-        self.config.resolve_timeout = Some(timeout);
+        self.config_mut().resolve_timeout = Some(timeout);
         self
     }
 
@@ -490,14 +492,18 @@ impl Connector {
             Some((store, partition, recalled)) => (Some((store, partition)), recalled),
             None => (None, History::new()),
         };
-        let mut config = self.config.clone();
+        // A race of addresses on the connector's network shares its configuration; one that
+        // changes it gets its own.
+        let mut config = Arc::clone(&self.config);
         if let Some(network) = network {
-            config.network = network;
+            if network != config.network {
+                Arc::make_mut(&mut config).network = network;
+            }
         }
         // V3-5.2.3: service records of equal priority in a new random order every race (only
         // a host name can have service records).
         if target.host_name().is_some() {
-            config.service_seed = race_seed();
+            Arc::make_mut(&mut config).service_seed = race_seed();
         }
         let engine = Engine::with_history(target, config, history, now)
             .map_err(|e| Error::invalid(label.to_string(), e))?;
