@@ -222,19 +222,23 @@ impl State {
     }
 }
 
-/// Marks the background detection as over when it ends, stored or not (a runtime that
-/// shuts down drops it unfinished).
-struct Refreshing(Arc<Inner>);
+/// Marks the background detection of a generation as over when it ends, stored or not (a
+/// runtime that shuts down drops it unfinished). One of an older generation leaves the flag
+/// alone: it belongs to a refresh begun since.
+struct Refreshing(Arc<Inner>, u64);
 
 impl Refreshing {
-    fn store(self, detected: Detected, generation: u64) {
-        self.0.store(detected, generation);
+    fn store(self, detected: Detected) {
+        self.0.store(detected, self.1);
     }
 }
 
 impl Drop for Refreshing {
     fn drop(&mut self) {
-        self.0.lock().refreshing = false;
+        let mut state = self.0.lock();
+        if state.generation == self.1 {
+            state.refreshing = false;
+        }
     }
 }
 
@@ -300,12 +304,12 @@ impl NetworkCache {
             match step {
                 Step::Use(network) => return network,
                 Step::Refresh(network, generation) => {
-                    let guard = Refreshing(Arc::clone(&self.inner));
+                    let guard = Refreshing(Arc::clone(&self.inner), generation);
                     let detection = detect();
                     match tokio::runtime::Handle::try_current() {
                         Ok(runtime) => {
                             runtime.spawn(async move {
-                                guard.store(detection.await, generation);
+                                guard.store(detection.await);
                             });
                         }
                         // Polled outside a runtime: no background; the next race tries.
@@ -334,11 +338,11 @@ impl NetworkCache {
             match step {
                 Step::Use(network) => return network,
                 Step::Refresh(network, generation) => {
-                    let guard = Refreshing(Arc::clone(&self.inner));
+                    let guard = Refreshing(Arc::clone(&self.inner), generation);
                     let detect = detect.clone();
                     let spawned = std::thread::Builder::new()
                         .name("eyeballs-network-refresh".into())
-                        .spawn(move || guard.store(detect(), generation));
+                        .spawn(move || guard.store(detect()));
                     if let Err(e) = spawned {
                         // The guard went with the closure: the next race tries again.
                         tracing::debug!(error = %e, "network cache: no thread for a refresh");

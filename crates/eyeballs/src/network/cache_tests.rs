@@ -247,3 +247,32 @@ fn r7050_7_blocking_races_share_one_detection_and_refresh_in_the_background() {
         "the refresh landed"
     );
 }
+
+/// A background detection from before a change ends without touching the flag of the
+/// refresh begun after it (one refresh at a time holds across a change).
+#[test]
+fn r7050_7_an_old_refresh_leaves_the_new_ones_flag() {
+    let t0 = Instant::now();
+    let cache = unwatched_cache();
+    cache
+        .inner
+        .lock()
+        .store(ipv6_only(Freshness::Ttl(Duration::ZERO)), 0, t0);
+    let Step::Refresh(_, old) = cache.inner.lock().step(t0) else {
+        panic!("TTL 0: the refresh is due");
+    };
+    let old_refresh = Refreshing(Arc::clone(&cache.inner), old);
+    cache.clear();
+    let generation = cache.inner.lock().generation;
+    cache
+        .inner
+        .lock()
+        .store(ipv6_only(Freshness::Ttl(Duration::ZERO)), generation, t0);
+    assert!(matches!(cache.inner.lock().step(t0), Step::Refresh(..)));
+    drop(old_refresh);
+    assert!(
+        cache.inner.lock().refreshing,
+        "the new refresh is still running"
+    );
+    assert_eq!(cache.inner.lock().step(t0), Step::Use(network()));
+}
