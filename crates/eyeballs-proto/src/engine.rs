@@ -656,9 +656,13 @@ impl Engine {
     /// The caller's own service records ([`Config::services`]), taken in at the start as if
     /// the host's HTTPS answer held them: same filtering, same groups, same targets.
     fn add_known_services(&mut self, now: Instant) {
-        let known = self.s.config.services.clone();
+        if self.s.config.services.is_empty() {
+            return;
+        }
+        // The configuration outlives the loop, which changes the rest of the state.
+        let config = Arc::clone(&self.s.config);
         let has_host = self.s.report.host.is_some();
-        for service in known.into_iter().filter(|s| !s.is_alias()) {
+        for service in config.services.iter().filter(|s| !s.is_alias()) {
             let target = match service.target.trim_end_matches('.') {
                 "" => None,
                 name => match self.host() {
@@ -668,13 +672,12 @@ impl Engine {
                     None => continue,
                 },
             };
-            let config = &self.s.config;
-            let ways = Transports::of(&service, &config.alpn, &config.quic_alpn);
+            let ways = Transports::of(service, &config.alpn, &config.quic_alpn);
             if ways.any() && has_host {
-                self.add_target(target.as_deref(), &service, now);
+                self.add_target(target.as_deref(), service, now);
             }
             self.s.service_targets.push(target, ways);
-            self.s.report.services.push(service);
+            self.s.report.services.push(service.clone());
         }
     }
 
