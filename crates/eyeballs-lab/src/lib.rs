@@ -760,7 +760,8 @@ impl Lab {
     }
 
     /// Connections accepted on `addr` that the client has not closed yet (the server
-    /// notices a close within a millisecond or so: poll this with a timeout).
+    /// notices a close within a millisecond or so: poll this with a timeout). A connection
+    /// leaves the count once the server has closed its end: its descriptor is gone too.
     pub fn open_count(&self, addr: IpAddr) -> usize {
         self.counters.get(addr).open
     }

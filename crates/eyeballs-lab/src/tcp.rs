@@ -382,6 +382,7 @@ pub(crate) fn run(
         // `revents` now yields the connections' events, in `conns` order.
         let conn_events: Vec<PollFlags> = revents.collect();
         let mut index = 0;
+        let mut closed = Vec::new();
         conns.retain_mut(|conn| {
             let events = conn_events
                 .get(index)
@@ -390,10 +391,15 @@ pub(crate) fn run(
             index += 1;
             let keep = service(conn, events, &mut buf);
             if !keep {
-                counters.closed(conn.local);
+                closed.push(conn.local);
             }
             keep
         });
+        // Counted as closed once dropped (their descriptors closed): a test that waits for
+        // the count and then counts the process's descriptors sees them gone.
+        for addr in closed {
+            counters.closed(addr);
+        }
         if commands && !apply_commands(&control, &mut listeners, &ports) {
             return;
         }
