@@ -173,9 +173,7 @@ enum Step {
 impl State {
     fn step(&mut self, now: Instant) -> Step {
         if self.network_changed() {
-            self.generation += 1;
-            self.entry = None;
-            self.refreshing = false;
+            self.forget();
         }
         match &self.entry {
             Some(entry) if now < entry.expires_at => {
@@ -188,6 +186,13 @@ impl State {
             }
             _ => Step::Detect(self.generation),
         }
+    }
+
+    /// Drops the detection; one running now is discarded when it ends.
+    fn forget(&mut self) {
+        self.generation += 1;
+        self.entry = None;
+        self.refreshing = false;
     }
 
     /// Whether the network changed since the last look (opening the watch on first use).
@@ -268,10 +273,7 @@ impl NetworkCache {
 
     /// Forgets the detection: the next race detects the network before it starts.
     pub fn clear(&self) {
-        let mut state = self.inner.lock();
-        state.generation += 1;
-        state.entry = None;
-        state.refreshing = false;
+        self.inner.lock().forget();
     }
 
     /// The network to race on now, detected through `resolver` if needed (tokio driver).

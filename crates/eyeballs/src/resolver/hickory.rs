@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -198,6 +199,44 @@ impl HickoryResolver {
         Self::build(self.config, self.options, self.timeout, attempts)
     }
 
+    /// The answer to a lookup and its TTL (see [`Resolver::lookup_with_ttl`]): what both
+    /// `lookup` and `lookup_with_ttl` box, once.
+    fn answer(
+        &self,
+        name: &str,
+        record: RecordType,
+    ) -> impl Future<Output = (DnsResult, Option<Duration>)> + Send + 'static {
+        let ask = match (name.parse::<IpAddr>(), hickory_type(record)) {
+            (Ok(ip), _) => Err(of_literal(ip, record)),
+            // A record type this adapter does not ask: a negative answer, nothing waits.
+            (Err(_), None) => Err(DnsResult::NoData),
+            (Err(_), Some(rtype)) => Ok((self.resolver.clone(), absolute(name), rtype)),
+        };
+        async move {
+            let (resolver, query, rtype) = match ask {
+                Ok(ask) => ask,
+                Err(known) => return (known, None),
+            };
+            match resolver.lookup(query.as_str(), rtype).await {
+                Ok(lookup) => {
+                    let ttl = lookup
+                        .valid_until()
+                        .saturating_duration_since(std::time::Instant::now());
+                    let result = match record.family() {
+                        Some(family) => addresses(lookup.iter(), family),
+                        None => services(lookup.iter()),
+                    };
+                    (result, Some(ttl))
+                }
+                Err(e) => {
+                    let result = map_error(&e);
+                    tracing::debug!(name = %query, %rtype, error = %e, ?result, "lookup failed");
+                    (result, negative_ttl(&e))
+                }
+            }
+        }
+    }
+
     fn build(
         config: ResolverConfig,
         mut options: ResolverOpts,
@@ -241,8 +280,8 @@ impl fmt::Debug for HickoryResolver {
 
 impl Resolver for HickoryResolver {
     fn lookup(&self, name: &str, record: RecordType) -> Lookup {
-        let lookup = self.lookup_with_ttl(name, record);
-        Box::pin(async move { lookup.await.0 })
+        let answer = self.answer(name, record);
+        Box::pin(async move { answer.await.0 })
     }
 
     fn lookup_blocking(&self, name: &str, record: RecordType) -> DnsResult {
@@ -253,34 +292,7 @@ impl Resolver for HickoryResolver {
     /// a negative answer, the SOA's negative TTL when the server sent one (RFC 2308); none
     /// for failures and for IP literals.
     fn lookup_with_ttl(&self, name: &str, record: RecordType) -> TtlLookup {
-        if let Ok(ip) = name.parse::<IpAddr>() {
-            return Box::pin(std::future::ready((of_literal(ip, record), None)));
-        }
-        let Some(rtype) = hickory_type(record) else {
-            // A record type this adapter does not ask: a negative answer, nothing waits.
-            return Box::pin(std::future::ready((DnsResult::NoData, None)));
-        };
-        let query = absolute(name);
-        let resolver = self.resolver.clone();
-        Box::pin(async move {
-            match resolver.lookup(query.as_str(), rtype).await {
-                Ok(lookup) => {
-                    let ttl = lookup
-                        .valid_until()
-                        .saturating_duration_since(std::time::Instant::now());
-                    let result = match record.family() {
-                        Some(family) => addresses(lookup.iter(), family),
-                        None => services(lookup.iter()),
-                    };
-                    (result, Some(ttl))
-                }
-                Err(e) => {
-                    let result = map_error(&e);
-                    tracing::debug!(name = %query, %rtype, error = %e, ?result, "lookup failed");
-                    (result, negative_ttl(&e))
-                }
-            }
-        })
+        Box::pin(self.answer(name, record))
     }
 
     fn lookup_with_ttl_blocking(
