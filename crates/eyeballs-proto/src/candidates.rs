@@ -302,9 +302,9 @@ impl Candidates {
                 })
                 .collect();
             arrange(&mut live, |r| r.key, config, family, order);
-            if live.iter().any(|r| r.key != r.plain) {
+            if live.iter().any(|r| r.key != r.plain) && !arranged_alike(&live) {
                 // What the order would be without history, for the report (HE-4.3: which
-                // facts changed it). Only races whose history changed a key pay for it.
+                // facts changed it). Only races whose history may have changed it pay for it.
                 let mut plain: SmallVec<[usize; 4]> = SmallVec::new();
                 arrange(&mut live, |r| r.plain, config, family, &mut plain);
                 reordered = plain.as_slice() != order.as_slice();
@@ -434,6 +434,20 @@ fn arrange<A: smallvec::Array<Item = usize>>(
             }
         }
     }
+}
+
+/// Whether [`arrange`] by the keys without history would give the order `sorted` (arranged
+/// by the keys with history) gave, without arranging again: it would when `sorted` is in
+/// the order the keys without history sort it in (the sort's keys end with the entry's
+/// index, so that order is the one sort of the list) and history made no endpoint unusable
+/// (rule 1: the only other thing `arrange` reads of a key). A `false` only means "arrange
+/// and compare".
+fn arranged_alike(sorted: &[Ranked]) -> bool {
+    let plain = |r: &Ranked| (r.group, r.port_rank, r.plain, r.index);
+    sorted
+        .iter()
+        .all(|r| r.key.is_usable() == r.plain.is_usable())
+        && sorted.windows(2).all(|w| plain(&w[0]) < plain(&w[1]))
 }
 
 /// A live endpoint as [`Candidates::resort`] sorts it: what the sort and the interleaving

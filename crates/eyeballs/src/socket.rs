@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::history::HistoryStore;
+use crate::history::{HistoryStore, Partition};
 use tokio::net::{TcpSocket, TcpStream};
 
 /// A hook run on every socket after it is created and bound, before it connects: set options
@@ -66,9 +66,9 @@ impl SocketOptions {
     /// The history partition of races made with these options from `store`: the store
     /// handle's own, kept apart per interface and local addresses when the sockets are bound
     /// to them (HE-4.5: no history across interfaces).
-    pub(crate) fn history_partition(&self, store: &HistoryStore) -> Arc<str> {
+    pub(crate) fn history_partition(&self, store: &HistoryStore) -> Partition {
         if self.local_addrs.is_empty() && self.device.is_none() {
-            return Arc::clone(store.partition_arc());
+            return store.partition_handle().clone();
         }
         let mut key = String::from(store.partition_key());
         if let Some(device) = &self.device {
@@ -78,7 +78,7 @@ impl SocketOptions {
         for addr in &self.local_addrs {
             key.push_str(&format!("\0src {addr}"));
         }
-        Arc::from(key)
+        Partition::new(Arc::from(key))
     }
 
     /// Creates, sets up and connects one socket to `addr`.

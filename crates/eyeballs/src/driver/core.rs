@@ -1,7 +1,6 @@
 //! [`Core`]: one race's engine and everything around it that is not waiting.
 
 use std::io;
-use std::sync::Arc;
 use std::time::Instant;
 
 use eyeballs_proto::{Action, AttemptId, DnsResult, Engine, Event, Outcome, Protocol, QueryId};
@@ -9,7 +8,7 @@ use eyeballs_proto::{Action, AttemptId, DnsResult, Engine, Event, Outcome, Proto
 use super::outcomes::Outcomes;
 use super::{Io, Plan};
 use crate::error::Error;
-use crate::history::HistoryStore;
+use crate::history::{HistoryStore, Partition};
 use crate::label::Label;
 use crate::report::{live_entry, EventHook, Report};
 use crate::source::Sources;
@@ -32,7 +31,7 @@ pub(crate) struct Core<T> {
     observer: Option<EventHook>,
     /// The history store that learns from the race when it ends, and the partition it
     /// learns in.
-    learner: Option<(HistoryStore, Arc<str>)>,
+    learner: Option<(HistoryStore, Partition)>,
 }
 
 impl<T> Core<T> {
@@ -42,7 +41,7 @@ impl<T> Core<T> {
         sources: Sources,
         target: Label,
         observer: Option<EventHook>,
-        learner: Option<(HistoryStore, Arc<str>)>,
+        learner: Option<(HistoryStore, Partition)>,
     ) -> Self {
         Core {
             engine,

@@ -38,6 +38,7 @@ mod store;
 pub use config::HistoryConfig;
 pub use netwatch::NetworkWatch;
 pub use store::HistoryStore;
+pub(crate) use store::Partition;
 
 #[cfg(test)]
 mod tests;

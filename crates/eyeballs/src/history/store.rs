@@ -2,6 +2,7 @@
 //! changes.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -60,14 +61,53 @@ pub(crate) const RECALLED_ADDRS: usize = 32;
 pub struct HistoryStore {
     shared: Arc<Mutex<Memory>>,
     /// The privacy partition this handle reads and writes.
-    partition: Arc<str>,
+    partition: Partition,
+}
+
+/// A privacy partition's name and its hash, computed once: every endpoint the store looks up
+/// is keyed by its partition, and hashing the name's bytes on each lookup was a tenth of what
+/// recalling and learning cost (issue 9).
+#[derive(Clone)]
+pub(crate) struct Partition {
+    name: Arc<str>,
+    hash: u64,
+}
+
+impl Partition {
+    pub(crate) fn new(name: Arc<str>) -> Self {
+        // Any fixed hash will do: it only spreads the keys; equality compares the names.
+        let mut hasher = std::hash::DefaultHasher::new();
+        name.hash(&mut hasher);
+        let hash = hasher.finish();
+        Partition { name, hash }
+    }
+
+    /// The partition's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl PartialEq for Partition {
+    fn eq(&self, other: &Self) -> bool {
+        // Handles made from one another share the name: no string comparison.
+        Arc::ptr_eq(&self.name, &other.name) || self.name == other.name
+    }
+}
+
+impl Eq for Partition {}
+
+impl Hash for Partition {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 /// The store's memory: every partition's entries, in two bounded maps.
 struct Memory {
     config: HistoryConfig,
     /// Per (partition, endpoint): TCP and QUIC endpoints of one address apart.
-    paths: LruCache<(Arc<str>, Endpoint), PathState>,
+    paths: LruCache<(Partition, Endpoint), PathState>,
     /// Per partition and host name (one string: the partition, a NUL, the name).
     hosts: LruCache<String, HostState>,
     /// Races to address targets, for [`HistoryConfig::explore_every`].
@@ -137,7 +177,7 @@ impl HistoryStore {
         };
         HistoryStore {
             shared: Arc::new(Mutex::new(memory)),
-            partition: Arc::from(""),
+            partition: Partition::new(Arc::from("")),
         }
     }
 
@@ -146,16 +186,16 @@ impl HistoryStore {
     pub fn partition(&self, key: &str) -> Self {
         HistoryStore {
             shared: Arc::clone(&self.shared),
-            partition: Arc::from(key),
+            partition: Partition::new(Arc::from(key)),
         }
     }
 
     /// The privacy partition this handle uses.
     pub fn partition_key(&self) -> &str {
-        &self.partition
+        self.partition.name()
     }
 
-    pub(crate) fn partition_arc(&self) -> &Arc<str> {
+    pub(crate) fn partition_handle(&self) -> &Partition {
         &self.partition
     }
 
@@ -197,7 +237,7 @@ impl HistoryStore {
     pub fn endpoint_facts(&self, endpoint: Endpoint) -> Option<PathFacts> {
         let memory = self.lock();
         let now = Instant::now();
-        let key = (Arc::clone(&self.partition), endpoint);
+        let key = (self.partition.clone(), endpoint);
         let state = *memory.paths.peek(&key)?;
         let facts = memory.config.facts(&state, now, true);
         (!facts.is_empty()).then_some(facts)
@@ -219,7 +259,7 @@ impl HistoryStore {
     /// endpoints too if `quic`.
     pub(crate) fn recall_at(
         &self,
-        partition: &Arc<str>,
+        partition: &Partition,
         target: &Target,
         quic: bool,
         now: Instant,
@@ -238,7 +278,7 @@ impl HistoryStore {
                 addr,
                 protocol: Protocol::Quic,
             };
-            if !memory.paths.contains(&(Arc::clone(partition), quic)) {
+            if !memory.paths.contains(&(partition.clone(), quic)) {
                 return History::new();
             }
         }
@@ -248,24 +288,50 @@ impl HistoryStore {
         }
         let every = u64::from(memory.config.explore_every);
         let explores = |races: u64| every != 0 && races % every == 0;
-        let (addrs, winner, explore) = match target.host_name() {
+        let Memory {
+            config,
+            paths,
+            hosts,
+            address_races,
+            ..
+        } = &mut *memory;
+        let protocols: &[Protocol] = if quic {
+            &[Protocol::Tcp, Protocol::Quic]
+        } else {
+            &[Protocol::Tcp]
+        };
+        let mut recall = Recall {
+            config,
+            paths,
+            partition,
+            protocols,
+            now,
+            history: History::new(),
+        };
+        match target.host_name() {
             Some(name) => {
-                let Some(host) = memory.hosts.get_mut(&host_key(partition, name)) else {
+                let Some(host) = hosts.get_mut(&host_key(partition.name(), name)) else {
                     return History::new();
                 };
                 host.races += 1;
-                (host.endpoints.clone(), host.winner, explores(host.races))
+                let ordering = !explores(host.races);
+                let winner = host.winner.filter(|_| ordering);
+                for &addr in &host.endpoints {
+                    recall.addr(addr, winner, ordering);
+                }
             }
             None => {
-                memory.address_races += 1;
-                let addrs = target.addrs().take(RECALLED_ADDRS).collect();
-                (addrs, None, explores(memory.address_races))
+                *address_races += 1;
+                let ordering = !explores(*address_races);
+                for addr in target.addrs().take(RECALLED_ADDRS) {
+                    recall.addr(addr, None, ordering);
+                }
             }
-        };
-        memory.recall(partition, addrs, winner, now, !explore)
+        }
+        recall.history
     }
 
-    pub(crate) fn learn_at(&self, partition: &Arc<str>, report: &Report, now: Instant) {
+    pub(crate) fn learn_at(&self, partition: &Partition, report: &Report, now: Instant) {
         // The network was looked at when the race started (`recall_at`): once per race.
         let mut memory = self.lock();
         let mut winner = None;
@@ -283,7 +349,7 @@ impl HistoryStore {
             }
         }
         if let Some(name) = &report.host {
-            let key = host_key(partition, name);
+            let key = host_key(partition.name(), name);
             let cap = memory.config.max_hosts;
             make_room(&mut memory.hosts, &key, cap);
             let host = memory.hosts.get_or_insert_mut(key, HostState::default);
@@ -323,7 +389,7 @@ impl fmt::Debug for HistoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let memory = self.lock();
         f.debug_struct("HistoryStore")
-            .field("partition", &self.partition)
+            .field("partition", &self.partition.name())
             .field("endpoints", &memory.paths.len())
             .field("hosts", &memory.hosts.len())
             .field("config", &memory.config)
@@ -412,43 +478,15 @@ impl Memory {
         }
     }
 
-    /// The facts of the TCP and QUIC endpoints of `addrs` in `partition`; `ordering`: with
-    /// RTT and used-address facts (off for an exploring race).
-    fn recall(
-        &mut self,
-        partition: &Arc<str>,
-        addrs: Vec<SocketAddr>,
-        winner: Option<Endpoint>,
-        now: Instant,
-        ordering: bool,
-    ) -> History {
-        let mut history = History::new();
-        for addr in addrs {
-            for protocol in [Protocol::Tcp, Protocol::Quic] {
-                let endpoint = Endpoint { addr, protocol };
-                let key = (Arc::clone(partition), endpoint);
-                let Some(state) = self.paths.get(&key) else {
-                    continue;
-                };
-                let facts = self
-                    .config
-                    .facts(state, now, ordering)
-                    .used(ordering && winner == Some(endpoint));
-                history.insert_endpoint(endpoint, facts);
-            }
-        }
-        history
-    }
-
-    fn path(&mut self, partition: &Arc<str>, endpoint: Endpoint) -> &mut PathState {
-        let key = (Arc::clone(partition), endpoint);
+    fn path(&mut self, partition: &Partition, endpoint: Endpoint) -> &mut PathState {
+        let key = (partition.clone(), endpoint);
         make_room(&mut self.paths, &key, self.config.max_endpoints);
         self.paths.get_or_insert_mut(key, PathState::default)
     }
 
     /// A handshake to `endpoint` took `rtt`: the estimate follows (RFC 6298, RFC 9002 §5.3
     /// for QUIC: the same smoothing) and any failure is forgiven.
-    fn sample(&mut self, partition: &Arc<str>, endpoint: Endpoint, rtt: Duration, now: Instant) {
+    fn sample(&mut self, partition: &Partition, endpoint: Endpoint, rtt: Duration, now: Instant) {
         let lifetime = self.config.rtt_lifetime;
         let path = self.path(partition, endpoint);
         let estimate = match path.rtt {
@@ -461,7 +499,7 @@ impl Memory {
 
     fn strike(
         &mut self,
-        partition: &Arc<str>,
+        partition: &Partition,
         endpoint: Endpoint,
         failure: PathFailure,
         now: Instant,
@@ -473,6 +511,35 @@ impl Memory {
             at: now,
             count,
         });
+    }
+}
+
+/// What a race is told, gathered endpoint by endpoint from the store's paths.
+struct Recall<'a> {
+    config: &'a HistoryConfig,
+    paths: &'a mut LruCache<(Partition, Endpoint), PathState>,
+    partition: &'a Partition,
+    /// The protocols the race makes endpoints of.
+    protocols: &'a [Protocol],
+    now: Instant,
+    history: History,
+}
+
+impl Recall<'_> {
+    /// The facts of `addr`'s endpoints; `ordering`: with RTT and used-address facts (off for
+    /// an exploring race); `winner`: the host's last winner.
+    fn addr(&mut self, addr: SocketAddr, winner: Option<Endpoint>, ordering: bool) {
+        for &protocol in self.protocols {
+            let endpoint = Endpoint { addr, protocol };
+            let Some(state) = self.paths.get(&(self.partition.clone(), endpoint)) else {
+                continue;
+            };
+            let facts = self
+                .config
+                .facts(state, self.now, ordering)
+                .used(winner == Some(endpoint));
+            self.history.insert_endpoint(endpoint, facts);
+        }
     }
 }
 

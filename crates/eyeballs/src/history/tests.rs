@@ -9,7 +9,7 @@ use eyeballs_proto::{
     DnsResult, Endpoint, PathFacts, PathFailure, Protocol, RecordType, Report, Rtt, Target,
 };
 
-use super::{HistoryConfig, HistoryStore};
+use super::{HistoryConfig, HistoryStore, Partition};
 
 const V6: &str = "2001:db8::a";
 const V4: &str = "198.18.0.1";
@@ -58,8 +58,8 @@ fn store() -> HistoryStore {
     })
 }
 
-fn root() -> Arc<str> {
-    Arc::from("")
+fn root() -> Partition {
+    Partition::new(Arc::from(""))
 }
 
 #[test]
@@ -153,8 +153,8 @@ fn rtt_estimates_follow_rfc_6298_and_expire() {
 fn v3_5_3_3_partitions_share_nothing() {
     let store = store();
     let t0 = Instant::now();
-    let a: Arc<str> = Arc::from("site-a");
-    let b: Arc<str> = Arc::from("site-b");
+    let a = Partition::new(Arc::from("site-a"));
+    let b = Partition::new(Arc::from("site-b"));
     store.learn_at(&a, &black_holed_v6(), t0);
     assert!(!store.recall_at(&a, &host(), true, t0).is_empty());
     assert!(store.recall_at(&b, &host(), true, t0).is_empty());
