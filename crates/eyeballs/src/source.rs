@@ -103,34 +103,56 @@ impl Sources {
             return target;
         }
         let now = Instant::now();
-        target.fill_sources(|ip| self.source_of(ip, now));
+        // One lock for the whole target while every source is cached (the usual case: a
+        // pool connecting to the same addresses again); a miss probes outside the lock,
+        // address by address.
+        let mut missed = false;
+        {
+            let entries = self.lock();
+            target.fill_sources(|ip| {
+                self.cached(&entries, ip, now).unwrap_or_else(|| {
+                    missed = true;
+                    SourceAddr::Unknown
+                })
+            });
+        }
+        if missed {
+            target.fill_sources(|ip| self.source_of(ip, now));
+        }
         target
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SourceMap> {
+        // A panic while the lock was held leaves at worst one entry missing: it is a cache.
+        self.cache
+            .entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cache's key for `dest`: the address a probe binds to, and `dest`.
+    fn key(&self, dest: IpAddr) -> (IpAddr, IpAddr) {
+        let bind = self.bind_ip(dest);
+        (bind.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), dest)
+    }
+
+    /// The cached source of `dest`, if it was probed less than [`SOURCE_TTL`] ago.
+    fn cached(&self, entries: &SourceMap, dest: IpAddr, now: Instant) -> Option<SourceAddr> {
+        let &(source, at) = entries.get(&self.key(dest))?;
+        (now.saturating_duration_since(at) < SOURCE_TTL).then_some(source)
     }
 
     /// The source the host would use for `dest`, from the cache or a probe.
     fn source_of(&self, dest: IpAddr, now: Instant) -> SourceAddr {
-        let bind = self.bind_ip(dest);
-        let key = (bind.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), dest);
-        let mut entries = self
-            .cache
-            .entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(&(source, at)) = entries.get(&key) {
-            if now.saturating_duration_since(at) < SOURCE_TTL {
-                return source;
-            }
+        if let Some(source) = self.cached(&self.lock(), dest, now) {
+            return source;
         }
-        drop(entries);
+        let (bind, key) = (self.bind_ip(dest), self.key(dest));
         let source = match bind {
             Some(ip) => probe(ip, dest),
             None => SourceAddr::Unreachable,
         };
-        entries = self
-            .cache
-            .entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut entries = self.lock();
         if entries.len() >= SOURCE_CAPACITY {
             entries.clear();
         }

@@ -46,7 +46,10 @@ where
         lookups: Few::default(),
         attempts: Few::default(),
     };
-    let mut timer = Timer::default();
+    let mut timer = Timer {
+        sleep: std::pin::pin!(None),
+        armed: false,
+    };
     loop {
         if let Some(outcome) = core.drive(&mut io) {
             // In-flight futures go with `io`: their sockets close.
@@ -78,31 +81,31 @@ enum Event<T> {
     Idle,
 }
 
-/// The race's single sleep: allocated the first time a deadline exists, then reset in place.
-#[derive(Default)]
-struct Timer {
-    sleep: Option<Pin<Box<Sleep>>>,
+/// The race's single sleep: made the first time a deadline exists, then reset in place. It
+/// is pinned in the race's own future (no allocation of its own).
+struct Timer<'a> {
+    sleep: Pin<&'a mut Option<Sleep>>,
     armed: bool,
 }
 
-impl Timer {
+impl Timer<'_> {
     fn set(&mut self, deadline: Option<std::time::Instant>) {
         let Some(at) = deadline else {
             self.armed = false;
             return;
         };
         let at = Instant::from_std(at);
-        match &mut self.sleep {
-            Some(sleep) => sleep.as_mut().reset(at),
-            None => self.sleep = Some(Box::pin(tokio::time::sleep_until(at))),
+        match self.sleep.as_mut().as_pin_mut() {
+            Some(sleep) => sleep.reset(at),
+            None => self.sleep.set(Some(tokio::time::sleep_until(at))),
         }
         self.armed = true;
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        match &mut self.sleep {
+        match self.sleep.as_mut().as_pin_mut() {
             Some(sleep) if self.armed => {
-                let fired = sleep.as_mut().poll(cx);
+                let fired = sleep.poll(cx);
                 if fired.is_ready() {
                     self.armed = false;
                 }
@@ -131,7 +134,7 @@ struct TokioIo<T, A> {
 
 impl<T, A> TokioIo<T, A> {
     /// The next lookup answer, attempt end, or timer expiry; `Idle` if none can come.
-    fn poll_event(&mut self, cx: &mut Context<'_>, timer: &mut Timer) -> Poll<Event<T>> {
+    fn poll_event(&mut self, cx: &mut Context<'_>, timer: &mut Timer<'_>) -> Poll<Event<T>> {
         let mut answer = None;
         for (id, lookup) in self.lookups.iter_mut() {
             if let Poll::Ready(result) = lookup.as_mut().poll(cx) {
