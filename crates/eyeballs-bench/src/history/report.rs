@@ -343,9 +343,9 @@ fn write_cost(out: &mut String, h: &HistoryResults) {
          by the example's allocator. Instructions: the same under callgrind, {} pairs in one \
          round, the function `history_cost::measured` counted alone. `addr`: address targets \
          of one endpoint each (as `connect_addrs([addr])`), default configuration, so the \
-         network watch is on and each `recall` and each `learn` reads its netlink socket \
-         once (a non-blocking `recv`, usually with nothing to read: kernel time that \
-         callgrind does not count); `addr-unwatched`: the same with `watch_network = false`; \
+         network watch is on: a `recall` that reads the store reads its netlink socket \
+         first, at most once a millisecond (a non-blocking `recv`, usually with nothing to \
+         read: kernel time that callgrind does not count); `addr-unwatched`: the same with `watch_network = false`; \
          `host`: 500 host names of two endpoints each (IPv6 stalled, IPv4 won), watch on.\n\n\
          ```sh\n{EXAMPLE_BUILD}\n\
          target/release/examples/history_cost lookup KIND {} {}\n\

@@ -3,8 +3,9 @@
 //! to"; HEv3 §5.3, V3-5.3.5: flush on a PvD change).
 //!
 //! On Linux this is an rtnetlink socket subscribed to link, address and route
-//! notifications. The history store holds one [`NetworkWatch`] and asks it, once per race,
-//! whether anything changed; the question costs one `recv` system call when nothing did.
+//! notifications. The history store holds one [`NetworkWatch`] and asks it before a race
+//! (at most once a millisecond) whether anything changed; the question costs one `recv`
+//! system call when nothing did.
 
 use std::io;
 

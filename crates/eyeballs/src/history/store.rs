@@ -23,6 +23,12 @@ pub(crate) const HOST_ENDPOINTS: usize = 16;
 /// gets history for its first ones, and the engine's lookups stay short.
 pub(crate) const RECALLED_ADDRS: usize = 32;
 
+/// How often at most the network watch is read (one `recv` system call): races that start
+/// within this long of the last look share it. A change is then seen at most this late, as
+/// it would be by a race that started this much earlier; a burst of connects (a pool
+/// filling) pays one system call per interval instead of one per race.
+const NETWORK_CHECK_INTERVAL: Duration = Duration::from_millis(1);
+
 /// What earlier races taught, shared by every race that uses it: per endpoint, an RTT
 /// estimate from handshake times (RFC 6298) and the latest failure; per host name, the
 /// addresses it had and the endpoint that last won. The engine is told what still applies
@@ -47,9 +53,9 @@ pub(crate) const RECALLED_ADDRS: usize = 32;
 ///   from unbound ones (HE-4.5).
 /// - **Flushed** when the network changes (HE-4.6, V3-5.3.5): with
 ///   [`HistoryConfig::watch_network`] (the default, Linux), an rtnetlink watch
-///   ([`NetworkWatch`]) is read before each race; an address added or removed, a link going
-///   up or down, or a default route coming or going empties the store. [`HistoryStore::flush`]
-///   does it by hand.
+///   ([`NetworkWatch`]) is read before each race (at most once a millisecond); an address
+///   added or removed, a link going up or down, or a default route coming or going empties
+///   the store. [`HistoryStore::flush`] does it by hand.
 /// - **Converging** (V3-5.3.6): a failure demotes an endpoint for
 ///   [`HistoryConfig::failure_hold`], doubled with each further failure up to
 ///   [`HistoryConfig::max_failure_hold`]; after that the endpoint takes its RFC 6724 place
@@ -115,6 +121,8 @@ struct Memory {
     watch: Watch,
     /// How many times the store was flushed because the network changed.
     network_flushes: u64,
+    /// When the watch was last read.
+    checked: Option<Instant>,
 }
 
 /// The network watch, made when the store first learns something (a connector used once never
@@ -173,6 +181,7 @@ impl HistoryStore {
                 Watch::Off
             },
             network_flushes: 0,
+            checked: None,
             config,
         };
         HistoryStore {
@@ -332,7 +341,7 @@ impl HistoryStore {
     }
 
     pub(crate) fn learn_at(&self, partition: &Partition, report: &Report, now: Instant) {
-        // The network was looked at when the race started (`recall_at`): once per race.
+        // The network was looked at when the race started (`recall_at`): once per race at most.
         let mut memory = self.lock();
         let mut winner = None;
         for lesson in report.lessons() {
@@ -457,6 +466,16 @@ impl Memory {
     /// Flushes the store if the network changed since the last look (HE-4.6).
     fn check_network(&mut self) {
         if let Watch::On(watch) = &mut self.watch {
+            // By the real clock, whatever the races' clock does (a paused tokio clock stands
+            // still).
+            let now = Instant::now();
+            if self
+                .checked
+                .is_some_and(|at| now.saturating_duration_since(at) < NETWORK_CHECK_INTERVAL)
+            {
+                return;
+            }
+            self.checked = Some(now);
             if watch.changed() && !self.paths.is_empty() {
                 tracing::debug!(target: "eyeballs", "network changed: history flushed");
                 self.network_flushes += 1;
