@@ -52,11 +52,33 @@ impl Rtt {
     /// assert_eq!(rtt.srtt, ms(36)); // ⅞·40 + ⅛·8
     /// ```
     pub fn update(self, r: Duration) -> Self {
+        // In whole nanoseconds when they fit in 64 bits (any RTT a network has): the same
+        // truncating arithmetic as `Duration`'s, without its seconds-and-nanoseconds carries.
+        if let (Ok(srtt), Ok(rttvar), Ok(r)) = (
+            u64::try_from(self.srtt.as_nanos()),
+            u64::try_from(self.rttvar.as_nanos()),
+            u64::try_from(r.as_nanos()),
+        ) {
+            if let Some(update) = Self::update_nanos(srtt, rttvar, r) {
+                return update;
+            }
+        }
         let diff = self.srtt.abs_diff(r);
         Rtt {
             rttvar: self.rttvar / 4 * 3 + diff / 4,
             srtt: self.srtt / 8 * 7 + r / 8,
         }
+    }
+
+    /// [`Rtt::update`] in nanoseconds; `None` if a step overflows.
+    fn update_nanos(srtt: u64, rttvar: u64, r: u64) -> Option<Self> {
+        let diff = srtt.abs_diff(r);
+        let rttvar = (rttvar / 4).checked_mul(3)?.checked_add(diff / 4)?;
+        let srtt = (srtt / 8).checked_mul(7)?.checked_add(r / 8)?;
+        Some(Rtt {
+            srtt: Duration::from_nanos(srtt),
+            rttvar: Duration::from_nanos(rttvar),
+        })
     }
 
     /// The retransmission timeout this estimate gives (RFC 6298 §2.3, K = 4):
@@ -237,12 +259,18 @@ impl History {
     /// Adds (or replaces) what is known about `endpoint`; facts that say nothing are not
     /// kept.
     pub fn insert_endpoint(&mut self, endpoint: Endpoint, facts: PathFacts) {
-        match self.paths.iter_mut().find(|(e, _)| *e == endpoint) {
-            Some(slot) => slot.1 = facts,
+        match self.paths.iter().position(|(e, _)| *e == endpoint) {
+            Some(i) if facts.is_empty() => {
+                self.paths.remove(i);
+            }
+            Some(i) => {
+                if let Some(slot) = self.paths.get_mut(i) {
+                    slot.1 = facts;
+                }
+            }
             None if !facts.is_empty() => self.paths.push((endpoint, facts)),
             None => {}
         }
-        self.paths.retain(|(_, f)| !f.is_empty());
     }
 
     /// With `facts` about the TCP endpoint `addr` (as [`History::insert`]).
@@ -386,5 +414,43 @@ impl Report {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// RFC 6298 §2.3 as `Duration` arithmetic computes it: the reference for the fast path.
+    fn by_durations(old: Rtt, r: Duration) -> Rtt {
+        let diff = old.srtt.abs_diff(r);
+        Rtt {
+            rttvar: old.rttvar / 4 * 3 + diff / 4,
+            srtt: old.srtt / 8 * 7 + r / 8,
+        }
+    }
+
+    fn duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            (0u64..10_000_000_000).prop_map(Duration::from_nanos),
+            any::<u64>().prop_map(Duration::from_nanos),
+            (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s / 4, n)),
+        ]
+    }
+
+    proptest! {
+        /// The update in nanoseconds gives exactly what `Duration` arithmetic gives, for any
+        /// durations (the ones too long for 64 bits of nanoseconds take the slow path).
+        #[test]
+        fn update_matches_duration_arithmetic(
+            srtt in duration(),
+            rttvar in duration(),
+            r in duration(),
+        ) {
+            let old = Rtt { srtt, rttvar };
+            prop_assert_eq!(old.update(r), by_durations(old, r));
+        }
     }
 }
