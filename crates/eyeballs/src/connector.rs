@@ -337,7 +337,8 @@ impl Connector {
     /// port before any address on the second.
     pub async fn connect_ports(&self, host: &str, ports: &[u16]) -> Result<Connection, Error> {
         let target = host_target(host, ports)?;
-        self.run_tcp(target).await
+        self.drive(target, AttemptKind::Tcp, self.tcp_attempts())
+            .await
     }
 
     /// Connects to addresses the caller resolved already (in the caller's order among
@@ -347,7 +348,8 @@ impl Connector {
         addrs: impl IntoIterator<Item = SocketAddr>,
     ) -> Result<Connection, Error> {
         let target = Self::addrs_target(addrs)?;
-        self.run_tcp(target).await
+        self.drive(target, AttemptKind::Tcp, self.tcp_attempts())
+            .await
     }
 
     /// Races attempts of any kind on the Happy Eyeballs schedule: `attempt` is called with
@@ -473,7 +475,7 @@ impl Connector {
     /// source of each pre-resolved address, and what the driver's I/O needs.
     ///
     /// `network`: what [`auto_network`](Self::auto_network)'s cache gave
-    /// ([`current_network`](Self::current_network)); `None` races on `config.network`.
+    /// (asked in [`drive`](Self::drive)); `None` races on `config.network`.
     pub(crate) fn begin<T>(
         &self,
         (target, label): (Target, Label),
@@ -532,12 +534,14 @@ impl Connector {
         self.drive((target, label), AttemptKind::Tcp, attempt).await
     }
 
-    /// A TCP race: [`Connector::run`] without the error conversion an `io::Error` needs not.
-    async fn run_tcp(&self, target: (Target, Label)) -> Result<Connection, Error> {
-        let attempt = |plan: Plan<'_>, _: Progress| -> Pending<io::Result<TcpStream>> {
+    /// The attempts of a TCP race: [`Connector::run`]'s without the error conversion an
+    /// `io::Error` needs not.
+    fn tcp_attempts(
+        &self,
+    ) -> impl FnMut(Plan<'_>, Progress) -> Pending<io::Result<TcpStream>> + '_ {
+        |plan: Plan<'_>, _: Progress| -> Pending<io::Result<TcpStream>> {
             Box::pin(self.tcp_connect(plan.endpoint.addr))
-        };
-        self.drive(target, AttemptKind::Tcp, attempt).await
+        }
     }
 
     /// Runs the race for `target` on the tokio driver with `attempt` making each attempt,
@@ -551,24 +555,20 @@ impl Connector {
     where
         A: FnMut(Plan<'_>, Progress) -> Pending<io::Result<T>>,
     {
-        let network = self.current_network().await;
+        // The cache's future only where there is a cache: a race without one builds none.
+        let network = match &self.network_cache {
+            Some(cache) => Some(cache.network(&self.resolver).await),
+            None => None,
+        };
         let race = self.begin(target, network, tokio::time::Instant::now().into_std())?;
-        let (stream, report) = driver::run(race.core, race.resolver, kind, attempt).await?;
-        Ok(Connection::new(stream, report))
+        driver::run(race.core, race.resolver, kind, attempt).await
     }
 }
 
 impl Connector {
     /// The network of [`auto_network`](Self::auto_network)'s cache, detected if needed;
-    /// `None` without it.
-    pub(crate) async fn current_network(&self) -> Option<eyeballs_proto::Network> {
-        match &self.network_cache {
-            Some(cache) => Some(cache.network(&self.resolver).await),
-            None => None,
-        }
-    }
-
-    /// [`current_network`](Self::current_network) for the blocking driver.
+    /// `None` without it: what a blocking race runs on (a tokio race asks the cache in
+    /// [`drive`](Self::drive)).
     #[cfg(feature = "blocking")]
     pub(crate) fn current_network_blocking(&self) -> Option<eyeballs_proto::Network> {
         self.network_cache

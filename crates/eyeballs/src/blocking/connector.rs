@@ -386,13 +386,12 @@ impl Connector {
     fn run(&self, target: Target, label: Label) -> Result<Connection<TcpStream>, Error> {
         let network = self.inner.current_network_blocking();
         let race = self.inner.begin((target, label), network, Instant::now())?;
-        let (stream, report) = driver::run(
+        driver::run(
             race,
             Arc::clone(self.inner.socket()),
             Sockets::default(),
             self.interrupt.clone(),
-        )?;
-        Ok(Connection::new(stream, report))
+        )
     }
 
     fn run_threads<T, E, F>(
@@ -409,12 +408,11 @@ impl Connector {
         let network = self.inner.current_network_blocking();
         let race = self.inner.begin((target, label), network, Instant::now())?;
         let attempts = Threads::new(move |addr| attempt(addr).map_err(into_io));
-        let (value, report) = driver::run(
+        driver::run(
             race,
             Arc::clone(self.inner.socket()),
             attempts,
             self.interrupt.clone(),
-        )?;
-        Ok(Connection::new(value, report))
+        )
     }
 }

@@ -17,10 +17,10 @@ use super::attempt::{self, Started};
 use super::interrupt::{Interrupt, Interruption};
 use super::lookup::Lookups;
 use super::threads::Threads;
+use crate::connector::Connection;
 use crate::connector::Race;
 use crate::driver::{Core, Io, Plan};
 use crate::error::Error;
-use crate::report::Report;
 use crate::socket::SocketOptions;
 
 /// Runs `race` to its end, on this thread, with `attempts` making its attempts, asking
@@ -30,7 +30,7 @@ pub(super) fn run<T, K: Attempts<T>>(
     socket: Arc<SocketOptions>,
     attempts: K,
     interrupt: Option<Interrupt>,
-) -> Result<(T, Report), Error> {
+) -> Result<Connection<T>, Error> {
     let Race { mut core, resolver } = race;
     let mut io = BlockingIo {
         socket,
@@ -83,7 +83,7 @@ fn finish<T, K>(
     core: Core<T>,
     io: BlockingIo<T, K>,
     outcome: Outcome,
-) -> Result<(T, Report), Error> {
+) -> Result<Connection<T>, Error> {
     drop(io);
     core.finish(outcome)
 }

@@ -7,10 +7,11 @@ use eyeballs_proto::{Action, AttemptId, DnsResult, Engine, Event, Outcome, Proto
 
 use super::outcomes::Outcomes;
 use super::{Io, Plan};
+use crate::connector::Connection;
 use crate::error::Error;
 use crate::history::{HistoryStore, Partition};
 use crate::label::Label;
-use crate::report::{live_entry, EventHook, Report};
+use crate::report::{live_entry, EventHook};
 use crate::source::Sources;
 
 /// One race in progress: the engine, the source-address facts for its answers, the values of
@@ -222,7 +223,7 @@ impl<T> Core<T> {
     /// Ends the race `outcome` describes: the winner's value and the report, or the error
     /// naming every attempt. Every other value is dropped (its socket closed). The history
     /// store learns what the race taught, at the time it ended.
-    pub(crate) fn finish(self, outcome: Outcome) -> Result<(T, Report), Error> {
+    pub(crate) fn finish(self, outcome: Outcome) -> Result<Connection<T>, Error> {
         let Core {
             engine,
             outcomes,

@@ -8,6 +8,7 @@ use eyeballs_proto::{AttemptId, AttemptResult, Failure, Outcome};
 
 use super::few::Few;
 use crate::classify::failure_kind;
+use crate::connector::Connection;
 use crate::error::{Error, ErrorKind};
 use crate::label::Label;
 use crate::report::Report;
@@ -79,7 +80,7 @@ impl<T> Outcomes<T> {
         outcome: Outcome,
         race: eyeballs_proto::Report,
         target: Label,
-    ) -> Result<(T, Report), Error> {
+    ) -> Result<Connection<T>, Error> {
         let winner = match outcome {
             Outcome::Connected { id, .. } => self.connected.remove(id),
             Outcome::Failed(_) => None,
@@ -89,7 +90,7 @@ impl<T> Outcomes<T> {
         match (outcome, winner, self.interruption) {
             (Outcome::Connected { .. }, Some(value), _) => {
                 tracing::debug!(target: "eyeballs", winner = ?report.winner(), "connected");
-                Ok((value, report))
+                Ok(Connection::new(value, report))
             }
             (Outcome::Failed(Failure::Cancelled), _, Some(why)) => {
                 Err(Error::interrupted(target.to_string(), report, why))

@@ -18,8 +18,8 @@ use tokio::time::{Instant, Sleep};
 
 use super::few::Few;
 use super::{resolver_panicked, AttemptKind, Core, Io, Plan, Progress};
+use crate::connector::Connection;
 use crate::error::Error;
-use crate::report::Report;
 use crate::resolver::Resolver;
 
 /// A boxed future, as the driver holds lookups and attempts.
@@ -33,7 +33,7 @@ pub(crate) async fn run<T, A>(
     resolver: Arc<dyn Resolver>,
     kind: AttemptKind,
     attempt: A,
-) -> Result<(T, Report), Error>
+) -> Result<Connection<T>, Error>
 where
     A: FnMut(Plan<'_>, Progress) -> Pending<io::Result<T>>,
 {
