@@ -10,6 +10,16 @@
 //! The count is the `totals:` line of the main thread's profile (`callgrind.out.PID-01`),
 //! divided by `N`; `eyeballs-bench --only callgrind` runs every way so and tabulates them.
 //!
+//! Where the instructions go: build with line tables
+//! (`CARGO_PROFILE_RELEASE_DEBUG=line-tables-only`) and read the profile per function,
+//! inclusive (`callgrind_annotate --inclusive=yes callgrind.out.PID-01`, or
+//! `--tree=calling` for each function's callees); divide by `N` again. The parts worth
+//! looking at first: `Connector::begin` (target, sources, history recall, the engine's
+//! construction), `Core<T>::drive` (actions, attempt starts), `Core<T>::finish` (the history
+//! lesson and the report) and `__memcpy_avx_unaligned_erms` (moves of the race's values).
+//! Run it in a network namespace of its own (`unshare -n`, `ip link set lo up`) so that the
+//! loopback is nobody else's.
+//!
 //! `WAY` is one of (each eyeballs way after its baseline, the plain connect it wraps):
 //! - `tokio`: `tokio::net::TcpStream::connect(127.0.0.1:port)`;
 //! - `eyeballs-addrs`: `eyeballs::Connector::connect_addrs([127.0.0.1:port])`;
