@@ -83,11 +83,10 @@ impl Sources {
         if kept.is_empty() {
             return dests;
         }
-        let now = Instant::now();
-        let sources: HashMap<IpAddr, SourceAddr> = kept
-            .iter()
-            .map(|d| (d.ip, self.source_of(d.ip, now)))
-            .collect();
+        let mut sources: HashMap<IpAddr, SourceAddr> = HashMap::new();
+        self.with_sources(|source_of| {
+            sources = kept.iter().map(|d| (d.ip, source_of(d.ip))).collect();
+        });
         for dest in &mut dests {
             if let Some(&source) = sources.get(&dest.ip.to_canonical()) {
                 *dest = Destination::with_source(dest.ip, source);
@@ -102,14 +101,20 @@ impl Sources {
         if !target.has_several_ips() {
             return target;
         }
+        self.with_sources(|source_of| target.fill_sources(source_of));
+        target
+    }
+
+    /// Runs `fill` with a lookup of the source of each address it asks about: under one lock
+    /// while every one asked is cached (the usual case: a pool connecting to the same
+    /// addresses again); after a miss, once more with lookups that probe what is not cached,
+    /// outside the lock, address by address.
+    fn with_sources(&self, mut fill: impl FnMut(&mut dyn FnMut(IpAddr) -> SourceAddr)) {
         let now = Instant::now();
-        // One lock for the whole target while every source is cached (the usual case: a
-        // pool connecting to the same addresses again); a miss probes outside the lock,
-        // address by address.
         let mut missed = false;
         {
             let entries = self.lock();
-            target.fill_sources(|ip| {
+            fill(&mut |ip| {
                 self.cached(&entries, ip, now).unwrap_or_else(|| {
                     missed = true;
                     SourceAddr::Unknown
@@ -117,9 +122,8 @@ impl Sources {
             });
         }
         if missed {
-            target.fill_sources(|ip| self.source_of(ip, now));
+            fill(&mut |ip| self.source_of(ip, now));
         }
-        target
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SourceMap> {
@@ -130,15 +134,9 @@ impl Sources {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The cache's key for `dest`: the address a probe binds to, and `dest`.
-    fn key(&self, dest: IpAddr) -> (IpAddr, IpAddr) {
-        let bind = self.bind_ip(dest);
-        (bind.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), dest)
-    }
-
     /// The cached source of `dest`, if it was probed less than [`SOURCE_TTL`] ago.
     fn cached(&self, entries: &SourceMap, dest: IpAddr, now: Instant) -> Option<SourceAddr> {
-        let &(source, at) = entries.get(&self.key(dest))?;
+        let &(source, at) = entries.get(&key(self.bind_ip(dest), dest))?;
         (now.saturating_duration_since(at) < SOURCE_TTL).then_some(source)
     }
 
@@ -147,7 +145,8 @@ impl Sources {
         if let Some(source) = self.cached(&self.lock(), dest, now) {
             return source;
         }
-        let (bind, key) = (self.bind_ip(dest), self.key(dest));
+        let bind = self.bind_ip(dest);
+        let key = key(bind, dest);
         let source = match bind {
             Some(ip) => probe(ip, dest),
             None => SourceAddr::Unreachable,
@@ -178,6 +177,12 @@ impl Sources {
             }),
         }
     }
+}
+
+/// The cache's key for `dest` probed from `bind` (the unspecified IPv4 address standing for
+/// "no local address of the family"), and `dest`.
+fn key(bind: Option<IpAddr>, dest: IpAddr) -> (IpAddr, IpAddr) {
+    (bind.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), dest)
 }
 
 /// The source the kernel picks for `dest` from `bind`: a UDP `connect()` sends no packet but
