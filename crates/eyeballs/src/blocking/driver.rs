@@ -9,8 +9,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eyeballs_proto::{AttemptId, DnsResult, Endpoint, Outcome, QueryId, RecordType};
+use eyeballs_proto::{AttemptId, DnsResult, Endpoint, QueryId, RecordType};
 use rustix::event::{PollFd, PollFlags, Timespec};
+use smallvec::SmallVec;
 use socket2::Socket;
 
 use super::attempt::{self, Started};
@@ -18,7 +19,7 @@ use super::interrupt::{Interrupt, Interruption};
 use super::lookup::Lookups;
 use super::threads::Threads;
 use crate::connector::{Connection, Race};
-use crate::driver::{Core, Io, Plan};
+use crate::driver::{Io, Plan};
 use crate::error::Error;
 use crate::socket::SocketOptions;
 
@@ -35,14 +36,16 @@ pub(super) fn run<T, K: Attempts<T>>(
         socket,
         lookups: Lookups::new(resolver),
         attempts,
-        ended: Vec::new(),
+        ended: Ended::new(),
         answers: Vec::new(),
         interrupt,
         last_check: Instant::now(),
     };
-    loop {
+    // Every way out of the loop is a `break` with the outcome, so that the core and the I/O
+    // are finished where they are (no move of either into a function of its own).
+    let outcome = 'race: loop {
         if let Some(outcome) = core.drive(&mut io) {
-            return finish(core, io, outcome);
+            break 'race outcome;
         }
         match io.wait(core.timer()) {
             Ok(()) => {}
@@ -63,26 +66,19 @@ pub(super) fn run<T, K: Attempts<T>>(
         for (id, result) in answers {
             core.answer(Instant::now(), id, result);
             if let Some(outcome) = core.drive(&mut io) {
-                return finish(core, io, outcome);
+                break 'race outcome;
             }
         }
         for (id, result) in ended {
             core.attempt_ended(Instant::now(), id, result);
             if let Some(outcome) = core.drive(&mut io) {
-                return finish(core, io, outcome);
+                break 'race outcome;
             }
         }
         core.expire(Instant::now());
-    }
-}
-
-/// Ends the race: attempts still in flight (the engine aborted them all already) and the
-/// bells close with `io`; threads still running find nobody to tell.
-fn finish<T, K>(
-    core: Core<T>,
-    io: BlockingIo<T, K>,
-    outcome: Outcome,
-) -> Result<Connection<T>, Error> {
+    };
+    // Attempts still in flight (the engine aborted them all already) and the bells close with
+    // `io`; threads still running find nobody to tell.
     drop(io);
     core.finish(outcome)
 }
@@ -103,15 +99,23 @@ pub(super) trait Attempts<T> {
     /// Whether no attempt is in flight.
     fn is_idle(&self) -> bool;
     /// Adds what poll(2) must watch for the attempts in flight.
-    fn watch<'a>(&'a self, fds: &mut Vec<PollFd<'a>>);
+    fn watch<'a>(&'a self, fds: &mut Fds<'a>);
     /// After poll(2), with the `revents` of what [`Attempts::watch`] added, in order: the
     /// attempts that ended.
-    fn collect(&mut self, revents: &[PollFlags], ended: &mut Vec<(AttemptId, io::Result<T>)>);
+    fn collect(&mut self, revents: &[PollFlags], ended: &mut Ended<T>);
 }
 
-/// TCP attempts: non-blocking sockets whose handshake is under way, in start order.
+/// What one poll(2) watches: the attempts in flight and the bell, inline for a few (a race
+/// rarely has more than two attempts in flight at once), so that a wait allocates nothing.
+pub(super) type Fds<'a> = SmallVec<[PollFd<'a>; 4]>;
+
+/// The attempts one wait saw end, with their results: inline for two.
+pub(super) type Ended<T> = SmallVec<[(AttemptId, io::Result<T>); 2]>;
+
+/// TCP attempts: non-blocking sockets whose handshake is under way, in start order; inline for
+/// two (a two-address race's attempts allocate nothing).
 #[derive(Debug, Default)]
-pub(super) struct Sockets(Vec<(AttemptId, Socket)>);
+pub(super) struct Sockets(SmallVec<[(AttemptId, Socket); 2]>);
 
 impl Attempts<TcpStream> for Sockets {
     fn start(
@@ -139,7 +143,7 @@ impl Attempts<TcpStream> for Sockets {
         self.0.is_empty()
     }
 
-    fn watch<'a>(&'a self, fds: &mut Vec<PollFd<'a>>) {
+    fn watch<'a>(&'a self, fds: &mut Fds<'a>) {
         fds.extend(
             self.0
                 .iter()
@@ -147,11 +151,7 @@ impl Attempts<TcpStream> for Sockets {
         );
     }
 
-    fn collect(
-        &mut self,
-        revents: &[PollFlags],
-        ended: &mut Vec<(AttemptId, io::Result<TcpStream>)>,
-    ) {
+    fn collect(&mut self, revents: &[PollFlags], ended: &mut Ended<TcpStream>) {
         let first = ended.len();
         // Back to front, so that removing one keeps the indices of those before it.
         for i in (0..self.0.len()).rev() {
@@ -192,13 +192,13 @@ where
         self.bell().is_none()
     }
 
-    fn watch<'a>(&'a self, fds: &mut Vec<PollFd<'a>>) {
+    fn watch<'a>(&'a self, fds: &mut Fds<'a>) {
         if let Some(bell) = self.bell() {
             fds.push(PollFd::new(bell, PollFlags::IN));
         }
     }
 
-    fn collect(&mut self, _revents: &[PollFlags], ended: &mut Vec<(AttemptId, io::Result<T>)>) {
+    fn collect(&mut self, _revents: &[PollFlags], ended: &mut Ended<T>) {
         self.drain(ended);
     }
 }
@@ -219,7 +219,7 @@ struct BlockingIo<T, K> {
     socket: Arc<SocketOptions>,
     lookups: Lookups,
     attempts: K,
-    ended: Vec<(AttemptId, io::Result<T>)>,
+    ended: Ended<T>,
     answers: Vec<(QueryId, DnsResult)>,
     /// The caller's interruption check, if any, and when it last ran.
     interrupt: Option<Interrupt>,
@@ -242,7 +242,7 @@ impl<T, K: Attempts<T>> BlockingIo<T, K> {
             Some(interrupt) => interrupt.wake_by(self.last_check, deadline),
             None => deadline,
         };
-        let mut fds: Vec<PollFd<'_>> = Vec::new();
+        let mut fds = Fds::new();
         self.attempts.watch(&mut fds);
         let watched = fds.len();
         if let Some(bell) = bell {
@@ -257,7 +257,8 @@ impl<T, K: Attempts<T>> BlockingIo<T, K> {
         });
         let signalled = match rustix::event::poll(&mut fds, timeout.as_ref()) {
             Ok(_) => {
-                let revents: Vec<PollFlags> = fds[..watched].iter().map(PollFd::revents).collect();
+                let revents: SmallVec<[PollFlags; 4]> =
+                    fds[..watched].iter().map(PollFd::revents).collect();
                 drop(fds);
                 self.attempts.collect(&revents, &mut self.ended);
                 let answers = &mut self.answers;

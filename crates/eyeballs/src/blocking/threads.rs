@@ -13,9 +13,7 @@ use std::thread;
 use eyeballs_proto::AttemptId;
 
 use super::bell::Awaited;
-
-/// What one attempt's thread sends back.
-type Ended<T> = (AttemptId, io::Result<T>);
+use super::driver::Ended;
 
 /// The attempts of one generic race.
 pub(super) struct Threads<T, F> {
@@ -58,7 +56,7 @@ where
     }
 
     /// Every attempt that has ended and is still wanted.
-    pub(super) fn drain(&mut self, ended: &mut Vec<Ended<T>>) {
+    pub(super) fn drain(&mut self, ended: &mut Ended<T>) {
         self.awaited.drain(|id, result| ended.push((id, result)));
     }
 }
