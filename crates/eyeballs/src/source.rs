@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -49,7 +50,32 @@ pub(crate) struct SourceCache {
 }
 
 /// (bound local address, destination) → (source, when probed).
-type SourceMap = HashMap<(IpAddr, IpAddr), (SourceAddr, Instant), foldhash::fast::RandomState>;
+type SourceMap = HashMap<SourceKey, (SourceAddr, Instant), foldhash::fast::RandomState>;
+
+/// The cache's key: the local address a probe binds to (the unspecified IPv4 address standing
+/// for "no local address of the family") and the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SourceKey {
+    bind: IpAddr,
+    dest: IpAddr,
+}
+
+impl Hash for SourceKey {
+    /// Three words (both addresses' bits, then their families), where the derived hash wrote
+    /// each address part by part: equal keys write the same words.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        fn bits(ip: IpAddr) -> (u128, u8) {
+            match ip {
+                IpAddr::V4(v4) => (u128::from(v4.to_bits()), 0),
+                IpAddr::V6(v6) => (v6.to_bits(), 1),
+            }
+        }
+        let ((bind, bind_v6), (dest, dest_v6)) = (bits(self.bind), bits(self.dest));
+        state.write_u128(bind);
+        state.write_u128(dest);
+        state.write_u8(bind_v6 | dest_v6 << 1);
+    }
+}
 
 impl SourceCache {
     fn len(&self) -> usize {
@@ -179,10 +205,12 @@ impl Sources {
     }
 }
 
-/// The cache's key for `dest` probed from `bind` (the unspecified IPv4 address standing for
-/// "no local address of the family"), and `dest`.
-fn key(bind: Option<IpAddr>, dest: IpAddr) -> (IpAddr, IpAddr) {
-    (bind.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), dest)
+/// The cache's key for `dest` probed from `bind`.
+fn key(bind: Option<IpAddr>, dest: IpAddr) -> SourceKey {
+    SourceKey {
+        bind: bind.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        dest,
+    }
 }
 
 /// The source the kernel picks for `dest` from `bind`: a UDP `connect()` sends no packet but
@@ -242,7 +270,7 @@ mod tests {
         let clone = s.clone();
         // Planted: a cached entry answers without a probe.
         clone.cache.entries.lock().unwrap().insert(
-            (IpAddr::V4(Ipv4Addr::UNSPECIFIED), V4),
+            key(Some(Ipv4Addr::UNSPECIFIED.into()), V4),
             (SourceAddr::Unreachable, t0),
         );
         assert_eq!(

@@ -72,7 +72,9 @@ pub struct HistoryStore {
 
 /// A privacy partition's name and its hash, computed once: every endpoint the store looks up
 /// is keyed by its partition, and hashing the name's bytes on each lookup was a tenth of what
-/// recalling and learning cost (issue 9).
+/// recalling and learning cost (issue 9). The endpoint map is keyed by the hash alone (a key
+/// that is `Copy`: no reference count to touch per lookup); each entry keeps its partition,
+/// compared on every read, so that two names with the same hash never share an entry.
 #[derive(Clone)]
 pub(crate) struct Partition {
     name: Arc<str>,
@@ -85,6 +87,13 @@ impl Partition {
         let mut hasher = std::hash::DefaultHasher::new();
         name.hash(&mut hasher);
         let hash = hasher.finish();
+        Partition { name, hash }
+    }
+
+    /// A partition named `name` with the hash `hash`, whatever the name hashes to: what two
+    /// names that hash alike look like.
+    #[cfg(test)]
+    pub(crate) fn with_hash(name: Arc<str>, hash: u64) -> Self {
         Partition { name, hash }
     }
 
@@ -113,7 +122,7 @@ impl Hash for Partition {
 struct Memory {
     config: HistoryConfig,
     /// Per (partition, endpoint): TCP and QUIC endpoints of one address apart.
-    paths: LruCache<(Partition, Endpoint), PathState>,
+    paths: LruCache<PathKey, Path>,
     /// Per partition and host name (one string: the partition, a NUL, the name).
     hosts: LruCache<String, HostState>,
     /// Races to address targets, for [`HistoryConfig::explore_every`].
@@ -132,6 +141,24 @@ enum Watch {
     NotYet,
     On(NetworkWatch),
     Unavailable,
+}
+
+/// An endpoint's key: its partition's hash and the endpoint.
+type PathKey = (u64, Endpoint);
+
+/// An endpoint's entry: what is known, and the partition it was learnt in (the key has only
+/// the partition's hash).
+struct Path {
+    partition: Partition,
+    state: PathState,
+}
+
+impl Memory {
+    /// What is known of `endpoint` in `partition`, if anything (without marking it used).
+    fn peek(&self, partition: &Partition, endpoint: Endpoint) -> Option<&PathState> {
+        let path = self.paths.peek(&(partition.hash, endpoint))?;
+        (path.partition == *partition).then_some(&path.state)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -246,8 +273,7 @@ impl HistoryStore {
     pub fn endpoint_facts(&self, endpoint: Endpoint) -> Option<PathFacts> {
         let memory = self.lock();
         let now = Instant::now();
-        let key = (self.partition.clone(), endpoint);
-        let state = *memory.paths.peek(&key)?;
+        let state = *memory.peek(&self.partition, endpoint)?;
         let facts = memory.config.facts(&state, now, true);
         (!facts.is_empty()).then_some(facts)
     }
@@ -287,7 +313,7 @@ impl HistoryStore {
                 addr,
                 protocol: Protocol::Quic,
             };
-            if !memory.paths.contains(&(partition.clone(), quic)) {
+            if memory.peek(partition, quic).is_none() {
                 return History::new();
             }
         }
@@ -498,9 +524,18 @@ impl Memory {
     }
 
     fn path(&mut self, partition: &Partition, endpoint: Endpoint) -> &mut PathState {
-        let key = (partition.clone(), endpoint);
+        let key = (partition.hash, endpoint);
         make_room(&mut self.paths, &key, self.config.max_endpoints);
-        self.paths.get_or_insert_mut(key, PathState::default)
+        let new = || Path {
+            partition: partition.clone(),
+            state: PathState::default(),
+        };
+        let path = self.paths.get_or_insert_mut(key, new);
+        if path.partition != *partition {
+            // Another partition's entry under the same hash: replaced, never shared.
+            *path = new();
+        }
+        &mut path.state
     }
 
     /// A handshake to `endpoint` took `rtt`: the estimate follows (RFC 6298, RFC 9002 §5.3
@@ -536,7 +571,7 @@ impl Memory {
 /// What a race is told, gathered endpoint by endpoint from the store's paths.
 struct Recall<'a> {
     config: &'a HistoryConfig,
-    paths: &'a mut LruCache<(Partition, Endpoint), PathState>,
+    paths: &'a mut LruCache<PathKey, Path>,
     partition: &'a Partition,
     /// The protocols the race makes endpoints of.
     protocols: &'a [Protocol],
@@ -550,7 +585,12 @@ impl Recall<'_> {
     fn addr(&mut self, addr: SocketAddr, winner: Option<Endpoint>, ordering: bool) {
         for &protocol in self.protocols {
             let endpoint = Endpoint { addr, protocol };
-            let Some(state) = self.paths.get(&(self.partition.clone(), endpoint)) else {
+            let Some(state) = self
+                .paths
+                .get(&(self.partition.hash, endpoint))
+                .filter(|path| path.partition == *self.partition)
+                .map(|path| &path.state)
+            else {
                 continue;
             };
             let facts = self

@@ -166,6 +166,34 @@ fn v3_5_3_3_partitions_share_nothing() {
     assert!(store.partition("site-b").facts(v6()).is_none());
 }
 
+/// V3-5.3.3 when two partitions' names hash alike (the endpoint map is keyed by the hash):
+/// still nothing shared, and what one learns replaces the other's entry instead of mixing
+/// with it.
+#[test]
+fn v3_5_3_3_partitions_whose_names_hash_alike_share_nothing() {
+    let store = store();
+    let t0 = Instant::now();
+    let a = Partition::with_hash(Arc::from("site-a"), 7);
+    let b = Partition::with_hash(Arc::from("site-b"), 7);
+    let target = Target::addresses([v6(), v4()]).unwrap();
+    store.learn_at(&a, &black_holed_v6(), t0);
+    let known = store.recall_at(&a, &target, true, t0);
+    assert!(known.get(v6()).is_some_and(|f| f.failed.is_some()));
+    assert!(store.recall_at(&b, &target, true, t0).is_empty());
+    // `b` learns that IPv6 works: its entry replaces `a`'s, and `a` no longer sees a failure
+    // that `b` never had, nor `b`'s RTT.
+    store.learn_at(
+        &b,
+        &race(Behavior::Connects(ms(5)), Behavior::Connects(ms(5))),
+        t0,
+    );
+    let b_knows = store.recall_at(&b, &target, true, t0);
+    assert!(b_knows
+        .get(v6())
+        .is_some_and(|f| f.failed.is_none() && f.rtt.is_some()));
+    assert!(store.recall_at(&a, &target, true, t0).get(v6()).is_none());
+}
+
 /// V3-5.3.6: every 16th race to a host is told no RTT or used-address facts (failures still
 /// hold), so that clients with different histories converge.
 #[test]
