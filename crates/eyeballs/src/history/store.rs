@@ -161,10 +161,13 @@ impl Memory {
     }
 }
 
+/// What is known of an endpoint. Each fact keeps when it stops applying, computed when it
+/// was learnt, so that a lookup compares two instants (no duration arithmetic per read).
 #[derive(Debug, Clone, Copy, Default)]
 struct PathState {
-    /// The RTT estimate and when its latest sample came.
-    rtt: Option<(Rtt, Instant)>,
+    /// The RTT estimate, and until when it applies: [`HistoryConfig::rtt_lifetime`] after its
+    /// latest sample (`None`: a lifetime too long to represent, for ever).
+    rtt: Option<(Rtt, Option<Instant>)>,
     /// The latest failure, and how many came in a row (no success between).
     strike: Option<Strike>,
 }
@@ -172,8 +175,15 @@ struct PathState {
 #[derive(Debug, Clone, Copy)]
 struct Strike {
     failure: PathFailure,
-    at: Instant,
+    /// Until when it demotes the endpoint: the hold of the `count`th failure in a row after
+    /// it came (`None`: for ever).
+    until: Option<Instant>,
     count: u32,
+}
+
+/// Whether a fact that applies until `until` (`None`: for ever) still does at `now`.
+fn applies(until: Option<Instant>, now: Instant) -> bool {
+    until.is_none_or(|until| now < until)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -541,13 +551,13 @@ impl Memory {
     /// A handshake to `endpoint` took `rtt`: the estimate follows (RFC 6298, RFC 9002 §5.3
     /// for QUIC: the same smoothing) and any failure is forgiven.
     fn sample(&mut self, partition: &Partition, endpoint: Endpoint, rtt: Duration, now: Instant) {
-        let lifetime = self.config.rtt_lifetime;
+        let until = now.checked_add(self.config.rtt_lifetime);
         let path = self.path(partition, endpoint);
         let estimate = match path.rtt {
-            Some((old, at)) if now.saturating_duration_since(at) < lifetime => old.update(rtt),
+            Some((old, old_until)) if applies(old_until, now) => old.update(rtt),
             _ => Rtt::first(rtt),
         };
-        path.rtt = Some((estimate, now));
+        path.rtt = Some((estimate, until));
         path.strike = None;
     }
 
@@ -558,11 +568,12 @@ impl Memory {
         failure: PathFailure,
         now: Instant,
     ) {
+        let config = self.config.clone();
         let path = self.path(partition, endpoint);
         let count = path.strike.map_or(1, |s| s.count.saturating_add(1));
         path.strike = Some(Strike {
             failure,
-            at: now,
+            until: now.checked_add(config.hold(count)),
             count,
         });
     }
@@ -615,13 +626,13 @@ impl HistoryConfig {
     fn facts(&self, state: &PathState, now: Instant, ordering: bool) -> PathFacts {
         let mut facts = PathFacts::default();
         if let Some(strike) = state.strike {
-            if now.saturating_duration_since(strike.at) < self.hold(strike.count) {
+            if applies(strike.until, now) {
                 facts = PathFacts::failed(strike.failure);
             }
         }
         if ordering {
-            if let Some((rtt, at)) = state.rtt {
-                if now.saturating_duration_since(at) < self.rtt_lifetime {
+            if let Some((rtt, until)) = state.rtt {
+                if applies(until, now) {
                     facts.rtt = Some(rtt);
                 }
             }
