@@ -49,8 +49,10 @@ pub(crate) struct SourceCache {
     entries: Mutex<SourceMap>,
 }
 
-/// (bound local address, destination) → (source, when probed).
-type SourceMap = HashMap<SourceKey, (SourceAddr, Instant), foldhash::fast::RandomState>;
+/// (bound local address, destination) → (source, until when it is reused: [`SOURCE_TTL`]
+/// after the probe; `None`: an instant too far to represent, for ever). The expiry is kept
+/// rather than the probe's time so that a lookup compares two instants.
+type SourceMap = HashMap<SourceKey, (SourceAddr, Option<Instant>), foldhash::fast::RandomState>;
 
 /// The cache's key: the local address a probe binds to (the unspecified IPv4 address standing
 /// for "no local address of the family") and the destination.
@@ -162,8 +164,8 @@ impl Sources {
 
     /// The cached source of `dest`, if it was probed less than [`SOURCE_TTL`] ago.
     fn cached(&self, entries: &SourceMap, dest: IpAddr, now: Instant) -> Option<SourceAddr> {
-        let &(source, at) = entries.get(&key(self.bind_ip(dest), dest))?;
-        (now.saturating_duration_since(at) < SOURCE_TTL).then_some(source)
+        let &(source, until) = entries.get(&key(self.bind_ip(dest), dest))?;
+        until.is_none_or(|until| now < until).then_some(source)
     }
 
     /// The source the host would use for `dest`, from the cache or a probe.
@@ -181,7 +183,7 @@ impl Sources {
         if entries.len() >= SOURCE_CAPACITY {
             entries.clear();
         }
-        entries.insert(key, (source, now));
+        entries.insert(key, (source, now.checked_add(SOURCE_TTL)));
         source
     }
 
@@ -271,7 +273,7 @@ mod tests {
         // Planted: a cached entry answers without a probe.
         clone.cache.entries.lock().unwrap().insert(
             key(Some(Ipv4Addr::UNSPECIFIED.into()), V4),
-            (SourceAddr::Unreachable, t0),
+            (SourceAddr::Unreachable, t0.checked_add(SOURCE_TTL)),
         );
         assert_eq!(
             s.source_of(V4, t0 + SOURCE_TTL / 2),
