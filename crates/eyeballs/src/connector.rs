@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use crate::driver::tokio::{self as driver, Pending};
 use crate::driver::{AttemptKind, Core, Plan, Progress};
 use crate::error::Error;
-use crate::history::HistoryStore;
+use crate::history::{HistoryStore, Partition};
 use crate::label::Label;
 use crate::network::NetworkCache;
 use crate::report::{EventHook, Report, TimelineEntry};
@@ -58,8 +58,11 @@ pub struct Connector {
     sources: Arc<SourceCache>,
     /// Told of each event of every race, as it happens.
     observer: Option<EventHook>,
-    /// What earlier races taught, shared by every clone; `None` without history.
-    history: Option<HistoryStore>,
+    /// What earlier races taught, shared by every clone, and the partition its races use
+    /// (the store's own, or one per interface and local addresses when the sockets are bound:
+    /// [`SocketOptions::history_partition`], worked out when either changes rather than per
+    /// race); `None` without history.
+    history: Option<(HistoryStore, Partition)>,
     /// The network detected and kept fresh, shared by every clone
     /// ([`Connector::auto_network`]); `None`: `config.network` as given.
     network_cache: Option<NetworkCache>,
@@ -78,7 +81,7 @@ impl fmt::Debug for Connector {
             .field("resolver", &self.resolver)
             .field("socket", &self.socket)
             .field("on_event", &self.observer.as_ref().map(|_| "Fn"))
-            .field("history", &self.history)
+            .field("history", &self.history_store())
             .field("network_cache", &self.network_cache)
             .finish_non_exhaustive()
     }
@@ -104,9 +107,10 @@ impl Connector {
             socket: Arc::new(SocketOptions::default()),
             sources: Arc::default(),
             observer: None,
-            history: Some(HistoryStore::new()),
+            history: None,
             network_cache: None,
         }
+        .history(HistoryStore::new())
     }
 
     /// This connector on the network it runs on, detected now
@@ -142,7 +146,16 @@ impl Connector {
     /// connector has a store of its own by default, shared by its clones: see
     /// [`history`](crate::history).
     pub fn history(mut self, store: HistoryStore) -> Self {
-        self.history = Some(store);
+        let partition = self.socket.history_partition(&store);
+        self.history = Some((store, partition));
+        self
+    }
+
+    /// The races' history partition again, after the socket set-up changed.
+    fn repartition(mut self) -> Self {
+        if let Some((store, partition)) = &mut self.history {
+            *partition = self.socket.history_partition(store);
+        }
         self
     }
 
@@ -160,7 +173,7 @@ impl Connector {
 
     /// The history store in use, if any.
     pub fn history_store(&self) -> Option<&HistoryStore> {
-        self.history.as_ref()
+        self.history.as_ref().map(|(store, _)| store)
     }
 
     /// The configuration in force.
@@ -278,14 +291,14 @@ impl Connector {
     /// family with no local address here fails at once. Default: none (the OS chooses).
     pub fn local_addrs(mut self, addrs: impl IntoIterator<Item = IpAddr>) -> Self {
         Arc::make_mut(&mut self.socket).local_addrs = addrs.into_iter().collect();
-        self
+        self.repartition()
     }
 
     /// Binds each socket to a network interface (Linux `SO_BINDTODEVICE`; needs
     /// `CAP_NET_RAW`). Ignored on other systems. Default: none.
     pub fn bind_device(mut self, interface: impl Into<String>) -> Self {
         Arc::make_mut(&mut self.socket).device = Some(interface.into());
-        self
+        self.repartition()
     }
 
     /// Runs `hook` on every socket before it connects, with the destination: set
@@ -484,11 +497,10 @@ impl Connector {
     ) -> Result<Race<T>, Error> {
         let sources = Sources::new(Arc::clone(&self.socket), Arc::clone(&self.sources));
         let target = sources.annotate_target(target);
-        let memory = self.history.as_ref().map(|store| {
-            let partition = self.socket.history_partition(store);
+        let memory = self.history.as_ref().map(|(store, partition)| {
             let quic = !self.config.quic_alpn.is_empty();
-            let recalled = store.recall_at(&partition, &target, quic, now);
-            (store.clone(), partition, recalled)
+            let recalled = store.recall_at(partition, &target, quic, now);
+            (store.clone(), partition.clone(), recalled)
         });
         let (learner, history) = match memory {
             Some((store, partition, recalled)) => (Some((store, partition)), recalled),

@@ -108,6 +108,29 @@ async fn v3_5_3_3_partitions_and_bound_sockets_keep_history_apart() {
         2,
         "the bound connector pays again"
     );
+    // The bound partition is the same whichever order the connector was built in, and
+    // still apart from the unbound one.
+    let fresh = HistoryStore::new();
+    let bound_first = Connector::new()
+        .history(fresh.clone())
+        .local_addrs([LOOPBACK]);
+    drop(bound_first.connect_addrs([refused, open]).await.unwrap());
+    let bound_then = Connector::new()
+        .local_addrs([LOOPBACK])
+        .history(fresh.clone());
+    let race = bound_then.connect_addrs([refused, open]).await.unwrap();
+    assert_eq!(
+        race.report().attempts().count(),
+        1,
+        "the bound partition remembers"
+    );
+    let unbound = Connector::new().history(fresh);
+    let race = unbound.connect_addrs([refused, open]).await.unwrap();
+    assert_eq!(
+        race.report().attempts().count(),
+        2,
+        "the unbound one does not"
+    );
 
     let forgetful = Connector::new().without_history();
     assert!(forgetful.history_store().is_none());
