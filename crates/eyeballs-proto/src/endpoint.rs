@@ -132,31 +132,40 @@ mod tests {
         h.finish()
     }
 
-    fn v6(ip: &str, port: u16, flow: u32, scope: u32) -> SocketAddr {
-        SocketAddr::V6(SocketAddrV6::new(ip.parse().unwrap(), port, flow, scope))
+    fn v6(ip: std::net::Ipv6Addr, port: u16, flow: u32, scope: u32) -> SocketAddr {
+        SocketAddr::V6(SocketAddrV6::new(ip, port, flow, scope))
     }
+
+    const DOC: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+    /// `::102:304`: the bits of 1.2.3.4.
+    const BITS: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0x102, 0x304);
 
     #[test]
     fn equal_endpoints_hash_alike_whatever_their_flow_label() {
-        let a = Endpoint::tcp(v6("2001:db8::1", 443, 0, 0));
-        let b = Endpoint::tcp(v6("2001:db8::1", 443, 7, 0));
+        let a = Endpoint::tcp(v6(DOC, 443, 0, 0));
+        let b = Endpoint::tcp(v6(DOC, 443, 7, 0));
         // Equality compares the flow label; the hash may ignore it, never the other way.
         assert_ne!(a, b);
         assert_eq!(hash(a), hash(b));
-        assert_eq!(hash(a), hash(Endpoint::tcp(v6("2001:db8::1", 443, 0, 0))));
+        assert_eq!(hash(a), hash(Endpoint::tcp(v6(DOC, 443, 0, 0))));
     }
 
     #[test]
     fn each_part_of_an_endpoint_changes_its_hash() {
-        let base = Endpoint::tcp(v6("::102:304", 443, 0, 0));
+        let base = Endpoint::tcp(v6(BITS, 443, 0, 0));
         let quic = Endpoint {
             protocol: Protocol::Quic,
             ..base
         };
         let others = [
-            Endpoint::tcp(v6("::102:305", 443, 0, 0)),
-            Endpoint::tcp(v6("::102:304", 444, 0, 0)),
-            Endpoint::tcp(v6("::102:304", 443, 0, 2)),
+            Endpoint::tcp(v6(
+                std::net::Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0x102, 0x305),
+                443,
+                0,
+                0,
+            )),
+            Endpoint::tcp(v6(BITS, 444, 0, 0)),
+            Endpoint::tcp(v6(BITS, 443, 0, 2)),
             // The IPv4 address with the same bits as the IPv6 one.
             Endpoint::tcp(SocketAddr::V4(SocketAddrV4::new([1, 2, 3, 4].into(), 443))),
             quic,

@@ -69,9 +69,9 @@ pub struct Connector {
 }
 
 /// A race ready to run, whichever driver runs it: its core, and its resolver.
-pub(crate) struct Race<T> {
-    pub(crate) core: Core<T>,
-    pub(crate) resolver: Arc<dyn Resolver>,
+pub(crate) struct Race<'c, T> {
+    pub(crate) core: Core<'c, T>,
+    pub(crate) resolver: &'c Arc<dyn Resolver>,
 }
 
 impl fmt::Debug for Connector {
@@ -494,13 +494,14 @@ impl Connector {
         (target, label): (Target, Label),
         network: Option<eyeballs_proto::Network>,
         now: std::time::Instant,
-    ) -> Result<Race<T>, Error> {
-        let sources = Sources::new(Arc::clone(&self.socket), Arc::clone(&self.sources));
+    ) -> Result<Race<'_, T>, Error> {
+        // Borrowed from the connector for the race: no reference count touched per race.
+        let sources = Sources::new(&self.socket, &self.sources);
         let target = sources.annotate_target(target);
         let memory = self.history.as_ref().map(|(store, partition)| {
             let quic = !self.config.quic_alpn.is_empty();
             let recalled = store.recall_at(partition, &target, quic, now);
-            (store.clone(), partition.clone(), recalled)
+            (store, partition, recalled)
         });
         let (learner, history) = match memory {
             Some((store, partition, recalled)) => (Some((store, partition)), recalled),
@@ -522,8 +523,8 @@ impl Connector {
         let engine = Engine::with_history(target, config, history, now)
             .map_err(|e| Error::invalid(label.to_string(), e))?;
         Ok(Race {
-            core: Core::new(engine, sources, label, self.observer.clone(), learner),
-            resolver: Arc::clone(&self.resolver),
+            core: Core::new(engine, sources, label, self.observer.as_ref(), learner),
+            resolver: &self.resolver,
         })
     }
 
@@ -573,7 +574,7 @@ impl Connector {
             None => None,
         };
         let race = self.begin(target, network, tokio::time::Instant::now().into_std())?;
-        driver::run(race.core, race.resolver, kind, attempt).await
+        driver::run(race.core, &**race.resolver, kind, attempt).await
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use eyeballs_proto::{Destination, Engine, QueryId, SourceAddr, Target};
@@ -22,15 +22,15 @@ const SOURCE_TTL: Duration = Duration::from_secs(5);
 /// (simple, and bounded whatever a resolver returns).
 const SOURCE_CAPACITY: usize = 1024;
 
-/// The source-address facts of one connector: its socket set-up (local addresses decide the
-/// source) and the cache its clones share.
-#[derive(Clone, Default)]
-pub(crate) struct Sources {
-    options: Arc<SocketOptions>,
-    cache: Arc<SourceCache>,
+/// The source-address facts of one connector, borrowed from it by a race: its socket set-up
+/// (local addresses decide the source) and the cache its clones share.
+#[derive(Clone, Copy)]
+pub(crate) struct Sources<'c> {
+    options: &'c SocketOptions,
+    cache: &'c SourceCache,
 }
 
-impl fmt::Debug for Sources {
+impl fmt::Debug for Sources<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sources")
             .field("cached", &self.cache.len())
@@ -88,9 +88,9 @@ impl SourceCache {
     }
 }
 
-impl Sources {
+impl<'c> Sources<'c> {
     /// The sources of a connector with `options`, sharing `cache` with its clones.
-    pub(crate) fn new(options: Arc<SocketOptions>, cache: Arc<SourceCache>) -> Self {
+    pub(crate) fn new(options: &'c SocketOptions, cache: &'c SourceCache) -> Self {
         Sources { options, cache }
     }
 
@@ -234,12 +234,13 @@ mod tests {
 
     use super::*;
 
-    fn sources(local: &[IpAddr]) -> Sources {
+    /// A connector's sources; what they borrow lives as long as the test.
+    fn sources(local: &[IpAddr]) -> Sources<'static> {
         let options = SocketOptions {
             local_addrs: local.to_vec(),
             ..SocketOptions::default()
         };
-        Sources::new(Arc::new(options), Arc::default())
+        Sources::new(Box::leak(Box::new(options)), Box::leak(Box::default()))
     }
 
     const V6: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
@@ -263,15 +264,16 @@ mod tests {
         assert_eq!(s.source_of(V4, Instant::now()), SourceAddr::Addr(V4));
     }
 
-    /// A probed source is reused within the TTL, by clones too, and probed again after it.
+    /// A probed source is reused within the TTL, by another race of the connector too, and
+    /// probed again after it.
     #[test]
     fn sources_are_cached_for_the_ttl() {
         let s = sources(&[]);
         let t0 = Instant::now();
         s.source_of(V4, t0);
-        let clone = s.clone();
+        let other_race = Sources::new(s.options, s.cache);
         // Planted: a cached entry answers without a probe.
-        clone.cache.entries.lock().unwrap().insert(
+        other_race.cache.entries.lock().unwrap().insert(
             key(Some(Ipv4Addr::UNSPECIFIED.into()), V4),
             (SourceAddr::Unreachable, t0.checked_add(SOURCE_TTL)),
         );

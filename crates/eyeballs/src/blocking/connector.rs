@@ -3,7 +3,6 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eyeballs_proto::{Config, FamilyPreference, Target};
@@ -388,7 +387,7 @@ impl Connector {
         let race = self.inner.begin((target, label), network, Instant::now())?;
         driver::run(
             race,
-            Arc::clone(self.inner.socket()),
+            self.inner.socket(),
             Sockets::default(),
             self.interrupt.clone(),
         )
@@ -408,11 +407,6 @@ impl Connector {
         let network = self.inner.current_network_blocking();
         let race = self.inner.begin((target, label), network, Instant::now())?;
         let attempts = Threads::new(move |addr| attempt(addr).map_err(into_io));
-        driver::run(
-            race,
-            Arc::clone(self.inner.socket()),
-            attempts,
-            self.interrupt.clone(),
-        )
+        driver::run(race, self.inner.socket(), attempts, self.interrupt.clone())
     }
 }

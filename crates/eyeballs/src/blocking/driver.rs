@@ -6,7 +6,6 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eyeballs_proto::{AttemptId, DnsResult, Endpoint, QueryId, RecordType};
@@ -26,8 +25,8 @@ use crate::socket::SocketOptions;
 /// Runs `race` to its end, on this thread, with `attempts` making its attempts, asking
 /// `interrupt` (if any) whether to stop.
 pub(super) fn run<T, K: Attempts<T>>(
-    race: Race<T>,
-    socket: Arc<SocketOptions>,
+    race: Race<'_, T>,
+    socket: &SocketOptions,
     attempts: K,
     interrupt: Option<Interrupt>,
 ) -> Result<Connection<T>, Error> {
@@ -215,9 +214,9 @@ enum Wait {
 
 /// The race's lookups and attempts; what a wait found is kept until the loop hands it to the
 /// core.
-struct BlockingIo<T, K> {
-    socket: Arc<SocketOptions>,
-    lookups: Lookups,
+struct BlockingIo<'c, T, K> {
+    socket: &'c SocketOptions,
+    lookups: Lookups<'c>,
     attempts: K,
     ended: Ended<T>,
     answers: Vec<(QueryId, DnsResult)>,
@@ -230,7 +229,7 @@ struct BlockingIo<T, K> {
 /// near `Duration::MAX` never overflows a `timespec`).
 const MAX_POLL: Duration = Duration::from_secs(24 * 60 * 60);
 
-impl<T, K: Attempts<T>> BlockingIo<T, K> {
+impl<T, K: Attempts<T>> BlockingIo<'_, T, K> {
     /// Waits for an attempt to end, a DNS answer, or `deadline`; with an interruption check,
     /// no longer than until the check is next due, and then runs it.
     fn wait(&mut self, deadline: Option<Instant>) -> Result<(), Wait> {
@@ -279,7 +278,7 @@ impl<T, K: Attempts<T>> BlockingIo<T, K> {
     }
 }
 
-impl<T, K: Attempts<T>> Io<T> for BlockingIo<T, K> {
+impl<T, K: Attempts<T>> Io<T> for BlockingIo<'_, T, K> {
     fn now(&self) -> Instant {
         Instant::now()
     }
@@ -307,7 +306,7 @@ impl<T, K: Attempts<T>> Io<T> for BlockingIo<T, K> {
         // A blocking connect cannot be woken for the interruption check.
         let checked = self.interrupt.is_some();
         self.attempts
-            .start(&self.socket, id, plan.endpoint, || !checked && alone())
+            .start(self.socket, id, plan.endpoint, || !checked && alone())
     }
 
     fn stop_attempt(&mut self, id: AttemptId) {

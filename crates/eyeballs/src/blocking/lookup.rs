@@ -36,15 +36,16 @@ type Answer = (QueryId, DnsResult);
 
 /// The queries of one race.
 #[derive(Debug)]
-pub(super) struct Lookups {
-    resolver: Arc<dyn Resolver>,
+pub(super) struct Lookups<'c> {
+    /// The connector's, cloned for each query's thread only.
+    resolver: &'c Arc<dyn Resolver>,
     /// Queries started and neither answered nor cancelled.
     awaited: Awaited<QueryId, DnsResult>,
 }
 
-impl Lookups {
+impl<'c> Lookups<'c> {
     /// Queries through `resolver`.
-    pub(super) fn new(resolver: Arc<dyn Resolver>) -> Self {
+    pub(super) fn new(resolver: &'c Arc<dyn Resolver>) -> Self {
         Lookups {
             resolver,
             awaited: Awaited::default(),
@@ -57,7 +58,7 @@ impl Lookups {
     /// No bell could be made (descriptors exhausted), [`MAX_DNS_THREADS`] lookups are running,
     /// or the thread could not be spawned.
     pub(super) fn start(&mut self, id: QueryId, host: &str, record: RecordType) -> io::Result<()> {
-        let resolver = &self.resolver;
+        let resolver = self.resolver;
         self.awaited.start(id, |outbox| {
             Job {
                 resolver: Arc::clone(resolver),

@@ -19,30 +19,30 @@ use crate::source::Sources;
 ///
 /// `T` is what an attempt makes (a `TcpStream`, or anything a generic race counts as
 /// connected). See [the module docs](super) for the loop a driver runs around it.
-pub(crate) struct Core<T> {
+pub(crate) struct Core<'c, T> {
     /// Moves as a pointer (its state is boxed inside).
     engine: Engine,
-    sources: Sources,
+    sources: Sources<'c>,
     outcomes: Outcomes<T>,
     /// The target as the caller named it, for messages.
     target: Label,
     /// The deadline the driver's timer was last set to.
     armed: Option<Instant>,
     /// Told of every event as it happens, if the caller asked.
-    observer: Option<EventHook>,
+    observer: Option<&'c EventHook>,
     /// The history store that learns from the race when it ends, and the partition it
     /// learns in.
-    learner: Option<(HistoryStore, Partition)>,
+    learner: Option<(&'c HistoryStore, &'c Partition)>,
 }
 
-impl<T> Core<T> {
+impl<'c, T> Core<'c, T> {
     /// A race around `engine` (just created: its first actions are queued).
     pub(crate) fn new(
         engine: Engine,
-        sources: Sources,
+        sources: Sources<'c>,
         target: Label,
-        observer: Option<EventHook>,
-        learner: Option<(HistoryStore, Partition)>,
+        observer: Option<&'c EventHook>,
+        learner: Option<(&'c HistoryStore, &'c Partition)>,
     ) -> Self {
         Core {
             engine,
@@ -234,7 +234,7 @@ impl<T> Core<T> {
         let report = engine.into_report();
         if let Some((store, partition)) = learner {
             let ended = report.finished.unwrap_or(report.started);
-            store.learn_at(&partition, &report, ended);
+            store.learn_at(partition, &report, ended);
         }
         outcomes.finish(outcome, report, target)
     }

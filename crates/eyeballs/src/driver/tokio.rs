@@ -29,8 +29,8 @@ pub(crate) type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// connect, or anything the caller counts as connected), of `kind`: QUIC ones included, and
 /// progress reported, if it says so.
 pub(crate) async fn run<T, A>(
-    mut core: Core<T>,
-    resolver: Arc<dyn Resolver>,
+    mut core: Core<'_, T>,
+    resolver: &dyn Resolver,
     kind: AttemptKind,
     attempt: A,
 ) -> Result<Connection<T>, Error>
@@ -118,8 +118,8 @@ impl Timer<'_> {
 
 /// The lookups and attempts in flight, by id (removed once done or stopped: dropping the
 /// future stops it).
-struct TokioIo<T, A> {
-    resolver: Arc<dyn Resolver>,
+struct TokioIo<'c, T, A> {
+    resolver: &'c dyn Resolver,
     /// Whether `attempt` makes QUIC attempts.
     quic: bool,
     /// The attempts whose transport handshakes are done, as they reported while polled
@@ -132,7 +132,7 @@ struct TokioIo<T, A> {
     attempts: Few<AttemptId, Pending<io::Result<T>>>,
 }
 
-impl<T, A> TokioIo<T, A> {
+impl<T, A> TokioIo<'_, T, A> {
     /// The next lookup answer, attempt end, or timer expiry; `Idle` if none can come.
     fn poll_event(&mut self, cx: &mut Context<'_>, timer: &mut Timer<'_>) -> Poll<Event<T>> {
         let mut answer = None;
@@ -182,7 +182,7 @@ impl<T, A> TokioIo<T, A> {
     }
 }
 
-impl<T, A> Io<T> for TokioIo<T, A>
+impl<T, A> Io<T> for TokioIo<'_, T, A>
 where
     A: FnMut(Plan<'_>, Progress) -> Pending<io::Result<T>>,
 {
@@ -196,7 +196,7 @@ where
     }
 
     fn start_lookup(&mut self, id: QueryId, host: &str, record: RecordType) -> Option<DnsResult> {
-        let resolver = &self.resolver;
+        let resolver = self.resolver;
         let lookup = match panic::catch_unwind(AssertUnwindSafe(|| resolver.lookup(host, record))) {
             Ok(lookup) => lookup,
             Err(_) => return Some(resolver_panicked(id)),
