@@ -558,23 +558,26 @@ impl Connector {
     }
 
     /// Runs the race for `target` on the tokio driver with `attempt` making each attempt,
-    /// of `kind`.
-    pub(crate) async fn drive<T, A>(
-        &self,
+    /// of `kind`: the driver's future itself (no future of its own around it).
+    pub(crate) fn drive<'c, T, A>(
+        &'c self,
         target: (Target, Label),
         kind: AttemptKind,
         attempt: A,
-    ) -> Result<Connection<T>, Error>
+    ) -> impl Future<Output = Result<Connection<T>, Error>> + 'c
     where
-        A: FnMut(Plan<'_>, Progress) -> Pending<io::Result<T>>,
+        T: 'c,
+        A: FnMut(Plan<'_>, Progress) -> Pending<io::Result<T>> + 'c,
     {
-        // The cache's future only where there is a cache: a race without one builds none.
-        let network = match &self.network_cache {
-            Some(cache) => Some(cache.network(&self.resolver).await),
-            None => None,
-        };
-        let race = self.begin(target, network, tokio::time::Instant::now().into_std())?;
-        driver::run(race.core, &**race.resolver, kind, attempt).await
+        driver::run(self, target, kind, attempt)
+    }
+
+    /// The network cache of [`auto_network`](Self::auto_network) and the resolver it
+    /// detects with, if there is a cache: where a tokio race asks for its network.
+    pub(crate) fn network_source(&self) -> Option<(&NetworkCache, &Arc<dyn Resolver>)> {
+        self.network_cache
+            .as_ref()
+            .map(|cache| (cache, &self.resolver))
     }
 }
 

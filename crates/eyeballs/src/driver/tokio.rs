@@ -3,7 +3,7 @@
 //! Every lookup and every attempt is a future owned by the race's own future (no spawned
 //! tasks), so dropping the connect future drops them all and closes every socket (structured
 //! concurrency). One sleep, made only once the engine has a deadline and reset only when the
-//! deadline moves; expiry is decided by the clock in [`Core::expire`].
+//! deadline moves; expiry is decided by the clock in [`Core::expire`](super::Core::expire).
 
 use std::future::{poll_fn, Future};
 use std::io;
@@ -12,33 +12,45 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
-use eyeballs_proto::{AttemptId, DnsResult, QueryId, RecordType};
+use eyeballs_proto::{AttemptId, DnsResult, QueryId, RecordType, Target};
 use futures_util::FutureExt;
 use tokio::time::{Instant, Sleep};
 
 use super::few::Few;
-use super::{resolver_panicked, AttemptKind, Core, Io, Plan, Progress};
-use crate::connector::Connection;
+use super::{resolver_panicked, AttemptKind, Io, Plan, Progress};
+use crate::connector::{Connection, Connector, Race};
 use crate::error::Error;
+use crate::label::Label;
 use crate::resolver::Resolver;
 
 /// A boxed future, as the driver holds lookups and attempts.
 pub(crate) type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// Runs the race in `core` to its end; `attempt` makes the future of each attempt (a TCP
-/// connect, or anything the caller counts as connected), of `kind`: QUIC ones included, and
-/// progress reported, if it says so.
+/// Runs a race of `connector` to `target` to its end; `attempt` makes the future of each
+/// attempt (a TCP connect, or anything the caller counts as connected), of `kind`: QUIC ones
+/// included, and progress reported, if it says so.
+///
+/// The race is begun here rather than by the caller, so that its core is made in this
+/// future's own state instead of being moved into it (the race's future is the one future
+/// between the caller and the attempts).
 pub(crate) async fn run<T, A>(
-    mut core: Core<'_, T>,
-    resolver: &dyn Resolver,
+    connector: &Connector,
+    target: (Target, Label),
     kind: AttemptKind,
     attempt: A,
 ) -> Result<Connection<T>, Error>
 where
     A: FnMut(Plan<'_>, Progress) -> Pending<io::Result<T>>,
 {
+    // The cache's future only where there is a cache: a race without one builds none.
+    let network = match connector.network_source() {
+        Some((cache, resolver)) => Some(cache.network(resolver).await),
+        None => None,
+    };
+    let Race { mut core, resolver } =
+        connector.begin(target, network, Instant::now().into_std())?;
     let mut io = TokioIo {
-        resolver,
+        resolver: &**resolver,
         quic: kind == AttemptKind::TlsAndQuic,
         progress: (kind != AttemptKind::Tcp).then(Arc::default),
         ended: None,
