@@ -384,12 +384,14 @@ impl Connector {
 
     fn run(&self, target: Target, label: Label) -> Result<Connection<TcpStream>, Error> {
         let network = self.inner.current_network_blocking();
-        let race = self.inner.begin((target, label), network, Instant::now())?;
+        let now = Instant::now();
+        let race = self.inner.begin((target, label), network, now)?;
         driver::run(
             race,
             self.inner.socket(),
             Sockets::default(),
             self.interrupt.clone(),
+            now,
         )
     }
 
@@ -405,8 +407,15 @@ impl Connector {
         F: Fn(SocketAddr) -> Result<T, E> + Send + Sync + 'static,
     {
         let network = self.inner.current_network_blocking();
-        let race = self.inner.begin((target, label), network, Instant::now())?;
+        let now = Instant::now();
+        let race = self.inner.begin((target, label), network, now)?;
         let attempts = Threads::new(move |addr| attempt(addr).map_err(into_io));
-        driver::run(race, self.inner.socket(), attempts, self.interrupt.clone())
+        driver::run(
+            race,
+            self.inner.socket(),
+            attempts,
+            self.interrupt.clone(),
+            now,
+        )
     }
 }

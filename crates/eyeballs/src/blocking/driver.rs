@@ -22,13 +22,14 @@ use crate::driver::{Io, Plan};
 use crate::error::Error;
 use crate::socket::SocketOptions;
 
-/// Runs `race` to its end, on this thread, with `attempts` making its attempts, asking
-/// `interrupt` (if any) whether to stop.
+/// Runs `race`, begun at `started`, to its end, on this thread, with `attempts` making its
+/// attempts, asking `interrupt` (if any) whether to stop.
 pub(super) fn run<T, K: Attempts<T>>(
     race: Race<'_, T>,
     socket: &SocketOptions,
     attempts: K,
     interrupt: Option<Interrupt>,
+    started: Instant,
 ) -> Result<Connection<T>, Error> {
     let Race { mut core, resolver } = race;
     let mut io = BlockingIo {
@@ -38,7 +39,8 @@ pub(super) fn run<T, K: Attempts<T>>(
         ended: Ended::new(),
         answers: Vec::new(),
         interrupt,
-        last_check: Instant::now(),
+        // The check is first due an interval after the race began.
+        last_check: started,
     };
     // Every way out of the loop is a `break` with the outcome, so that the core and the I/O
     // are finished where they are (no move of either into a function of its own).
