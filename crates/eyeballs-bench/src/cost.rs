@@ -5,7 +5,14 @@
 //! on it), on one thread: sequential connects to a listener whose accepting thread closes
 //! each connection. CPU time is the connecting thread's own (`CLOCK_THREAD_CPUTIME_ID`,
 //! user + system: the kernel's loopback work for the handshake is charged to it too), so the
-//! accepting thread is not counted. Rounds alternate the contenders; the median round counts.
+//! accepting thread is not counted.
+//!
+//! Paired: in each round, every contender's batch runs right next to its baseline's (the
+//! order within the pair rotating from round to round), and its CPU ratio is taken within
+//! the round. On a shared machine the speed of the kernel's loopback path drifts by tens of
+//! percent over seconds; a ratio of two batches a fraction of a second apart is steadier
+//! than a ratio of two medians taken seconds apart. The median round's ratio counts, and the
+//! spread of the rounds' ratios is reported with it.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
@@ -112,6 +119,57 @@ pub struct CostRow {
     pub per_second: f64,
     /// CPU time of the connecting thread per connection (median round).
     pub cpu_per_conn: Duration,
+    /// Against its baseline, when that was measured alongside: the median over rounds of
+    /// the CPU ratio within a round, and the lowest and highest of those ratios.
+    pub cpu_ratio: Option<Ratio>,
+}
+
+/// A ratio measured once per round: its median and its range over the rounds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ratio {
+    /// The median round's.
+    pub median: f64,
+    /// The lowest round's.
+    pub low: f64,
+    /// The highest round's.
+    pub high: f64,
+}
+
+impl Ratio {
+    /// The median and range of `ratios` (non-finite ones ignored); `None` if none is finite.
+    pub fn of(ratios: &[f64]) -> Option<Ratio> {
+        let finite = ratios.iter().copied().filter(|r| r.is_finite());
+        let low = finite.clone().reduce(f64::min)?;
+        let high = finite.reduce(f64::max)?;
+        Some(Ratio {
+            median: median_f64(ratios)?,
+            low,
+            high,
+        })
+    }
+}
+
+/// The order of `ways` in round `round`: grouped by baseline (a contender next to its
+/// baseline, in the order the groups first appear), the order within each group rotated by
+/// the round.
+pub fn round_order(ways: &[Way], round: usize) -> Vec<usize> {
+    let group_of = |w: Way| w.baseline().filter(|b| ways.contains(b)).unwrap_or(w);
+    let mut groups: Vec<(Way, Vec<usize>)> = Vec::new();
+    for (i, &w) in ways.iter().enumerate() {
+        let g = group_of(w);
+        match groups.iter_mut().find(|(key, _)| *key == g) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((g, vec![i])),
+        }
+    }
+    groups
+        .into_iter()
+        .flat_map(|(_, mut members)| {
+            let len = members.len();
+            members.rotate_left(round % len.max(1));
+            members
+        })
+        .collect()
 }
 
 /// The cost measurements.
@@ -252,27 +310,34 @@ fn measure(
     for &way in ways {
         batch(way, &rt, &connectors, addrs, (n / 5).clamp(10, 200))?;
     }
-    let mut per_second: Vec<Vec<f64>> = vec![Vec::new(); ways.len()];
-    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); ways.len()];
+    // Per way, per round (indexed by round): connections per second and CPU per connection.
+    let mut per_second: Vec<Vec<f64>> = vec![vec![f64::NAN; rounds]; ways.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![vec![f64::NAN; rounds]; ways.len()];
     for round in 0..rounds {
-        // Rotate the order so that no contender always goes first.
-        for k in 0..ways.len() {
-            let i = (k + round) % ways.len();
+        for i in round_order(ways, round) {
             let Some(&way) = ways.get(i) else { continue };
             let (wall, used) = batch(way, &rt, &connectors, addrs, n)?;
             if let (Some(rate), Some(c)) = (per_second.get_mut(i), cpu.get_mut(i)) {
-                rate.push(n as f64 / wall.as_secs_f64());
-                c.push(used.as_secs_f64() / n as f64);
+                rate[round] = n as f64 / wall.as_secs_f64();
+                c[round] = used.as_secs_f64() / n as f64;
             }
         }
     }
+    let cpu_of = |way: Way| ways.iter().position(|&w| w == way).and_then(|i| cpu.get(i));
     Ok(ways
         .iter()
         .zip(per_second.iter().zip(&cpu))
-        .map(|(&way, (rates, cpus))| CostRow {
-            way,
-            per_second: median_f64(rates).unwrap_or(f64::NAN),
-            cpu_per_conn: Duration::from_secs_f64(median_f64(cpus).unwrap_or(0.0).max(0.0)),
+        .map(|(&way, (rates, cpus))| {
+            let cpu_ratio = way.baseline().and_then(cpu_of).and_then(|base| {
+                let ratios: Vec<f64> = cpus.iter().zip(base).map(|(c, b)| c / b).collect();
+                Ratio::of(&ratios)
+            });
+            CostRow {
+                way,
+                per_second: median_f64(rates).unwrap_or(f64::NAN),
+                cpu_per_conn: Duration::from_secs_f64(median_f64(cpus).unwrap_or(0.0).max(0.0)),
+                cpu_ratio,
+            }
         })
         .collect())
 }
@@ -416,5 +481,31 @@ mod tests {
         assert_eq!(Way::EyeballsLiteral.baseline(), Some(Way::Tokio));
         assert_eq!(Way::Blocking.baseline(), Some(Way::Std));
         assert_eq!(Way::Tokio.baseline(), None);
+    }
+
+    /// Each contender runs next to its baseline, the order within the pair rotating; a way
+    /// whose baseline is not measured stands alone.
+    #[test]
+    fn rounds_pair_each_contender_with_its_baseline() {
+        let ways = [
+            Way::Tokio,
+            Way::EyeballsAddrs,
+            Way::EyeballsLiteral,
+            Way::Std,
+            Way::Blocking,
+            Way::BlockingNoHistory,
+        ];
+        assert_eq!(round_order(&ways, 0), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(round_order(&ways, 1), [1, 2, 0, 4, 5, 3]);
+        assert_eq!(round_order(&ways, 2), [2, 0, 1, 5, 3, 4]);
+        let alone = [Way::EyeballsAddrsNoHistory, Way::EyeballsAddrs];
+        assert_eq!(round_order(&alone, 1), [0, 1]);
+    }
+
+    #[test]
+    fn a_ratio_is_the_median_round_with_its_range() {
+        let r = Ratio::of(&[1.2, 1.0, f64::NAN, 1.1]).unwrap();
+        assert_eq!((r.median, r.low, r.high), (1.1, 1.0, 1.2));
+        assert_eq!(Ratio::of(&[f64::NAN]), None);
     }
 }

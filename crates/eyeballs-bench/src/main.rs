@@ -212,6 +212,7 @@ struct Plan {
     cost_rounds: usize,
     /// Connections per way and round of the Python cost (one listener's backlog at most).
     py_cost_connections: usize,
+    py_cost_rounds: usize,
     callgrind_connections: usize,
     swarm_races: usize,
     swarm_hold: Duration,
@@ -232,9 +233,12 @@ fn run(cli: &Cli) -> Result<(), String> {
         runs: cli
             .runs
             .map_or(if cli.quick { 5 } else { 20 }, |r| r as usize),
-        cost_connections: if cli.quick { 2000 } else { 20_000 },
-        cost_rounds: if cli.quick { 3 } else { 5 },
+        // Many short paired rounds rather than a few long ones (see `cost`): the same
+        // 100,000 connections per contender in a full run.
+        cost_connections: if cli.quick { 1000 } else { 4000 },
+        cost_rounds: if cli.quick { 5 } else { 25 },
         py_cost_connections: if cli.quick { 500 } else { 2000 },
+        py_cost_rounds: if cli.quick { 3 } else { 5 },
         callgrind_connections: if cli.quick { 200 } else { 1000 },
         swarm_races: cli
             .swarm_races
@@ -333,7 +337,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     };
     let py_cost = if wants(Part::Cost) {
         step("cost on loopback, Python");
-        let py_cost = py_cost::run(&tools, plan.py_cost_connections, plan.cost_rounds);
+        let py_cost = py_cost::run(&tools, plan.py_cost_connections, plan.py_cost_rounds);
         print_outcome(&py_cost, |c| {
             c.rows
                 .iter()

@@ -519,21 +519,30 @@ fn write_cost(out: &mut String, r: &Results) {
                 "Sequential connections to listeners on 127.0.0.1 and [::1] in a network \
                  namespace of its own (an accepting thread closes each one; a backlog of 4096 \
                  keeps a full accept queue from dropping SYNs); {} connections per contender \
-                 and round, {} rounds in rotating order, median round shown. Each connection \
-                 is closed with `SO_LINGER` 0 as soon as it is made, the same way for every \
-                 contender, so that no TIME_WAIT entries pile up and slow later rounds. CPU \
-                 time is the connecting thread's (`CLOCK_THREAD_CPUTIME_ID`: the scheduler's \
-                 nanosecond count, user + system, the kernel's loopback handshake work \
-                 included; `getrusage` is tick-sampled here), so the accepting threads are \
+                 and round, {} rounds. Paired: in each round every contender's batch runs \
+                 right next to its baseline's (the order within the pair rotating from round \
+                 to round), and **CPU vs baseline** is the median over the rounds of the ratio \
+                 within a round, with the lowest and highest round's ratio beside it (the speed \
+                 of the kernel's loopback path drifts by tens of percent over seconds on a \
+                 shared machine: a ratio of two batches a fraction of a second apart is \
+                 steadier than one of two medians). The other columns show the median round. \
+                 Each connection is closed with `SO_LINGER` 0 as soon as it is made, the same \
+                 way for every contender, so that no TIME_WAIT entries pile up and slow later \
+                 rounds. CPU time is the connecting thread's (`CLOCK_THREAD_CPUTIME_ID`: the \
+                 scheduler's nanosecond count, user + system, the kernel's loopback handshake \
+                 work included; `getrusage` is tick-sampled here), so the accepting threads are \
                  not counted. Async contenders run on a current-thread tokio runtime. What \
                  each eyeballs row does besides the connect: a race engine and its report for \
                  every call, and its connector's history store asked before the race and told \
-                 after it (see the history section for what that costs); no system call of its own for one address (no source-address \
-                 probe: one address has nothing to be sorted against; the blocking driver \
-                 connects in blocking mode when nothing else can happen). The two-address \
-                 rows race [::1] and 127.0.0.1, both listening, so IPv6 wins at once: they \
-                 add a UDP source-address probe per address the first time (then cached for \
-                 5 s) and, for the blocking driver, one poll(2) for the attempt in flight.\n",
+                 after it (see the history section for what that costs); no system call of its \
+                 own for one address (no source-address probe: one address has nothing to be \
+                 sorted against; the blocking driver connects in blocking mode when nothing \
+                 else can happen). The two-address rows race [::1] and 127.0.0.1, both \
+                 listening, so IPv6 wins at once: they add a UDP source-address probe per \
+                 address the first time (then cached for 5 s) and, for the blocking driver, \
+                 two system calls for the attempt in flight (a non-blocking connect waited for \
+                 with one poll(2), then the socket made blocking again for the caller: one \
+                 ioctl(2)).\n",
                 cost.connections, cost.rounds
             );
             let mut rows: Vec<Vec<String>> = Vec::new();
@@ -547,12 +556,19 @@ fn write_cost(out: &mut String, r: &Results) {
                         || "baseline".to_owned(),
                         |b| fmt_ratio(row.per_second / b.per_second),
                     ),
-                    base.map_or_else(
-                        || "baseline".to_owned(),
-                        |b| {
+                    match (base, row.cpu_ratio) {
+                        (None, _) => "baseline".to_owned(),
+                        (Some(_), Some(r)) => fmt_ratio(r.median),
+                        (Some(b), None) => {
                             fmt_ratio(row.cpu_per_conn.as_secs_f64() / b.cpu_per_conn.as_secs_f64())
-                        },
-                    ),
+                        }
+                    },
+                    match (base, row.cpu_ratio) {
+                        (Some(_), Some(r)) => {
+                            format!("{} – {}", fmt_ratio(r.low), fmt_ratio(r.high))
+                        }
+                        _ => String::new(),
+                    },
                 ]);
             }
             out.push_str(&table(
@@ -562,6 +578,7 @@ fn write_cost(out: &mut String, r: &Results) {
                     "CPU µs/connection",
                     "connections/s vs baseline",
                     "CPU vs baseline",
+                    "rounds' CPU ratios, lowest – highest",
                 ],
                 &rows,
             ));
@@ -922,16 +939,23 @@ mod tests {
                         way: Way::Tokio,
                         per_second: 20_000.0,
                         cpu_per_conn: Duration::from_micros(40),
+                        cpu_ratio: None,
                     },
                     CostRow {
                         way: Way::EyeballsAddrs,
                         per_second: 10_000.0,
                         cpu_per_conn: Duration::from_micros(80),
+                        cpu_ratio: Some(crate::cost::Ratio {
+                            median: 2.0,
+                            low: 1.9,
+                            high: 2.2,
+                        }),
                     },
                     CostRow {
                         way: Way::Std,
                         per_second: 25_000.0,
                         cpu_per_conn: Duration::from_micros(30),
+                        cpu_ratio: None,
                     },
                 ],
             }),

@@ -565,11 +565,13 @@ mod tests {
                         way: crate::cost::Way::EyeballsAddrsNoHistory,
                         per_second: 20_000.0,
                         cpu_per_conn: Duration::from_micros(40),
+                        cpu_ratio: None,
                     },
                     CostRow {
                         way: crate::cost::Way::EyeballsAddrs,
                         per_second: 19_000.0,
                         cpu_per_conn: Duration::from_micros(42),
+                        cpu_ratio: None,
                     },
                 ],
             }),
