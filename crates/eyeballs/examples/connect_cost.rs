@@ -35,7 +35,10 @@
 //! - `eyeballs-addrs-no-history`, `eyeballs-two-no-history`, `blocking-no-history`: the
 //!   `eyeballs-addrs`, `eyeballs-two` and `blocking` ways with a connector made
 //!   `.without_history()` (the others use the default: a history store that recalls what it
-//!   knows of the addresses before each race and learns from each report after it).
+//!   knows of the addresses before each race and learns from each report after it);
+//! - `blocking-bound`: the `blocking` way with a connector bound to 127.0.0.1
+//!   (`.local_addrs(..)`: its sockets bind first, and its history has a partition of its own,
+//!   HE-4.5).
 //!
 //! A warm-up batch (`N / 10`, at least 10) runs first, outside the measured function, so that
 //! first-use costs (lazy statics, the runtime's I/O driver) are not counted. The `N` measured
@@ -65,10 +68,12 @@ struct Setup {
     /// The same without history.
     forgetful: eyeballs::Connector,
     forgetful_blocking: eyeballs::blocking::Connector,
+    /// The blocking one bound to 127.0.0.1.
+    bound_blocking: eyeballs::blocking::Connector,
 }
 
 /// The ways to connect, by name.
-const WAYS: [&str; 12] = [
+const WAYS: [&str; 13] = [
     "tokio",
     "eyeballs-addrs",
     "eyeballs-literal",
@@ -81,6 +86,7 @@ const WAYS: [&str; 12] = [
     "eyeballs-addrs-no-history",
     "eyeballs-two-no-history",
     "blocking-no-history",
+    "blocking-bound",
 ];
 
 fn main() -> ExitCode {
@@ -117,6 +123,8 @@ fn run(way: &str, n: usize) -> io::Result<()> {
         blocking: eyeballs::blocking::Connector::new(),
         forgetful: eyeballs::Connector::new().without_history(),
         forgetful_blocking: eyeballs::blocking::Connector::new().without_history(),
+        bound_blocking: eyeballs::blocking::Connector::new()
+            .local_addrs([Ipv4Addr::LOCALHOST.into()]),
     };
     batch(way, (n / 10).max(10), &setup)?;
     let t0 = Instant::now();
@@ -207,11 +215,11 @@ fn batch(way: &str, n: usize, s: &Setup) -> io::Result<()> {
         }),
         "std" => (0..n).try_for_each(|_| TcpStream::connect(s.v4).map(drop)),
         "std-v6" => (0..n).try_for_each(|_| TcpStream::connect(s.v6).map(drop)),
-        "blocking" | "blocking-no-history" => (0..n).try_for_each(|_| {
-            let blocking = if way == "blocking" {
-                &s.blocking
-            } else {
-                &s.forgetful_blocking
+        "blocking" | "blocking-no-history" | "blocking-bound" => (0..n).try_for_each(|_| {
+            let blocking = match way {
+                "blocking" => &s.blocking,
+                "blocking-bound" => &s.bound_blocking,
+                _ => &s.forgetful_blocking,
             };
             blocking
                 .connect_addrs([s.v4])
