@@ -498,13 +498,12 @@ impl Connector {
         // Borrowed from the connector for the race: no reference count touched per race.
         let sources = Sources::new(&self.socket, &self.sources);
         let target = sources.annotate_target(target);
-        let memory = self.history.as_ref().map(|(store, partition)| {
-            let quic = !self.config.quic_alpn.is_empty();
-            let recalled = store.recall_at(partition, &target, quic, now);
-            (store, partition, recalled)
-        });
-        let (learner, history) = match memory {
-            Some((store, partition, recalled)) => (Some((store, partition)), recalled),
+        let (learner, history) = match &self.history {
+            Some((store, partition)) => {
+                let quic = !self.config.quic_alpn.is_empty();
+                let recalled = store.recall_at(partition, &target, quic, now);
+                (Some((store, partition)), recalled)
+            }
             None => (None, History::new()),
         };
         // A race of addresses on the connector's network shares its configuration; one that

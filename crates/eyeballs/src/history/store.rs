@@ -153,11 +153,11 @@ struct Path {
     state: PathState,
 }
 
-impl Memory {
-    /// What is known of `endpoint` in `partition`, if anything (without marking it used).
-    fn peek(&self, partition: &Partition, endpoint: Endpoint) -> Option<&PathState> {
-        let path = self.paths.peek(&(partition.hash, endpoint))?;
-        (path.partition == *partition).then_some(&path.state)
+impl Path {
+    /// What it knows, if it was learnt in `partition` (another one's entry under the same
+    /// hash knows nothing for it).
+    fn state_in(&self, partition: &Partition) -> Option<&PathState> {
+        (self.partition == *partition).then_some(&self.state)
     }
 }
 
@@ -494,6 +494,13 @@ fn host_key(partition: &str, name: &str) -> String {
 }
 
 impl Memory {
+    /// What is known of `endpoint` in `partition`, if anything (without marking it used).
+    fn peek(&self, partition: &Partition, endpoint: Endpoint) -> Option<&PathState> {
+        self.paths
+            .peek(&(partition.hash, endpoint))?
+            .state_in(partition)
+    }
+
     fn flush(&mut self) {
         self.paths.clear();
         self.hosts.clear();
@@ -541,7 +548,7 @@ impl Memory {
             state: PathState::default(),
         };
         let path = self.paths.get_or_insert_mut(key, new);
-        if path.partition != *partition {
+        if path.state_in(partition).is_none() {
             // Another partition's entry under the same hash: replaced, never shared.
             *path = new();
         }
@@ -599,8 +606,7 @@ impl Recall<'_> {
             let Some(state) = self
                 .paths
                 .get(&(self.partition.hash, endpoint))
-                .filter(|path| path.partition == *self.partition)
-                .map(|path| &path.state)
+                .and_then(|path| path.state_in(self.partition))
             else {
                 continue;
             };
